@@ -1,0 +1,160 @@
+"""CIFAR-10 airplane/bird data for the grader: locate, decode once, cache, split, and serve from the device."""
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .given import CIFAR10_INDEX, CLASSES
+
+ENV_DATA_ROOT = "CIFAR_ROOT"
+ENV_CACHE = "AUTOGRADE_CACHE"
+DATA_HELP = (
+    "Provide the data with --data-root DIR (or the CIFAR_ROOT environment variable) pointing at either\n"
+    "  - an ImageFolder tree DIR/train/{airplane,bird}/*, DIR/test/{airplane,bird}/* "
+    "(e.g. ../shared/data/cifar10-airplane-bird), or\n"
+    "  - the official CIFAR-10 python layout DIR/cifar-10-batches-py/ "
+    "(torchvision.datasets.CIFAR10(DIR, download=True) creates it)."
+)
+
+
+class DataError(Exception):
+    """The data could not be found or read; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class Arrays:
+    """Decoded images (uint8, N x 3 x 32 x 32) and labels (int64; airplane 0, bird 1)."""
+
+    train_images: torch.Tensor
+    train_labels: torch.Tensor
+    test_images: torch.Tensor
+    test_labels: torch.Tensor
+
+
+def resolve_data_root(data_root: str | os.PathLike | None) -> Path | None:
+    """The data folder from the argument, else from $CIFAR_ROOT, else None."""
+    chosen = data_root if data_root else os.environ.get(ENV_DATA_ROOT)
+    return Path(chosen).expanduser().resolve() if chosen else None
+
+
+def detect_layout(root: Path) -> str:
+    """``"official"`` or ``"imagefolder"``; raises DataError naming both layouts when it is neither."""
+    if not root.is_dir():
+        raise DataError(f"Data folder {str(root)!r} does not exist.\n{DATA_HELP}")
+    if (root / "cifar-10-batches-py").is_dir():
+        return "official"
+    if all((root / split / name).is_dir() for split in ("train", "test") for name in CLASSES):
+        return "imagefolder"
+    raise DataError(f"{str(root)!r} holds neither supported layout.\n{DATA_HELP}")
+
+
+def load_arrays(root: Path, cache_dir: Path | None = None) -> Arrays:
+    """Decode the airplane and bird images under ``root``, reusing a cache keyed by a checksum of the source.
+
+    The cache is a NumPy ``.npz`` (no pickle) in ``cache_dir`` ($AUTOGRADE_CACHE, default ~/.cache/autograde).
+    """
+    layout = detect_layout(root)
+    cache_dir = Path(cache_dir or os.environ.get(ENV_CACHE) or Path.home() / ".cache" / "autograde")
+    cache_file = cache_dir / f"cifar2-{layout}-{source_checksum(root, layout)[:20]}.npz"
+    if cache_file.is_file():
+        with np.load(cache_file, allow_pickle=False) as stored:
+            return Arrays(*(torch.from_numpy(stored[key]) for key in Arrays.__dataclass_fields__))
+    arrays = _decode_official(root) if layout == "official" else _decode_image_folder(root)
+    _write_cache(cache_file, arrays)
+    return arrays
+
+
+def source_checksum(root: Path, layout: str) -> str:
+    """SHA-256 of SHA256SUMS when present, else of every source file's relative path, size and mtime."""
+    sums = root / "SHA256SUMS"
+    if sums.is_file():
+        return hashlib.sha256(sums.read_bytes()).hexdigest()
+    base = root / "cifar-10-batches-py" if layout == "official" else root
+    digest = hashlib.sha256()
+    for path in sorted(p for p in base.rglob("*") if p.is_file()):
+        stat = path.stat()
+        digest.update(f"{path.relative_to(base)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
+def _write_cache(cache_file: Path, arrays: Arrays) -> None:
+    try:
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        partial = cache_file.with_suffix(f".{os.getpid()}.partial.npz")
+        np.savez(partial, **{key: getattr(arrays, key).numpy() for key in Arrays.__dataclass_fields__})
+        os.replace(partial, cache_file)
+    except OSError:
+        pass  # a read-only cache only costs the decode next time
+
+
+def _decode_image_folder(root: Path) -> Arrays:
+    from PIL import Image
+
+    def split(name):
+        images, labels = [], []
+        for label, cls in enumerate(CLASSES):
+            for path in sorted((root / name / cls).iterdir()):
+                with Image.open(path) as image:
+                    images.append(np.asarray(image.convert("RGB")))
+                labels.append(label)
+        if not images:
+            raise DataError(f"No images under {str(root / name)!r}.\n{DATA_HELP}")
+        return torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).contiguous(), torch.tensor(labels)
+
+    return Arrays(*split("train"), *split("test"))
+
+
+def _decode_official(root: Path) -> Arrays:
+    from torchvision.datasets import CIFAR10
+
+    parts = []
+    for train in (True, False):
+        try:
+            data = CIFAR10(str(root), train=train, download=False)
+        except RuntimeError as error:
+            raise DataError(f"{error} ({str(root)!r}).\n{DATA_HELP}") from None
+        targets = np.asarray(data.targets)
+        keep = np.isin(targets, list(CIFAR10_INDEX.values()))
+        parts.append(torch.from_numpy(data.data[keep]).permute(0, 3, 1, 2).contiguous())
+        parts.append(torch.from_numpy((targets[keep] == CIFAR10_INDEX["bird"]).astype(np.int64)))
+    return Arrays(*parts)
+
+
+def split_indices(n: int, val_fraction: float, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(train, val) indices of a seeded random split of ``n`` training images; val has round(fraction * n)."""
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+    n_val = int(round(val_fraction * n))
+    return order[n_val:], order[:n_val]
+
+
+def normalise(images: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
+    """float32 images normalised per channel with the mean and std of the uint8 ``reference`` images."""
+    pixels = reference.to(torch.float64) / 255
+    mean = pixels.mean(dim=(0, 2, 3), keepdim=True)
+    std = pixels.std(dim=(0, 2, 3), keepdim=True)
+    return ((images.to(torch.float64) / 255 - mean) / std).to(torch.float32)
+
+
+class TensorLoader:
+    """A DataLoader stand-in over tensors already on their device: batches are slices, in order, no copies.
+
+    ``iter`` yields ``(x[i:i+b], y[i:i+b])``; ``len`` is the number of batches; ``dataset`` has a length.
+    """
+
+    def __init__(self, x: torch.Tensor, y: torch.Tensor, batch_size: int):
+        if len(x) != len(y):
+            raise ValueError(f"x has {len(x)} rows but y has {len(y)}")
+        self.x, self.y, self.batch_size = x, y, int(batch_size)
+        self.dataset = torch.utils.data.TensorDataset(x, y)
+
+    def __iter__(self):
+        for start in range(0, len(self.x), self.batch_size):
+            yield self.x[start:start + self.batch_size], self.y[start:start + self.batch_size]
+
+    def __len__(self) -> int:
+        return -(-len(self.x) // self.batch_size)

@@ -1,0 +1,103 @@
+"""Given code of the assignment: one copy, imported by the reference, the template and the grader.
+
+Nothing here is graded. Students import it as ``from grader.given import MyNet``.
+"""
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+import torch
+from torch import nn
+
+CLASSES = ("airplane", "bird")
+"""Label 0 is airplane, label 1 is bird."""
+CIFAR10_INDEX = {"airplane": 0, "bird": 2}
+"""The two classes' indices among CIFAR-10's ten."""
+MLP_SIZES = (3072, 512, 128, 32, 2)
+SEED = 265
+VAL_FRACTION = 0.1
+
+
+def _relu_derivative(z: torch.Tensor) -> torch.Tensor:
+    return (z > 0).to(z.dtype)
+
+
+def _leaky_relu_derivative(z: torch.Tensor, slope: float = 0.01) -> torch.Tensor:
+    return torch.where(z > 0, torch.ones_like(z), torch.full_like(z, slope))
+
+
+def _sigmoid_derivative(z: torch.Tensor) -> torch.Tensor:
+    s = torch.sigmoid(z)
+    return s * (1 - s)
+
+
+ACTIVATIONS: dict[str, tuple[Callable, Callable]] = {
+    "tanh": (torch.tanh, lambda z: 1 - torch.tanh(z) ** 2),
+    "sigmoid": (torch.sigmoid, _sigmoid_derivative),
+    "relu": (torch.relu, _relu_derivative),
+    "identity": (lambda z: z, torch.ones_like),
+    "softplus": (nn.functional.softplus, torch.sigmoid),
+    "leaky_relu": (nn.functional.leaky_relu, _leaky_relu_derivative),
+}
+"""Activation name -> (f, df); df is evaluated at the pre-activation z."""
+KINKED_ACTIVATIONS = frozenset({"relu", "leaky_relu"})
+"""Activations whose derivative jumps at z = 0: test inputs keep z away from 0 for these."""
+
+
+class MyNet(nn.Module):
+    """A fully connected network that keeps what backpropagation needs.
+
+    ``n_l`` are the layer widths (``n_l[0]`` inputs, ``L = len(n_l) - 1`` weight layers);
+    ``activation`` is one name from :data:`ACTIVATIONS` for every layer, or one name per layer.
+    After ``forward``: ``z[l] = fc[str(l)](a[l-1])`` and ``a[l] = f[l](z[l])`` for ``l = 1..L``,
+    ``a[0]`` the flattened input. ``dL_dw`` / ``dL_db`` are filled by ``backpropagation``.
+    """
+
+    def __init__(self, n_l: Sequence[int] = (2, 3, 2), activation: str | Sequence[str] = "tanh"):
+        super().__init__()
+        self.n_l = tuple(int(n) for n in n_l)
+        self.L = len(self.n_l) - 1
+        if self.L < 1:
+            raise ValueError(f"n_l needs at least two widths, got {n_l!r}")
+        names = [activation] * self.L if isinstance(activation, str) else list(activation)
+        if len(names) != self.L or any(name not in ACTIVATIONS for name in names):
+            raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)} or {self.L} of them, got {activation!r}")
+        self.activations = tuple(names)
+        self.fc = nn.ModuleDict({str(l): nn.Linear(self.n_l[l - 1], self.n_l[l]) for l in range(1, self.L + 1)})
+        self.f = {l: ACTIVATIONS[name][0] for l, name in enumerate(names, start=1)}
+        self.df = {l: ACTIVATIONS[name][1] for l, name in enumerate(names, start=1)}
+        self.z: dict[int, torch.Tensor | None] = {l: None for l in range(1, self.L + 1)}
+        self.a: dict[int, torch.Tensor | None] = {l: None for l in range(0, self.L + 1)}
+        self.dL_dw: dict[int, torch.Tensor | None] = {l: None for l in range(1, self.L + 1)}
+        self.dL_db: dict[int, torch.Tensor | None] = {l: None for l in range(1, self.L + 1)}
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.a[0] = torch.flatten(x, 1)
+        for l in range(1, self.L + 1):
+            self.z[l] = self.fc[str(l)](self.a[l - 1])
+            self.a[l] = self.f[l](self.z[l])
+        return self.a[self.L]
+
+
+def plot_history(histories: dict[str, dict[str, list[float]]], path: str, title: str = "") -> None:
+    """Write the loss and accuracy curves of several training histories to one PNG at ``path``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(12, 4.5))
+    for name, history in histories.items():
+        for key, style in (("train", "-"), ("val", "--")):
+            if history.get(f"{key}_loss"):
+                ax_loss.plot(history[f"{key}_loss"], style, label=f"{name} {key}")
+            if history.get(f"{key}_acc"):
+                ax_acc.plot(history[f"{key}_acc"], style, label=f"{name} {key}")
+    for ax, label in ((ax_loss, "loss"), (ax_acc, "accuracy")):
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(label)
+        ax.legend(fontsize=6)
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
