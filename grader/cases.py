@@ -1,0 +1,180 @@
+"""Hypothesis strategies for the grader's generated cases, and the expected values computed from them.
+
+Structure (architecture, activation, batch size, optimiser configuration) is drawn by hypothesis so that a
+failing case shrinks to a small, readable one; tensor values come from a drawn seed. For kinked activations
+the inputs are redrawn until every pre-activation is at least ``KINK_MARGIN`` away from 0, so a correct
+solution can never disagree with autograd over the derivative at the kink.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from hypothesis import strategies as st
+
+from .given import ACTIVATIONS, KINKED_ACTIVATIONS, MyNet
+
+KINK_MARGIN = 1e-3
+GRADED_ACTIVATIONS = ("tanh", "sigmoid", "relu", "identity", "softplus", "leaky_relu")
+assert set(GRADED_ACTIVATIONS) <= set(ACTIVATIONS)
+
+
+@dataclass(frozen=True)
+class NetCase:
+    """A network (widths, one activation name per layer), its float64 parameters, inputs and targets."""
+
+    n_l: tuple[int, ...]
+    activations: tuple[str, ...]
+    params: dict[str, torch.Tensor]
+    x: torch.Tensor
+    y: torch.Tensor
+    seed: int
+
+    def payload(self) -> dict:
+        return {"n_l": list(self.n_l), "activations": list(self.activations), "params": self.params,
+                "x": self.x, "y": self.y}
+
+    def model(self) -> MyNet:
+        """A fresh grader-side MyNet holding this case's parameters."""
+        model = MyNet(self.n_l, self.activations).double()
+        with torch.no_grad():
+            for name, tensor in self.params.items():
+                model.get_parameter(name).copy_(tensor)
+        return model
+
+    def describe(self) -> str:
+        names = set(self.activations)
+        activation = self.activations[0] if len(names) == 1 else list(self.activations)
+        return f"MyNet(n_l={self.n_l}, activation={activation!r}) with a batch of {len(self.x)}"
+
+    def show_tensors(self, limit: int = 24) -> str:
+        """The inputs as Python literals when the case is small enough to read (else an empty string)."""
+        tensors = {"x": self.x, "y_true": self.y, **self.params}
+        if sum(t.numel() for t in tensors.values()) > limit:
+            return ""
+        return "\n".join(f"  {name} = {t.tolist()}" for name, t in tensors.items())
+
+
+def make_net_case(n_l, activations, batch: int, seed: int) -> NetCase:
+    """A deterministic NetCase; for kinked activations every |z| >= KINK_MARGIN (redrawn by seed otherwise)."""
+    activations = tuple(activations)
+    for attempt in range(1000):
+        generator = torch.Generator().manual_seed(seed * 1000 + attempt)
+        params = {}
+        for l in range(1, len(n_l)):
+            fan_in = n_l[l - 1]
+            params[f"fc.{l}.weight"] = torch.randn(n_l[l], fan_in, generator=generator, dtype=torch.float64) \
+                * (1.5 / fan_in ** 0.5)
+            params[f"fc.{l}.bias"] = torch.randn(n_l[l], generator=generator, dtype=torch.float64) * 0.5
+        x = torch.randn(batch, n_l[0], generator=generator, dtype=torch.float64)
+        y = torch.randn(batch, n_l[-1], generator=generator, dtype=torch.float64)
+        case = NetCase(tuple(n_l), activations, params, x, y, seed)
+        if min_kink_distance(case) >= KINK_MARGIN:
+            return case
+    raise RuntimeError(f"no case away from the kink for {n_l} {activations}")  # pragma: no cover
+
+
+def min_kink_distance(case: NetCase) -> float:
+    """Smallest |z| over the layers whose activation is kinked (infinity when none is)."""
+    model = case.model()
+    with torch.no_grad():
+        model(case.x)
+    distances = [model.z[l].abs().min().item() for l in range(1, model.L + 1)
+                 if case.activations[l - 1] in KINKED_ACTIVATIONS]
+    return min(distances, default=float("inf"))
+
+
+def expected_gradients(case: NetCase) -> tuple[dict[int, torch.Tensor], dict[int, torch.Tensor]]:
+    """dL/dW[l] and dL/db[l] of the summed squared error, by autograd, in float64."""
+    model = case.model()
+    loss = ((model(case.x) - case.y) ** 2).sum()
+    loss.backward()
+    return ({l: model.fc[str(l)].weight.grad.clone() for l in range(1, model.L + 1)},
+            {l: model.fc[str(l)].bias.grad.clone() for l in range(1, model.L + 1)})
+
+
+def architectures(max_layers: int = 4, max_width: int = 8):
+    """Widths of networks with 1..max_layers weight layers, each width 1..max_width."""
+    return st.lists(st.integers(1, max_width), min_size=2, max_size=max_layers + 1).map(tuple)
+
+
+@st.composite
+def net_cases(draw, batch_sizes=st.just(1), activations=st.sampled_from(GRADED_ACTIVATIONS)):
+    """NetCases over architectures, one activation for every layer, batch sizes, and value seeds."""
+    n_l = draw(architectures())
+    activation = draw(activations)
+    batch = draw(batch_sizes)
+    seed = draw(st.integers(0, 2**16))
+    return make_net_case(n_l, (activation,) * (len(n_l) - 1), batch, seed)
+
+
+@dataclass(frozen=True)
+class SGDConfig:
+    """An optimiser configuration and the small training problem it is tried on."""
+
+    lr: float
+    momentum: float
+    weight_decay: float
+    n_epochs: int
+    n_samples: int
+    batch_size: int
+    seed: int
+
+    def describe(self) -> str:
+        return (f"lr={self.lr:g}, momentum={self.momentum:g}, weight_decay={self.weight_decay:g}, "
+                f"{self.n_epochs} epochs of {self.n_samples} samples in batches of {self.batch_size}")
+
+
+def sgd_configs():
+    """SGD configurations with momentum and weight decay each either 0 or positive, 2-3 epochs, >= 2 batches."""
+    return st.builds(
+        SGDConfig,
+        lr=st.sampled_from([0.001, 0.01, 0.05, 0.1, 0.3]),
+        momentum=st.one_of(st.just(0.0), st.sampled_from([0.5, 0.8, 0.9, 0.99])),
+        weight_decay=st.one_of(st.just(0.0), st.sampled_from([1e-4, 1e-3, 1e-2, 0.1])),
+        n_epochs=st.integers(2, 3),
+        n_samples=st.integers(8, 24),
+        batch_size=st.sampled_from([3, 4, 8]),
+        seed=st.integers(0, 2**16),
+    )
+
+
+CLASSIFIER = ((6, 5, 3), ("tanh", "identity"))
+"""The small float64 classifier the training checks use: 6 inputs, 5 tanh units, 3 logits."""
+
+
+def training_problem(config: SGDConfig, with_validation: bool = False) -> dict:
+    """Payload for a training call: the classifier's initial parameters and a labelled dataset."""
+    n_l, activations = CLASSIFIER
+    case = make_net_case(n_l, activations, config.n_samples, config.seed)
+    generator = torch.Generator().manual_seed(config.seed + 1)
+    payload = {"n_l": list(n_l), "activations": list(activations), "params": case.params, "x": case.x,
+               "y": torch.randint(0, n_l[-1], (config.n_samples,), generator=generator),
+               "batch_size": config.batch_size, "n_epochs": config.n_epochs, "lr": config.lr,
+               "momentum": config.momentum, "weight_decay": config.weight_decay}
+    if with_validation:
+        payload["val_x"] = torch.randn(7, n_l[0], generator=generator, dtype=torch.float64)
+        payload["val_y"] = torch.randint(0, n_l[-1], (7,), generator=generator)
+    return payload
+
+
+def reference_training(payload: dict) -> tuple[dict[str, torch.Tensor], list[float]]:
+    """The grader's own run: torch.optim.SGD over the payload's batches; final parameters and epoch losses."""
+    model = MyNet(payload["n_l"], payload["activations"]).double()
+    with torch.no_grad():
+        for name, tensor in payload["params"].items():
+            model.get_parameter(name).copy_(tensor)
+    optimizer = torch.optim.SGD(model.parameters(), lr=payload["lr"], momentum=payload["momentum"],
+                                weight_decay=payload["weight_decay"])
+    loss_fn, batch = torch.nn.CrossEntropyLoss(), payload["batch_size"]
+    epoch_losses = []
+    for _ in range(payload["n_epochs"]):
+        losses = []
+        for start in range(0, len(payload["x"]), batch):
+            loss = loss_fn(model(payload["x"][start:start + batch]), payload["y"][start:start + batch])
+            loss.backward()
+            optimizer.step()
+            optimizer.zero_grad()
+            losses.append(loss.item())
+        epoch_losses.append(sum(losses) / len(losses))
+    return {name: p.detach().clone() for name, p in model.named_parameters()}, epoch_losses

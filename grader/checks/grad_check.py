@@ -1,0 +1,109 @@
+"""Check 5: grad_check accepts correct gradients, rejects a corrupted weight and a corrupted bias, reports
+the contract's relative error, and leaves every parameter bit-for-bit unchanged."""
+from __future__ import annotations
+
+import torch
+
+from ..cases import NetCase, expected_gradients, make_net_case
+from ..report.results import Part
+from .base import CheckTimeUp, Context, failure_text
+
+TITLE = "grad_check: accepts correct gradients, rejects corrupted ones, restores parameters"
+EPS, TOL = 1e-6, 1e-6
+AGREEMENT = (1e-3, 1e-7)
+"""rel_err must be within 1e-3 * ours + 1e-7 of the grader's own finite-difference value."""
+CASES = (((3, 4, 2), "tanh", 3), ((2, 3, 3, 1), "sigmoid", 2), ((4, 2), "relu", 4))
+CALL = f"grad_check(model, x, y_true, loss_fn, eps={EPS:g}, tol={TOL:g})"
+
+
+def run(ctx: Context):
+    labels = {"correct": "accepts correct gradients (returns True)",
+              "weight": "rejects gradients with one corrupted weight entry (returns False)",
+              "bias": "rejects gradients with one corrupted bias entry (returns False)",
+              "rel_err": "reports rel_err = ||g_fd - g_bp|| / (||g_fd|| + ||g_bp||)",
+              "restores": "leaves every parameter bit-for-bit unchanged"}
+    problems: dict[str, str] = {}
+    try:
+        for index, (n_l, activation, batch) in enumerate(CASES):
+            case = make_net_case(n_l, (activation,) * (len(n_l) - 1), batch, ctx.seed + index)
+            for variant in ("correct", "weight", "bias"):
+                for key, message in _judge(ctx, case, variant).items():
+                    problems.setdefault(key, message)
+    except CheckTimeUp:
+        for key in labels:
+            problems.setdefault(key, "the check ran out of time")
+    return ctx.from_parts(TITLE, [Part(label, key not in problems, problems.get(key, ""))
+                                  for key, label in labels.items()])
+
+
+def _judge(ctx: Context, case: NetCase, variant: str) -> dict[str, str]:
+    dL_dw, dL_db = expected_gradients(case)
+    what = "correct gradients"
+    if variant == "weight":
+        dL_dw[1][0, 0] += _corruption(dL_dw, dL_db)
+        what = "gradients whose dL_dw[1][0, 0] is wrong"
+    elif variant == "bias":
+        last = len(case.n_l) - 1
+        dL_db[last][0] += _corruption(dL_dw, dL_db)
+        what = f"gradients whose dL_db[{last}][0] is wrong"
+    payload = {**case.payload(), "dL_dw": {str(l): g for l, g in dL_dw.items()},
+               "dL_db": {str(l): g for l, g in dL_db.items()}, "eps": EPS, "tol": TOL}
+    reply = ctx.call("grad_check", payload)
+    context = f"{CALL} on {case.describe()} with {what}"
+    if not reply.ok:
+        message = f"{context}:\n{failure_text(CALL, reply.failure)}"
+        return {variant: message, "rel_err": message, "restores": message}
+    problems = {}
+    verdict, rel_err = _unpack(reply.value["result"])
+    ours = relative_error(case, dL_dw, dL_db)
+    if verdict is None:
+        message = f"{context} returned {reply.value['result']!r:.100}; expected a tuple (bool, float)."
+        return {variant: message, "rel_err": message}
+    if verdict != (variant == "correct"):
+        problems[variant] = f"{context} returned ({verdict}, {rel_err:.3g}); expected ({not verdict}, about {ours:.3g})."
+    if not abs(rel_err - ours) <= AGREEMENT[0] * ours + AGREEMENT[1]:
+        problems["rel_err"] = f"{context} reported rel_err {rel_err:.6g}; the contract's formula gives {ours:.6g}."
+    changed = [name for name, tensor in case.params.items()
+               if not (isinstance(reply.value["params_after"].get(name), torch.Tensor)
+                       and torch.equal(reply.value["params_after"][name], tensor))]
+    if changed:
+        problems["restores"] = (f"after {context}, these parameters differ from before: {', '.join(changed)}. "
+                                "Restore each entry exactly (e.g. keep the original value and write it back).")
+    return problems
+
+
+def _corruption(dL_dw, dL_db) -> float:
+    scale = torch.cat([g.flatten() for g in (*dL_dw.values(), *dL_db.values())]).abs().max().item()
+    return 0.2 * scale + 0.05
+
+
+def _unpack(result) -> tuple[bool | None, float]:
+    if not isinstance(result, list) or len(result) != 2:
+        return None, float("nan")
+    verdict, rel_err = (r.item() if isinstance(r, torch.Tensor) and r.numel() == 1 else r for r in result)
+    if not isinstance(verdict, bool) or not isinstance(rel_err, (int, float)) or isinstance(rel_err, bool):
+        return None, float("nan")
+    return verdict, float(rel_err)
+
+
+def relative_error(case: NetCase, dL_dw, dL_db) -> float:
+    """The contract's rel_err of these gradients against central differences (eps = EPS), in float64."""
+    model = case.model()
+    loss_fn = torch.nn.MSELoss(reduction="none")
+    fd, bp = [], []
+    with torch.no_grad():
+        for l in range(1, len(case.n_l)):
+            for param, analytic in ((model.fc[str(l)].weight, dL_dw[l]), (model.fc[str(l)].bias, dL_db[l])):
+                flat = param.view(-1)
+                for i in range(flat.numel()):
+                    original = flat[i].item()
+                    flat[i] = original + EPS
+                    plus = loss_fn(model(case.x), case.y).sum().item()
+                    flat[i] = original - EPS
+                    minus = loss_fn(model(case.x), case.y).sum().item()
+                    flat[i] = original
+                    fd.append((plus - minus) / (2 * EPS))
+                bp.append(analytic.flatten())
+    g_fd, g_bp = torch.tensor(fd, dtype=torch.float64), torch.cat(bp)
+    denominator = (g_fd.norm() + g_bp.norm()).item()
+    return 0.0 if denominator == 0 else (g_fd - g_bp).norm().item() / denominator

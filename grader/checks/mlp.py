@@ -1,0 +1,91 @@
+"""Check 8: MyMLP has the right layers, ReLU placement and a linear output.
+
+The student's weights are copied (by shape) into the grader's own 3072-512-128-32-2 network and the outputs
+compared; when they differ, variants of the grader's network name the likely mistake.
+"""
+from __future__ import annotations
+
+import torch
+
+from ..compare import Tolerance, mismatch
+from ..given import MLP_SIZES
+from ..report.results import Part
+from .base import CheckTimeUp, Context, failure_text
+
+TITLE = "MyMLP: layers 3072-512-128-32-2, ReLU after hidden layers, linear output"
+TOLERANCE_RTOL, TOLERANCE_ATOL = 1e-4, 1e-5
+"""float32 network vs the grader's float64 copy (measured error ~1e-7 relative; see tests)."""
+SHAPES = tuple(zip(MLP_SIZES[1:], MLP_SIZES[:-1]))
+N_INPUTS = 6
+
+
+def run(ctx: Context):
+    x = torch.randn(N_INPUTS, 3, 32, 32, generator=torch.Generator().manual_seed(ctx.seed))
+    try:
+        reply = ctx.call("mlp", {"x": x, "seed": ctx.seed})
+    except CheckTimeUp:
+        reply = None
+    if reply is None or not reply.ok:
+        message = "the check ran out of time" if reply is None else failure_text("MyMLP()(x)", reply.failure)
+        return ctx.from_parts(TITLE, [Part("MyMLP can be built and called", False, message)])
+    layers, shape_problem = _layers(reply.value["state"])
+    parts = [Part("four linear layers 3072->512->128->32->2", shape_problem is None, shape_problem or "")]
+    if layers is None:
+        return ctx.from_parts(TITLE, parts + [Part("output of images (N, 3, 32, 32)", False, "no layers to compare")])
+    expected = forward(layers, x)
+    got = reply.value["out_images"]
+    problem = _output_problem("MyMLP()(x) for x of shape (6, 3, 32, 32)", got, expected, layers, x)
+    parts.append(Part("outputs logits of a ReLU MLP for images (N, 3, 32, 32)", problem is None, problem or ""))
+    flat = mismatch("MyMLP()(x.flatten(1))", reply.value["out_flat"], expected, _tolerance(expected))
+    parts.append(Part("accepts flat inputs (N, 3072) with the same result", flat is None, flat or ""))
+    return ctx.from_parts(TITLE, parts)
+
+
+def _layers(state: dict):
+    weights = {tuple(t.shape): t for t in state.values() if isinstance(t, torch.Tensor) and t.dim() == 2}
+    biases = {tuple(t.shape): t for t in state.values() if isinstance(t, torch.Tensor) and t.dim() == 1}
+    missing = [f"{n_in}->{n_out}" for n_out, n_in in SHAPES
+               if (n_out, n_in) not in weights or (n_out,) not in biases]
+    if missing:
+        found = [tuple(t.shape) for t in state.values() if isinstance(t, torch.Tensor)]
+        return None, (f"no linear layer (weight and bias) for {', '.join(missing)}; "
+                      f"the model's parameter shapes are {found}.")
+    extra = len(weights) - len(SHAPES)
+    problem = f"the model has {extra} extra weight matri{'x' if extra == 1 else 'ces'}." if extra else None
+    return [(weights[shape].double(), biases[shape[:1]].double()) for shape in SHAPES], problem
+
+
+def forward(layers, x: torch.Tensor, relu_after=(True, True, True, False)) -> torch.Tensor:
+    """The grader's network in float64 with the given weights; ``relu_after[k]`` puts a ReLU after layer k."""
+    h = x.double().flatten(1)
+    for (weight, bias), relu in zip(layers, relu_after):
+        h = h @ weight.T + bias
+        h = torch.relu(h) if relu else h
+    return h
+
+
+def _tolerance(expected: torch.Tensor) -> Tolerance:
+    return Tolerance(rtol=TOLERANCE_RTOL, atol=TOLERANCE_ATOL * max(expected.abs().max().item(), 1.0))
+
+
+def _output_problem(call: str, got, expected, layers, x) -> str | None:
+    problem = mismatch(call, got, expected, _tolerance(expected))
+    if problem is None:
+        return None
+    return problem + _diagnosis(got, layers, x)
+
+
+def _diagnosis(got, layers, x) -> str:
+    if not isinstance(got, torch.Tensor) or got.shape != (len(x), 2):
+        return ""
+    got = got.double()
+    if (got >= 0).all() and torch.allclose(got.sum(dim=1), torch.ones(len(got), dtype=got.dtype), atol=1e-4):
+        return "\nYour outputs are probabilities (rows sum to 1): return logits, with no softmax on the output."
+    for label, relu_after in (("no ReLU after the first hidden layer", (False, True, True, False)),
+                              ("no ReLU after the second hidden layer", (True, False, True, False)),
+                              ("no ReLU after the third hidden layer", (True, True, False, False)),
+                              ("a ReLU on the output layer", (True, True, True, True))):
+        variant = forward(layers, x, relu_after)
+        if mismatch("variant", got, variant, _tolerance(variant)) is None:
+            return f"\nYour outputs match a network with {label}."
+    return ""

@@ -1,0 +1,158 @@
+"""Command line: ``autograde grade SUBMISSION`` for instructors and CI, ``autograde check [DIR]`` for students.
+
+The parser only parses; :func:`grade_main` and :func:`check_main` hold the one set of defaults.
+Exit status: 0 when grading completed (whatever the score), 2 for bad arguments or input, 1 when the
+grader itself failed (a fail-closed results.json is still written where one was asked for).
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+import traceback
+from pathlib import Path
+
+EXIT_OK, EXIT_GRADER_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+
+class InputError(Exception):
+    """Bad arguments or input; the message says what to do."""
+
+
+def grade_main(*, submission: str, json_path: str | None = None, junit_path: str | None = None,
+               markdown_path: str | None = None, skip_accuracy: bool = False, device: str = "auto",
+               data_root: str | None = None, seed: int | None = None, rubric_path: str | None = None,
+               friendly: bool = False, stream=sys.stdout) -> int:
+    """Grade one submission folder, print the report, write the requested files; return the exit status."""
+    from .rubric import RubricError, load_rubric
+
+    try:
+        rubric = load_rubric(rubric_path)
+        if seed is not None:
+            import dataclasses
+
+            rubric = dataclasses.replace(rubric, seed=seed)
+        folder = _submission_folder(submission)
+        chosen_device = _device(device)
+        root = _data_root(data_root)
+    except (RubricError, InputError) as error:
+        print(f"autograde: error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    outputs = {"json": json_path, "junit": junit_path, "markdown": markdown_path}
+    try:
+        from .pipeline import grade
+        from .report.terminal import render
+
+        progress = (lambda text: print(f"  ... {text}", file=sys.stderr)) if os.environ.get("AUTOGRADE_VERBOSE") \
+            else (lambda text: None)
+        report = grade(folder, rubric, device=chosen_device, data_root=root, skip_accuracy=skip_accuracy,
+                       progress=progress)
+    except Exception:
+        details = traceback.format_exc()
+        print(f"autograde: the grader failed:\n{details}", file=sys.stderr)
+        from .pipeline import failed_report
+
+        _write_reports(failed_report(str(folder), rubric, details), outputs)
+        return EXIT_GRADER_FAILED
+    _write_reports(report, outputs)
+    print(render(report, friendly=friendly), file=stream)
+    return EXIT_OK
+
+
+def check_main(*, directory: str = ".", device: str = "auto", data_root: str | None = None,
+               skip_accuracy: bool = False, stream=sys.stdout) -> int:
+    """What a student runs on work in progress: the same checks, feedback for every check, what to fix first."""
+    return grade_main(submission=directory, device=device, data_root=data_root, skip_accuracy=skip_accuracy,
+                      friendly=True, stream=stream)
+
+
+def _write_reports(report, outputs: dict) -> None:
+    from .report import gradescope, junit, markdown
+    from .report.write import write_atomic
+
+    writers = {"json": gradescope.dumps, "junit": junit.dumps, "markdown": markdown.dumps}
+    for kind, path in outputs.items():
+        if path:
+            write_atomic(path, writers[kind](report))
+
+
+def _submission_folder(submission: str) -> Path:
+    folder = Path(submission).expanduser().resolve()
+    if not folder.is_dir():
+        raise InputError(f"submission folder {submission!r} does not exist. Pass the folder that holds "
+                         "backpropagation.py and gradient_descent.py.")
+    missing = [name for name in ("backpropagation.py", "gradient_descent.py") if not (folder / name).is_file()]
+    if len(missing) == 2:
+        raise InputError(f"{submission!r} holds neither backpropagation.py nor gradient_descent.py. "
+                         "Pass the folder that holds your two files (e.g. autograde check student_template/).")
+    return folder
+
+
+def _device(device: str) -> str:
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise InputError("--device cuda was given but no CUDA device is available; use --device cpu or auto.")
+    return device
+
+
+def _data_root(data_root: str | None) -> Path | None:
+    from .data import ENV_DATA_ROOT, resolve_data_root
+
+    root = resolve_data_root(data_root)
+    if root is not None and not root.is_dir():
+        source = "--data-root" if data_root else f"${ENV_DATA_ROOT}"
+        raise InputError(f"{source} points at {str(root)!r}, which does not exist.")
+    return root
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="autograde", description="Grade the MLP backpropagation / SGD assignment. Student code runs in an "
+        "isolated worker process; every verdict is computed by the grader.",
+        epilog="Examples:\n  autograde check                      # students: check the current folder\n"
+               "  autograde grade sub/ --json results.json --data-root ../shared/data/cifar10-airplane-bird\n"
+               "Exit status: 0 graded (any score), 1 grader failure (fail-closed report written), 2 bad input.",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def common(sub):
+        sub.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                         help="where the accuracy stage trains (default: auto, CUDA when available)")
+        sub.add_argument("--data-root", metavar="DIR",
+                         help="CIFAR-10 data: ImageFolder tree or folder with cifar-10-batches-py "
+                              "(default: $CIFAR_ROOT; without data the accuracy stage is skipped)")
+        sub.add_argument("--skip-accuracy", action="store_true", help="do not train (the stage shows as skipped)")
+
+    grade = commands.add_parser("grade", help="grade a submission folder (instructors, CI)",
+                                description="Grade SUBMISSION_DIR and print the report; write the requested files.")
+    grade.add_argument("submission", metavar="SUBMISSION_DIR")
+    grade.add_argument("--json", metavar="PATH", help="write Gradescope results.json here")
+    grade.add_argument("--junit", metavar="PATH", help="write JUnit XML here")
+    grade.add_argument("--markdown", metavar="PATH", help="write a Markdown summary here (e.g. $GITHUB_STEP_SUMMARY)")
+    grade.add_argument("--seed", type=int, help="override the rubric's seed")
+    grade.add_argument("--rubric", metavar="FILE", help="rubric TOML (default: the packaged grader/rubric.toml)")
+    common(grade)
+    check = commands.add_parser("check", help="check your work in progress (students)",
+                                description="Run every check on DIR and say what to fix first.")
+    check.add_argument("directory", nargs="?", default=".", metavar="DIR")
+    common(check)
+    return parser
+
+
+def run(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    started = time.monotonic()
+    if args.command == "check":
+        code = check_main(directory=args.directory, device=args.device, data_root=args.data_root,
+                          skip_accuracy=args.skip_accuracy)
+    else:
+        code = grade_main(submission=args.submission, json_path=args.json, junit_path=args.junit,
+                          markdown_path=args.markdown, skip_accuracy=args.skip_accuracy, device=args.device,
+                          data_root=args.data_root, seed=args.seed, rubric_path=args.rubric)
+    if os.environ.get("AUTOGRADE_VERBOSE"):
+        print(f"autograde: {time.monotonic() - started:.1f} s", file=sys.stderr)
+    return code

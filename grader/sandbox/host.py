@@ -1,0 +1,326 @@
+"""The grader's side of the sandbox: one worker process per submission, replaced after anything goes wrong."""
+from __future__ import annotations
+
+import json
+import os
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import limits, protocol
+
+SIGNAL_NAMES = {signal.SIGSEGV: "a segmentation fault (SIGSEGV)", signal.SIGKILL: "SIGKILL",
+                signal.SIGABRT: "an abort (SIGABRT)", signal.SIGBUS: "a bus error (SIGBUS)",
+                signal.SIGFPE: "a floating-point exception (SIGFPE)", signal.SIGTERM: "SIGTERM"}
+COPY_LIMIT_BYTES = 50 * 2**20
+STARTUP_SECONDS = 120
+
+
+class GraderError(Exception):
+    """The grader itself could not do its job (not the submission's fault)."""
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why a call to student code produced no value; ``message`` is written for the student."""
+
+    kind: str  # exception | timeout | crash | memory | protocol | import
+    message: str
+    traceback: str = ""
+
+
+@dataclass
+class Reply:
+    """The outcome of one call: a plain-data ``value`` or a ``failure``, and the student's captured output."""
+
+    value: object = None
+    failure: Failure | None = None
+    output: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.failure is None
+
+
+@dataclass
+class SandboxOptions:
+    memory_mb: int = 4096
+    output_kb: int = 64
+    import_seconds: float = 60.0
+    device: str = "cpu"
+    contain: bool = True
+    """Drop privileges and unshare the network when running as root."""
+
+
+@dataclass
+class _Worker:
+    process: subprocess.Popen
+    request_fd: int
+    reply_fd: int
+    output_fd: int
+    reader: protocol.FrameReader = field(default_factory=protocol.FrameReader)
+    loaded: bool = False
+
+
+class Host:
+    """Runs calls in a contained worker that imported the submission; see :meth:`call`."""
+
+    def __init__(self, submission: Path, names: dict[str, list[str]], options: SandboxOptions | None = None):
+        self.submission = Path(submission).resolve()
+        self.names = names
+        self.options = options or SandboxOptions()
+        self.uid = limits.worker_uid(os.getpid()) if self.options.contain and limits.is_root() else None
+        self.subreaper = limits.is_root() is False and limits.become_subreaper()
+        self._known_children = limits._children_of(os.getpid()) if self.subreaper else set()
+        self._tmp = Path(tempfile.mkdtemp(prefix="autograde-"))
+        self._worker: _Worker | None = None
+        self._sequence = 0
+        self.protections: dict[str, bool] = {}
+        self.load_reply: Reply | None = None
+        self.restarts = 0
+
+    # ------------------------------------------------------------ public
+
+    def start(self) -> None:
+        """Start a worker now (it imports torch in the background while the grader keeps working)."""
+        if self._worker is None:
+            self._worker = self._spawn()
+
+    def call(self, name: str, payload: dict | None = None, *, timeout: float) -> Reply:
+        """Run handler ``name`` in the worker; never raises for anything the student's code does.
+
+        A timeout, crash, memory overrun or malformed reply kills the worker (a fresh one serves the next call).
+        An import failure of the submission is remembered and returned for every later call.
+        """
+        if self._worker is None or not self._worker.loaded:
+            failed = self._start_and_load()
+            if failed is not None:
+                return failed
+        return self._exchange(name, payload or {}, timeout)
+
+    def close(self) -> None:
+        """Kill the worker and everything it started; remove the temporary copy of the submission."""
+        self._terminate()
+        shutil.rmtree(self._tmp, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # ------------------------------------------------------------ worker life
+
+    def _start_and_load(self) -> Reply | None:
+        """Start a worker and import the submission in it; the failed import's Reply, or None."""
+        if self.load_reply is not None and not self.load_reply.ok:
+            return Reply(failure=self.load_reply.failure)
+        self.start()
+        reply = self._exchange("load", {"names": self.names}, self.options.import_seconds)
+        if not reply.ok:
+            message = f"Importing your submission failed: {reply.failure.message}"
+            reply = Reply(failure=Failure("import", message, reply.failure.traceback), output=reply.output)
+        if self.load_reply is None or not reply.ok:
+            self.load_reply = reply
+        if not reply.ok:
+            return reply
+        self._worker.loaded = True
+        return None
+
+    def _prepare_copy(self) -> tuple[Path, Path]:
+        run = Path(tempfile.mkdtemp(prefix="run-", dir=self._tmp))
+        copy, work = run / "submission", run / "work"
+        _copy_submission(self.submission, copy)
+        work.mkdir()
+        os.chmod(self._tmp, 0o755)
+        os.chmod(run, 0o755)
+        if self.uid is not None:
+            for path in (run, *run.rglob("*")):
+                os.chown(path, self.uid, self.uid)
+        return copy, work
+
+    def _spawn(self) -> _Worker:
+        copy, work = self._prepare_copy()
+        request_r, request_w = os.pipe()
+        reply_r, reply_w = os.pipe()
+        output_r, output_w = os.pipe()
+        config = {"request_fd": request_r, "reply_fd": reply_w, "submission": str(copy), "workdir": str(work),
+                  "uid": self.uid, "memory_bytes": self._memory_rlimit(), "device": self.options.device}
+        process = subprocess.Popen(
+            [sys.executable, "-m", "grader.sandbox.worker", json.dumps(config)],
+            stdin=subprocess.DEVNULL, stdout=output_w, stderr=output_w, pass_fds=(request_r, reply_w),
+            start_new_session=True, env=_worker_environment(), cwd=str(work))
+        for fd in (request_r, reply_w, output_w):
+            os.close(fd)
+        for fd in (request_w, reply_r, output_r):
+            os.set_blocking(fd, False)
+        worker = _Worker(process, request_w, reply_r, output_r)
+        self._worker = worker
+        startup_output = CappedOutput(self.options.output_kb * 1024)
+        ready = self._receive(worker, "ready", STARTUP_SECONDS, startup_output)
+        if isinstance(ready, Failure) or not isinstance(ready, dict) or not ready.get("ok"):
+            self._terminate()
+            raise GraderError(f"the sandbox worker did not start: {ready}\n{startup_output.text()[-3000:]}")
+        self.protections = {"separate_process": True, **ready["value"]["protections"]}
+        return worker
+
+    def _memory_rlimit(self) -> int | None:
+        return self.options.memory_mb * 2**20 if self.options.device == "cpu" else None
+
+    def _terminate(self) -> None:
+        worker, self._worker = self._worker, None
+        if worker is None:
+            return
+        if self.uid is not None:
+            limits.kill_uid(self.uid)
+        try:
+            os.killpg(worker.process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        worker.process.kill()
+        worker.process.wait()
+        if self.subreaper:
+            limits.kill_orphans(exclude=self._known_children)
+        for fd in (worker.request_fd, worker.reply_fd, worker.output_fd):
+            os.close(fd)
+
+    # ------------------------------------------------------------ one exchange
+
+    def _exchange(self, name: str, payload: dict, timeout: float) -> Reply:
+        worker = self._worker
+        self._sequence += 1
+        request = protocol.encode({"id": self._sequence, "call": name, "payload": payload})
+        output = CappedOutput(self.options.output_kb * 1024)
+        answer = self._receive(worker, self._sequence, timeout, output, request)
+        if isinstance(answer, Failure):
+            self._terminate()
+            self.restarts += 1
+            return Reply(failure=answer, output=output.text())
+        if answer.get("ok") is True:
+            return Reply(value=answer.get("value"), output=output.text())
+        error = answer.get("error") if isinstance(answer.get("error"), dict) else {}
+        message = f"{error.get('type', 'Exception')}: {error.get('message', '')}".rstrip(": ")
+        return Reply(failure=Failure("exception", message, str(error.get("traceback", ""))), output=output.text())
+
+    def _receive(self, worker: _Worker, expected_id, timeout: float, output: CappedOutput, request: bytes = b""):
+        """Pump bytes until the reply ``expected_id`` arrives; a Failure for anything else."""
+        pending = memoryview(request)
+        deadline = time.monotonic() + max(timeout, 0.01)
+        rss_limit = self._rss_limit()
+        next_memory_check = 0.0
+        while True:
+            now = time.monotonic()
+            if now >= deadline:
+                return Failure("timeout", f"did not finish within the time limit of {_seconds(timeout)}")
+            if rss_limit and now >= next_memory_check:
+                if limits.rss_bytes(worker.process.pid) > rss_limit:
+                    return Failure("memory", f"used more than the memory limit of {self.options.memory_mb} MiB")
+                next_memory_check = now + 0.2
+            writers = [worker.request_fd] if pending else []
+            readable, writable, _ = select.select([worker.reply_fd, worker.output_fd], writers, [],
+                                                  min(0.2, max(deadline - now, 0)))
+            if writable:
+                try:
+                    pending = pending[os.write(worker.request_fd, pending[:1 << 20]):]
+                except BrokenPipeError:
+                    return self._death(worker)
+            if worker.output_fd in readable:
+                output.drain(worker.output_fd)
+            if worker.reply_fd in readable:
+                try:
+                    chunk = os.read(worker.reply_fd, 1 << 20)
+                except BlockingIOError:
+                    continue
+                if not chunk:
+                    output.drain(worker.output_fd)
+                    return self._death(worker)
+                try:
+                    messages = worker.reader.feed(chunk)
+                except protocol.ProtocolError as error:
+                    return Failure("protocol", f"wrote something that is not a grader message ({error})")
+                for message in messages:
+                    if not isinstance(message, dict) or message.get("id") != expected_id:
+                        return Failure("protocol", "wrote a message the grader did not ask for")
+                    output.drain(worker.output_fd)
+                    return message
+
+    def _rss_limit(self) -> int | None:
+        if self.options.device == "cpu" or not self.options.memory_mb:
+            return None
+        return (self.options.memory_mb + 4096) * 2**20  # CUDA: RSS watch instead of RLIMIT_AS
+
+    def _death(self, worker: _Worker) -> Failure:
+        try:
+            code = worker.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            return Failure("crash", "closed its connection to the grader")
+        if code < 0:
+            name = SIGNAL_NAMES.get(-code, f"signal {-code}")
+            hint = " (possibly out of memory)" if -code == signal.SIGKILL else ""
+            return Failure("crash", f"the process was killed by {name}{hint}")
+        return Failure("crash", f"the process exited with status {code} (e.g. sys.exit or os._exit)")
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.0f} s" if value >= 10 else f"{value:.1f} s"
+
+
+class CappedOutput:
+    """The student's output of one call: the first ``cap`` bytes kept, the rest read and counted."""
+
+    def __init__(self, cap: int):
+        self.cap, self.data, self.dropped = cap, bytearray(), 0
+
+    def drain(self, fd: int) -> None:
+        """Read everything waiting on the non-blocking ``fd``."""
+        while True:
+            try:
+                chunk = os.read(fd, 1 << 20)
+            except OSError:
+                return
+            if not chunk:
+                return
+            room = max(self.cap - len(self.data), 0)
+            self.data += chunk[:room]
+            self.dropped += len(chunk) - min(room, len(chunk))
+
+    def text(self) -> str:
+        text = self.data.decode("utf-8", errors="replace")
+        if self.dropped:
+            text += f"\n[... {self.dropped} more bytes of output dropped; the limit is {self.cap // 1024} KiB]"
+        return text
+
+
+def _copy_submission(source: Path, target: Path) -> None:
+    """Copy the submission (no caches, no VCS, bounded size) so nothing is ever written into the original."""
+    if not source.is_dir():
+        raise GraderError(f"submission folder {str(source)!r} does not exist")
+    total = 0
+
+    def ignore(folder, names):
+        nonlocal total
+        skipped = {n for n in names if n in {"__pycache__", ".git", ".hypothesis", ".ipynb_checkpoints"}}
+        for n in set(names) - skipped:
+            path = Path(folder) / n
+            if path.is_file():
+                total += path.stat().st_size
+        if total > COPY_LIMIT_BYTES:
+            skipped |= {n for n in names if (Path(folder) / n).is_file() and not n.endswith(".py")}
+        return skipped
+
+    shutil.copytree(source, target, ignore=ignore, symlinks=False, ignore_dangling_symlinks=True)
+
+
+def _worker_environment() -> dict[str, str]:
+    package_root = str(Path(__file__).resolve().parents[2])
+    keep = ("PATH", "LANG", "LC_ALL", "CUDA_VISIBLE_DEVICES", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
+            "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "LD_LIBRARY_PATH")
+    env = {k: os.environ[k] for k in keep if k in os.environ}
+    env.update(PYTHONPATH=package_root, PYTHONDONTWRITEBYTECODE="1", PYTHONHASHSEED="0", MPLBACKEND="Agg")
+    return env

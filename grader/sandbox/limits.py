@@ -1,0 +1,121 @@
+"""Operating-system containment of the worker: privileges, network, memory, and cleaning up after it."""
+from __future__ import annotations
+
+import ctypes
+import os
+import resource
+import signal
+from dataclasses import dataclass
+
+CLONE_NEWNET = 0x40000000
+PR_SET_CHILD_SUBREAPER = 36
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+@dataclass(frozen=True)
+class Containment:
+    """What the worker applies to itself after importing trusted code and before importing the submission."""
+
+    uid: int | None
+    """Unprivileged uid/gid to switch to (only when started as root), else None."""
+    memory_bytes: int | None
+    """Address space the worker may add beyond what it holds after its imports; None for no limit."""
+    max_processes: int = 256
+
+
+def is_root() -> bool:
+    return os.geteuid() == 0
+
+
+def worker_uid(grader_pid: int) -> int:
+    """A uid used by no account and by no other concurrent grader: derived from the grader's pid."""
+    return 2_000_000 + grader_pid % 1_000_000
+
+
+def apply(containment: Containment) -> dict[str, bool]:
+    """Contain the calling process; return which protections are active (missing ones are False)."""
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    active = {"separate_process": True, "own_session": os.getsid(0) == os.getpid(), "memory_limit": False,
+              "network_namespace": False, "unprivileged_user": False}
+    if containment.memory_bytes:
+        current = _vm_size_bytes()
+        limit = current + containment.memory_bytes
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        active["memory_limit"] = True
+    if containment.uid is not None and is_root():
+        active["network_namespace"] = _libc.unshare(CLONE_NEWNET) == 0
+        resource.setrlimit(resource.RLIMIT_NPROC, (containment.max_processes, containment.max_processes))
+        os.setgroups([])
+        os.setgid(containment.uid)
+        os.setuid(containment.uid)
+        active["unprivileged_user"] = os.getuid() == containment.uid
+    return active
+
+
+def _vm_size_bytes() -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmSize:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def rss_bytes(pid: int) -> int:
+    """Resident memory of ``pid`` (0 when it is gone)."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def become_subreaper() -> bool:
+    """Make orphaned descendants of this process re-parent to it (so they can be found and killed)."""
+    return _libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+
+
+def kill_uid(uid: int) -> None:
+    """SIGKILL every process running as ``uid`` (a forked helper switches to it and signals -1)."""
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.setgid(uid)
+            os.setuid(uid)
+            for _ in range(3):
+                try:
+                    os.kill(-1, signal.SIGKILL)
+                except ProcessLookupError:
+                    break
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+
+
+def kill_orphans(exclude: set[int] = frozenset()) -> int:
+    """SIGKILL and reap this process's direct children not in ``exclude`` (orphans re-parented to a subreaper)."""
+    me, killed = os.getpid(), 0
+    for pid in _children_of(me) - set(exclude):
+        try:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            killed += 1
+        except (ProcessLookupError, ChildProcessError):
+            pass
+    return killed
+
+
+def _children_of(parent: int) -> set[int]:
+    children = set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    fields = stat.read().rsplit(")", 1)[1].split()
+                if int(fields[1]) == parent:
+                    children.add(int(entry))
+            except (OSError, IndexError, ValueError):
+                pass
+    return children
