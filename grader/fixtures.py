@@ -1,6 +1,7 @@
 """Small CIFAR-like datasets the grader (and the tests) write themselves, in both supported layouts."""
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 from dataclasses import dataclass
@@ -84,3 +85,17 @@ def _make_readable(root: Path) -> None:
         os.chmod(folder, 0o755)
         for name in files:
             os.chmod(os.path.join(folder, name), 0o644)
+
+
+@contextlib.contextmanager
+def official_checksums_skipped():
+    """Within this block torchvision's CIFAR10 accepts batch files whose md5 is not the official one."""
+    from torchvision.datasets import CIFAR10, cifar
+
+    original = CIFAR10._check_integrity, cifar.check_integrity
+    CIFAR10._check_integrity = lambda self: True
+    cifar.check_integrity = lambda *args, **kwargs: True
+    try:
+        yield
+    finally:
+        CIFAR10._check_integrity, cifar.check_integrity = original
