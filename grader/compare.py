@@ -28,7 +28,7 @@ def describe_value(value) -> str:
     return f"{type(value).__name__} {value!r}"[:120]
 
 
-def mismatch(name: str, got, expected: torch.Tensor, tolerance: Tolerance) -> str | None:
+def mismatch(name: str, got, expected: torch.Tensor, tolerance: Tolerance, dtype_note: bool = True) -> str | None:
     """None when ``got`` matches ``expected`` within ``tolerance``; otherwise a message naming ``name``.
 
     The message gives the number of mismatched elements, the largest absolute and relative differences with
@@ -54,7 +54,7 @@ def mismatch(name: str, got, expected: torch.Tensor, tolerance: Tolerance) -> st
     abs_at = _index(difference.argmax(), got.shape)
     rel_at = _index(relative.argmax(), got.shape)
     dtype_note = (f" Note: your tensor is {str(got.dtype).removeprefix('torch.')}; the inputs were float64."
-                  if got.dtype != expected.dtype else "")
+                  if dtype_note and got.dtype != expected.dtype else "")
     return (f"{name}: {int(wrong.sum())} of {wrong.numel()} elements differ. "
             f"Largest absolute difference {difference.max().item():.3g} at index {abs_at} "
             f"(expected {expected64[abs_at].item():.6g}, got {got64[abs_at].item():.6g}); "

@@ -73,6 +73,9 @@ def failure_text(call: str, failure: Failure) -> str:
         text += f"\nWhere, in your files:\n{failure.traceback.rstrip()}"
     if "NotImplementedError" in failure.message:
         text += "\n(not implemented yet)"
+    if failure.message.startswith(("ModuleNotFoundError", "PermissionError")):
+        text += ("\n(The grader's sandbox can only use modules it loaded before running your code. If this module "
+                 "works on your machine, tell your instructor its name.)")
     return text
 
 

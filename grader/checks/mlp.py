@@ -36,7 +36,9 @@ def run(ctx: Context):
     got = reply.value["out_images"]
     problem = _output_problem("MyMLP()(x) for x of shape (6, 3, 32, 32)", got, expected, layers, x)
     parts.append(Part("outputs logits of a ReLU MLP for images (N, 3, 32, 32)", problem is None, problem or ""))
-    flat = mismatch("MyMLP()(x.flatten(1))", reply.value["out_flat"], expected, _tolerance(expected))
+    own = got if isinstance(got, torch.Tensor) else expected
+    flat = mismatch("MyMLP()(x.flatten(1)) compared with MyMLP()(x)", reply.value["out_flat"], own.double(),
+                    _tolerance(own.double()), dtype_note=False)
     parts.append(Part("accepts flat inputs (N, 3072) with the same result", flat is None, flat or ""))
     return ctx.from_parts(TITLE, parts)
 
@@ -69,7 +71,7 @@ def _tolerance(expected: torch.Tensor) -> Tolerance:
 
 
 def _output_problem(call: str, got, expected, layers, x) -> str | None:
-    problem = mismatch(call, got, expected, _tolerance(expected))
+    problem = mismatch(call, got, expected, _tolerance(expected), dtype_note=False)
     if problem is None:
         return None
     return problem + _diagnosis(got, layers, x)
