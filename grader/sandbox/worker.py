@@ -18,6 +18,7 @@ import traceback
 import abc, argparse, collections, copy, csv, dataclasses, datetime, enum, functools, glob, io, itertools  # noqa
 import logging, math, operator, pathlib, pickle, pprint, random, re, shutil, signal, socket, statistics  # noqa
 import string, subprocess, tempfile, textwrap, threading, time, typing, unittest, warnings  # noqa
+import encodings.idna, encodings.ascii, encodings.latin_1, encodings.utf_16, encodings.utf_32  # noqa
 
 import numpy  # noqa: F401
 import torch

@@ -1,0 +1,293 @@
+"""Hostile submissions: each is contained with a clear message, and the rest of the submission is still graded.
+
+Most use a small rubric (the hostile check plus one other that must still pass) and short limits. Those that
+attack the grader's own process run the real command line in a subprocess, so the test process is not the target.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+import grader
+from grader.pipeline import grade
+from grader.sandbox.limits import is_root
+
+from .conftest import ROOT, rubric_for, write_submission
+
+needs_root = pytest.mark.skipif(not is_root(), reason="needs root: the worker drops to an unprivileged user only then")
+DOCSTRING_END = "    Uses only ``model.a``, ``model.z``, ``model.df`` and the weights; no autograd; modifies nothing else.\n    \"\"\"\n"
+
+
+def hostile_backprop(code: str) -> tuple:
+    """A patch that runs ``code`` (indented by 4) at the start of the reference backpropagation."""
+    body = "".join(f"    {line}\n" for line in code.strip().splitlines())
+    return (("backpropagation", DOCSTRING_END + "    with torch.no_grad():", DOCSTRING_END + body + "    with torch.no_grad():"),)
+
+
+def at_import(code: str, module: str = "backpropagation") -> tuple:
+    return ((module, "import torch\n", "import torch\n" + code.strip() + "\n"),)
+
+
+def graded(tmp_path, patches, *checks, files=None, **limits):
+    folder = write_submission(tmp_path / "submission", patches, files=files)
+    limits = {"check_seconds": 20, "import_seconds": 20, **limits}
+    return {r.name: r for r in grade(folder, rubric_for(*checks, examples=10, **limits)).results}
+
+
+def cli(tmp_path, folder, *extra, timeout=240):
+    """Run ``python -m grader grade`` in a subprocess; (exit status, stdout, results.json as dict)."""
+    out = tmp_path / "out" / "results.json"
+    result = subprocess.run([sys.executable, "-m", "grader", "grade", str(folder), "--json", str(out),
+                             "--skip-accuracy", *extra], capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+    return result.returncode, result.stdout, json.loads(out.read_text())
+
+
+def test_sys_exit_at_import(tmp_path):
+    results = graded(tmp_path, at_import("import sys\nsys.exit(3)"), "interface", "backpropagation_one_sample")
+    assert results["backpropagation_one_sample"].score == 0
+    assert "Importing your submission failed" in results["backpropagation_one_sample"].feedback
+    assert "exited with status 3" in results["interface"].feedback or "SystemExit" in results["interface"].feedback
+
+
+def test_os_exit_during_a_check(tmp_path):
+    results = graded(tmp_path, hostile_backprop("import os\nos._exit(7)"), "backpropagation_one_sample", "train")
+    assert results["backpropagation_one_sample"].score == 0
+    assert "exited with status 7" in results["backpropagation_one_sample"].feedback
+    assert results["train"].passed, "a fresh worker grades the rest"
+
+
+def test_endless_loop(tmp_path):
+    started = time.monotonic()
+    results = graded(tmp_path, hostile_backprop("while True:\n    pass"), "backpropagation_one_sample", "train",
+                     check_seconds=4)
+    assert "did not finish within the time limit" in results["backpropagation_one_sample"].feedback
+    assert results["train"].passed
+    assert time.monotonic() - started < 60
+
+
+def test_sleep_at_import(tmp_path):
+    started = time.monotonic()
+    results = graded(tmp_path, at_import("import time\ntime.sleep(600)"), "backpropagation_one_sample", "train",
+                     import_seconds=3)
+    for result in results.values():
+        assert result.score == 0 and "Importing your submission failed" in result.feedback
+    assert time.monotonic() - started < 60, "an import failure is remembered, not retried per check"
+
+
+def test_memory_hog(tmp_path):
+    hog = "blocks = []\nwhile True:\n    blocks.append(torch.ones(2**27))"  # 512 MiB per block, forever
+    results = graded(tmp_path, hostile_backprop(hog), "backpropagation_one_sample", "train", memory_mb=1024)
+    feedback = results["backpropagation_one_sample"].feedback
+    assert results["backpropagation_one_sample"].score == 0
+    assert any(word in feedback for word in ("memory", "allocate", "MemoryError")), feedback
+    assert results["train"].passed
+
+
+def test_monkeypatched_comparisons(tmp_path):
+    patch = ("torch.allclose = lambda *a, **k: True\ntorch.testing.assert_close = lambda *a, **k: None\n"
+             "torch.Tensor.__eq__ = lambda self, other: True\ntorch.equal = lambda *a: True")
+    wrong = (("backpropagation", "delta = 2 * (y_pred - y_true)", "delta = 3 * (y_pred - y_true)"),)
+    results = graded(tmp_path, at_import(patch) + wrong, "backpropagation_one_sample", "grad_check")
+    assert results["backpropagation_one_sample"].score == 0
+    assert "elements differ" in results["backpropagation_one_sample"].feedback
+
+
+FORGE = '''
+import json, os, threading, time
+def _forge():
+    pid = os.getppid()
+    for _ in range(5):
+        try:
+            args = open(f"/proc/{pid}/cmdline", "rb").read().split(b"\\0")
+        except OSError:
+            return
+        if b"--json" in args:
+            target = args[args.index(b"--json") + 1].decode()
+            forged = {"score": 1000, "tests": [{"name": "forged", "score": 1000, "max_score": 1}]}
+            for _ in range(3):
+                try:
+                    with open(target, "w") as handle:
+                        json.dump(forged, handle)
+                except OSError:
+                    pass
+                time.sleep(0.05)
+            return
+        pid = int([l for l in open(f"/proc/{pid}/status") if l.startswith("PPid")][0].split()[1])
+_forge()
+print('{"score": 1000}\\nTotal: 100 / 100')
+'''
+
+
+def test_forged_results_file_and_forged_output(tmp_path):
+    folder = write_submission(tmp_path / "submission", at_import(FORGE) + (
+        ("backpropagation", "delta = 2 * (y_pred - y_true)", "delta = 3 * (y_pred - y_true)"),))
+    code, stdout, results = cli(tmp_path, folder)
+    assert code == 0
+    assert results["score"] < 100 and all(t["name"] != "forged" for t in results["tests"])
+    totals = [line for line in stdout.splitlines() if line.startswith("Total:")]
+    assert len(totals) == 1 and not totals[0].startswith("Total: 100 /")
+
+
+@needs_root
+def test_cannot_write_grader_files_or_site_packages(tmp_path):
+    import site
+
+    source = Path(grader.__file__).parent / "pipeline.py"
+    before = hashlib.sha256(source.read_bytes()).hexdigest()
+    targets = [str(source), os.path.join(site.getsitepackages()[0], "zz_autograde_evil.pth")]
+    attack = "for target in %r:\n    try:\n        open(target, 'a').write('import os; os.system(\"touch /tmp/pwned\")\\n')\n" \
+             "    except OSError as error:\n        print('blocked', error)" % (targets,)
+    results = graded(tmp_path, hostile_backprop(attack), "backpropagation_one_sample")
+    assert hashlib.sha256(source.read_bytes()).hexdigest() == before
+    assert not os.path.exists(targets[1])
+    assert "blocked" in results["backpropagation_one_sample"].output
+    assert results["backpropagation_one_sample"].passed
+
+
+@needs_root
+def test_killing_the_grader_and_its_process_group(tmp_path):
+    attack = ("import os, signal\nfor kill in (lambda: os.kill(os.getppid(), signal.SIGKILL),\n"
+              "             lambda: os.killpg(os.getpgid(os.getppid()), signal.SIGKILL),\n"
+              "             lambda: os.kill(-1, signal.SIGKILL)):\n"
+              "    try:\n        kill()\n    except OSError as error:\n        print('blocked', error)")
+    folder = write_submission(tmp_path / "submission", hostile_backprop(attack))
+    code, stdout, results = cli(tmp_path, folder)
+    assert code == 0 and "Total:" in stdout
+    backprop = next(t for t in results["tests"] if "backpropagation" in t["tags"][0])
+    assert backprop["score"] == backprop["max_score"]
+
+
+def test_base_exception_subclasses(tmp_path):
+    attack = "class Escape(BaseException):\n    pass\nraise Escape('out of here')"
+    results = graded(tmp_path, hostile_backprop(attack), "backpropagation_one_sample", "grad_check")
+    assert "raised Escape: out of here" in results["backpropagation_one_sample"].feedback
+    assert results["grad_check"].passed
+    results = graded(tmp_path / "2", hostile_backprop("raise KeyboardInterrupt"), "backpropagation_one_sample")
+    assert "raised KeyboardInterrupt" in results["backpropagation_one_sample"].feedback
+
+
+def test_nan_and_non_tensor_outputs(tmp_path):
+    nan = (("backpropagation", "model.dL_db[l] = delta.sum(dim=0)", "model.dL_db[l] = delta.sum(dim=0) * float('nan')"),)
+    results = graded(tmp_path, nan, "backpropagation_one_sample")
+    assert "contains NaN" in results["backpropagation_one_sample"].feedback
+    odd = (("backpropagation", "model.dL_dw[l] = delta.T @ model.a[l - 1]", "model.dL_dw[l] = object()"),)
+    results = graded(tmp_path / "2", odd, "backpropagation_one_sample")
+    assert "but it is an object of type builtins.object" in results["backpropagation_one_sample"].feedback
+
+
+def test_hundreds_of_megabytes_of_output(tmp_path):
+    flood = "import sys\nchunk = 'x' * (1 << 20) + '\\n'\nfor _ in range(300):\n    sys.stdout.write(chunk)"
+    started = time.monotonic()
+    results = graded(tmp_path, hostile_backprop(flood), "backpropagation_one_sample", check_seconds=120)
+    result = results["backpropagation_one_sample"]
+    assert result.passed
+    assert len(result.output) <= 64 * 1024 + 200 and "[... output cut at 64 KiB]" in result.output
+    assert time.monotonic() - started < 120
+
+
+LINGER = '''
+import os, time
+if os.fork() == 0:
+    os.setsid()
+    if os.fork() == 0:
+        for _ in range(600):
+            try:
+                open(%r, "a").write("alive\\n")
+            except OSError:
+                pass
+            time.sleep(0.1)
+    os._exit(0)
+'''
+
+
+def test_background_processes_do_not_outlive_grading(tmp_path):
+    shared = Path(tempfile.mkdtemp(prefix="autograde-linger-"))  # reachable by the unprivileged worker too
+    os.chmod(shared, 0o777)
+    marker = shared / "marker"
+    graded(tmp_path, at_import(LINGER % str(marker)), "backpropagation_one_sample")
+    time.sleep(0.5)
+    size = marker.stat().st_size
+    time.sleep(1.0)
+    assert size > 0, "the background process ran while grading"
+    assert marker.stat().st_size == size, "a process started by the submission outlived grading"
+    shutil.rmtree(shared)
+
+
+EVIL_PICKLE = '''
+import os, pickle
+class _Evil:
+    def __reduce__(self):
+        return (os.system, ("touch %s",))
+payload = pickle.dumps(_Evil())
+for fd in range(0, 256):
+    try:
+        os.write(fd, payload)
+    except OSError:
+        pass
+'''
+
+
+def test_pickle_payload_on_every_inherited_pipe(tmp_path):
+    marker = tmp_path / "unpickled"
+    results = graded(tmp_path, hostile_backprop(EVIL_PICKLE % marker), "backpropagation_one_sample", "train")
+    assert not marker.exists(), "something unpickled the submission's bytes"
+    assert results["backpropagation_one_sample"].score == 0
+    assert "not a grader message" in results["backpropagation_one_sample"].feedback
+    assert results["train"].passed
+
+
+@needs_root
+def test_no_network(tmp_path):
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(5)
+    server.settimeout(0.2)
+    port = server.getsockname()[1]
+    received = []
+
+    def accept():
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not received:
+            try:
+                connection, _ = server.accept()
+                received.append(connection.recv(100))
+            except OSError:
+                pass
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    attack = (f"import socket\ntry:\n    socket.create_connection(('127.0.0.1', {port}), timeout=2).sendall(b'leak')\n"
+              "except OSError as error:\n    print('blocked', error)")
+    results = graded(tmp_path, hostile_backprop(attack), "backpropagation_one_sample")
+    received.append(None)
+    thread.join(5)
+    server.close()
+    assert received[0] is None, "the submission reached a listener on 127.0.0.1"
+    assert "blocked" in results["backpropagation_one_sample"].output
+    assert results["backpropagation_one_sample"].passed
+
+
+def test_segfault(tmp_path):
+    results = graded(tmp_path, hostile_backprop("import ctypes\nctypes.string_at(0)"), "backpropagation_one_sample",
+                     "train")
+    assert "segmentation fault" in results["backpropagation_one_sample"].feedback
+    assert results["train"].passed
+
+
+def test_forged_protocol_reply(tmp_path):
+    attack = ("import os\nfrom grader.sandbox import protocol\nfor fd in range(3, 64):\n    try:\n"
+              "        protocol.write_frame(fd, {'id': 1, 'ok': True, 'value': {}})\n    except OSError:\n        pass")
+    results = graded(tmp_path, hostile_backprop(attack), "backpropagation_one_sample", "train")
+    assert results["backpropagation_one_sample"].score == 0
+    assert results["train"].passed
