@@ -23,7 +23,7 @@ class InputError(Exception):
 def grade_main(*, submission: str, json_path: str | None = None, junit_path: str | None = None,
                markdown_path: str | None = None, skip_accuracy: bool = False, device: str = "auto",
                data_root: str | None = None, seed: int | None = None, rubric_path: str | None = None,
-               friendly: bool = False, stream=sys.stdout) -> int:
+               friendly: bool = False, stream=None) -> int:
     """Grade one submission folder, print the report, write the requested files; return the exit status."""
     from .rubric import RubricError, load_rubric
 
@@ -56,12 +56,12 @@ def grade_main(*, submission: str, json_path: str | None = None, junit_path: str
         _write_reports(failed_report(str(folder), rubric, details), outputs)
         return EXIT_GRADER_FAILED
     _write_reports(report, outputs)
-    print(render(report, friendly=friendly), file=stream)
+    print(render(report, friendly=friendly), file=stream or sys.stdout)
     return EXIT_OK
 
 
 def check_main(*, directory: str = ".", device: str = "auto", data_root: str | None = None,
-               skip_accuracy: bool = False, stream=sys.stdout) -> int:
+               skip_accuracy: bool = False, stream=None) -> int:
     """What a student runs on work in progress: the same checks, feedback for every check, what to fix first."""
     return grade_main(submission=directory, device=device, data_root=data_root, skip_accuracy=skip_accuracy,
                       friendly=True, stream=stream)

@@ -1,0 +1,42 @@
+"""The rubric file: defaults, validation with messages that say what to fix."""
+from __future__ import annotations
+
+import pytest
+
+from grader.rubric import CHECK_NAMES, RubricError, load_rubric
+
+
+def test_default_rubric_has_every_check_and_100_points():
+    rubric = load_rubric()
+    assert [spec.name for spec in rubric.checks] == list(CHECK_NAMES)
+    assert rubric.total_points == 100
+    assert rubric.check("backpropagation_one_sample").examples + rubric.check("backpropagation_mini_batch").examples >= 200
+    assert rubric.limits.memory_mb <= 4096
+
+
+@pytest.mark.parametrize("text, fragment", [
+    ("[checks.nonsense]\npoints = 1", "unknown key(s) ['nonsense'] in [checks]"),
+    ("[limits]\nmemory = 1", "unknown key(s) ['memory'] in [limits]"),
+    ("[limits]\nmemory_mb = 'lots'", "memory_mb must be a int"),
+    ("[checks.accuracy]\nfull_credit = 'high'", "full_credit must be a float"),
+    ("this is = not toml =", "not valid TOML"),
+])
+def test_bad_rubrics_are_explained(tmp_path, text, fragment):
+    path = tmp_path / "rubric.toml"
+    path.write_text(text)
+    with pytest.raises(RubricError, match=None) as error:
+        load_rubric(path)
+    assert fragment in str(error.value)
+
+
+def test_missing_rubric_file(tmp_path):
+    with pytest.raises(RubricError, match="does not exist"):
+        load_rubric(tmp_path / "nope.toml")
+
+
+def test_partial_rubric_keeps_only_named_checks(tmp_path):
+    path = tmp_path / "rubric.toml"
+    path.write_text("seed = 1\n[checks.train]\npoints = 7\n[checks.accuracy]\npoints = 3\nepochs = 2\n")
+    rubric = load_rubric(path)
+    assert [s.name for s in rubric.checks] == ["train", "accuracy"] and rubric.total_points == 10
+    assert rubric.accuracy.epochs == 2 and rubric.seed == 1

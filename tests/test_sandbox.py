@@ -1,0 +1,39 @@
+"""The sandbox host: protections it reports, restarts after failures, remembered import failures."""
+from __future__ import annotations
+
+import os
+
+from grader.contract import names_by_module
+from grader.sandbox.host import Host, SandboxOptions
+from grader.sandbox.limits import is_root
+
+from .conftest import REFERENCE, write_submission
+
+
+def test_protections_when_root_and_when_not_contained():
+    with Host(REFERENCE, names_by_module()) as host:
+        reply = host.call("ping", {}, timeout=30)
+        assert reply.ok and reply.value["pid"] != os.getpid()
+        assert host.protections["separate_process"] and host.protections["own_session"]
+        assert host.protections["unprivileged_user"] == is_root() == (reply.value["uid"] != 0)
+        assert host.protections["network_namespace"] == is_root()
+    with Host(REFERENCE, names_by_module(), SandboxOptions(contain=False)) as host:
+        assert host.call("ping", {}, timeout=30).ok
+        assert host.protections["unprivileged_user"] is False and host.protections["memory_limit"]
+
+
+def test_worker_is_replaced_after_a_crash(tmp_path):
+    folder = write_submission(tmp_path / "s", append={"gradient_descent": "import os\n\ndef MyMLP():\n    os._exit(9)\n"})
+    with Host(folder, names_by_module()) as host:
+        first = host.call("ping", {}, timeout=30).value["pid"]
+        crashed = host.call("mlp", {"x": __import__("torch").zeros(1, 3, 32, 32)}, timeout=30)
+        assert crashed.failure.kind == "crash" and "status 9" in crashed.failure.message
+        assert host.call("ping", {}, timeout=30).value["pid"] != first and host.restarts == 1
+
+
+def test_import_failure_is_remembered(tmp_path):
+    folder = write_submission(tmp_path / "s", files={"gradient_descent.py": "def broken(:\n"})
+    with Host(folder, names_by_module()) as host:
+        first = host.call("ping", {}, timeout=30)
+        assert first.failure.kind == "import" and "SyntaxError" in first.failure.message
+        assert host.call("ping", {}, timeout=30).failure == first.failure
