@@ -25,16 +25,17 @@ AUTOGRADER_ERROR = ("Autograder error: the grader failed while running this chec
 
 def grade(submission: Path, rubric: Rubric, *, device: str = "cpu", data_root: Path | None = None,
           skip_accuracy: bool = False, cache_dir: Path | None = None, contain: bool = True,
-          progress=lambda text: None) -> Report:
+          progress=lambda text: None, host_factory=Host) -> Report:
     """Grade ``submission`` (a folder with backpropagation.py and gradient_descent.py) and return its Report.
 
-    Deterministic for a given submission, rubric and device. Student code runs only in the sandbox worker.
+    Deterministic for a given submission, rubric and device. Student code runs only in the sandbox worker
+    (``host_factory`` exists for the isolation-overhead benchmark, which swaps in an in-process host).
     """
     started = time.monotonic()
     options = SandboxOptions(memory_mb=rubric.limits.memory_mb, output_kb=rubric.limits.output_kb,
                              import_seconds=rubric.limits.import_seconds, device=device, contain=contain)
     results: list[CheckResult] = []
-    with Host(submission, names_by_module(), options) as host:
+    with host_factory(submission, names_by_module(), options) as host:
         host.start()
         for spec in rubric.checks:
             progress(f"running {spec.name} ...")

@@ -83,12 +83,12 @@ def _verdict(ctx: Context, spec, setting: str, outcomes: dict, n_test: int):
     if "error" in manual:
         lines.append(f"[FAIL] train_manual_update: {manual['error']}")
     else:
-        reference = trained.get("accuracy", spec.full_credit)
-        close = manual["accuracy"] >= min(reference, spec.full_credit) - spec.manual_margin
-        score += WEIGHTS["manual"] * close
-        lines.append(f"[{'ok' if close else 'FAIL'}] train_manual_update: test accuracy {manual['accuracy']:.4f} "
-                     f"(must be within {spec.manual_margin:.2f} of train's, and at least "
-                     f"{spec.full_credit - spec.manual_margin:.2f})")
+        reached = manual["accuracy"] >= spec.full_credit - spec.manual_margin
+        keeps_up = manual["accuracy"] >= trained.get("accuracy", 0.0) - spec.manual_margin
+        score += WEIGHTS["manual"] * (reached and keeps_up)
+        lines.append(f"[{'ok' if reached and keeps_up else 'FAIL'}] train_manual_update: test accuracy "
+                     f"{manual['accuracy']:.4f} (must reach {spec.full_credit - spec.manual_margin:.2f} and trail "
+                     f"train's by at most {spec.manual_margin:.2f})")
     details = {name: {k: v for k, v in outcome.items() if k != "error"} for name, outcome in outcomes.items()}
     status = "passed" if score >= 1 - 1e-9 else "failed"
     return ctx.result(TITLE, score=ctx.spec.points * score, status=status, feedback="\n".join(lines),

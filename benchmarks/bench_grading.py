@@ -1,0 +1,139 @@
+"""Speed of grading one submission without the accuracy stage, isolation overhead, and the course checker.
+
+    python benchmarks/bench_grading.py [--repeat 3]
+
+1. End to end: ``autograde grade reference --skip-accuracy --json OUT`` as a fresh process, command start to
+   written report (median of --repeat runs), and the number of hypothesis examples run by the gradient checks.
+2. Isolation overhead: the same checks through the sandboxed worker vs. an in-process stand-in (benchmark only:
+   the grader never runs student code in its own process).
+3. Verifying the gradients of the 3072-512-128-32-2 network: the course's checker rebuilds the network twice per
+   scalar parameter (timed on a sample of parameters, extrapolated), vs. the grader (one sandboxed call + autograd).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import torch  # noqa: E402
+
+from grader.cases import expected_gradients, make_net_case  # noqa: E402
+from grader.checks.backprop import gradient_mismatch  # noqa: E402
+from grader.contract import names_by_module  # noqa: E402
+from grader.given import MLP_SIZES, MyNet  # noqa: E402
+from grader.pipeline import grade  # noqa: E402
+from grader.rubric import load_rubric  # noqa: E402
+from grader.sandbox import handlers  # noqa: E402
+from grader.sandbox.host import Failure, Host, Reply  # noqa: E402
+
+
+def end_to_end(repeat: int) -> dict:
+    times = []
+    for _ in range(repeat):
+        out = Path(tempfile.mkdtemp()) / "results.json"
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "grader", "grade", str(ROOT / "reference"), "--skip-accuracy",
+                        "--json", str(out)], check=True, capture_output=True, cwd=ROOT)
+        times.append(time.perf_counter() - started)
+        assert json.loads(out.read_text())["score"] == 85
+    return {"seconds_median": statistics.median(times), "seconds_all": times}
+
+
+class InProcessHost:
+    """Benchmark stand-in for Host: calls the worker's handlers directly in this process."""
+
+    def __init__(self, submission, names, options=None):
+        self.submission, self.names, self.protections, self.restarts = str(submission), names, {}, 0
+        sys.path.insert(0, self.submission)
+        handlers.configure({"submission": self.submission})
+        self.load_reply = self.call("load", {"names": names}, timeout=60)
+
+    def start(self):
+        pass
+
+    def call(self, name, payload=None, *, timeout):
+        try:
+            return Reply(value=handlers.dispatch(name, payload or {}))
+        except Exception as error:  # noqa: BLE001
+            return Reply(failure=Failure("exception", f"{type(error).__name__}: {error}"))
+
+    def close(self):
+        sys.path.remove(self.submission)
+        for module in handlers.MODULES:
+            sys.modules.pop(module, None)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def isolation_overhead(repeat: int) -> dict:
+    rubric = load_rubric()
+    handlers.install_recorders()
+    examples, measured = 0, {"sandboxed": [], "in_process": []}
+    for _ in range(repeat):
+        for label, factory in (("sandboxed", Host), ("in_process", InProcessHost)):
+            started = time.perf_counter()
+            report = grade(ROOT / "reference", rubric, skip_accuracy=True, host_factory=factory)
+            measured[label].append(time.perf_counter() - started)
+            assert report.score == 85, [r.feedback for r in report.results if not r.passed]
+            examples = sum(r.details.get("examples", 0) for r in report.results)
+    sandboxed, in_process = (statistics.median(measured[k]) for k in ("sandboxed", "in_process"))
+    startup = _worker_startup()
+    return {"sandboxed_seconds": sandboxed, "in_process_seconds": in_process,
+            "overhead_percent": 100 * (sandboxed - in_process) / in_process,
+            "worker_startup_seconds": startup,
+            "overhead_percent_excluding_worker_start": 100 * (sandboxed - startup - in_process) / in_process,
+            "gradient_check_examples": examples}
+
+
+def _worker_startup() -> float:
+    started = time.perf_counter()
+    with Host(ROOT / "reference", names_by_module()) as host:
+        host.call("ping", {}, timeout=60)
+        return time.perf_counter() - started
+
+
+def course_checker_vs_grader(sample: int = 20) -> dict:
+    case = make_net_case(MLP_SIZES, ("relu",) * 4, 1, seed=0)
+    n_params = sum(t.numel() for t in case.params.values())
+    started = time.perf_counter()
+    for _ in range(sample):
+        for _sign in (+1, -1):  # what tests_backpropagation.py does per scalar: rebuild, load, perturb, forward
+            model = MyNet(case.n_l, case.activations).double()
+            model.load_state_dict({k: v for k, v in case.params.items()}, strict=False)
+            model(case.x)
+    per_parameter = (time.perf_counter() - started) / sample
+    with Host(ROOT / "reference", names_by_module()) as host:
+        host.call("ping", {}, timeout=60)
+        started = time.perf_counter()
+        reply = host.call("backprop", case.payload(), timeout=120)
+        problem = gradient_mismatch(case, reply.value)
+        grader_seconds = time.perf_counter() - started
+    assert problem is None, problem
+    return {"parameters": n_params, "course_checker_seconds_per_parameter": per_parameter,
+            "course_checker_hours_estimated": per_parameter * n_params / 3600,
+            "grader_seconds": grader_seconds}
+
+
+def main(*, repeat: int = 3) -> dict:
+    results = {"end_to_end": end_to_end(repeat), "isolation": isolation_overhead(repeat),
+               "course_checker": course_checker_vs_grader(), "torch_threads": torch.get_num_threads()}
+    print(json.dumps(results, indent=2))
+    return results
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeat", type=int, default=3)
+    main(repeat=parser.parse_args().repeat)

@@ -1,0 +1,38 @@
+"""The reference experiment command and the GPU measurement script (dry-run on CPU, one epoch)."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from grader.fixtures import write_fixture
+from reference import experiment
+
+from .conftest import ROOT, shared_data
+
+
+def test_experiment_writes_table_json_and_curves(tmp_path):
+    fixture = write_fixture(tmp_path / "data", "imagefolder", seed=1, per_class=(40, 10), others=(0, 0))
+    lines = []
+    result = experiment.main(data_root=fixture.root, out=tmp_path / "out", epochs=2, batch_size=16,
+                             sweep=experiment.SWEEP[:2], log=lines.append)
+    assert len(result["rows"]) == 2 and 0 <= result["test_acc"] <= 1
+    assert all(row["max_loss_difference"] <= 1e-6 for row in result["rows"])
+    assert (tmp_path / "out" / "curves_sgd.png").stat().st_size > 1000
+    assert json.loads((tmp_path / "out" / "experiment.json").read_text())["best"] == result["best"]
+    assert any("best by validation accuracy" in line for line in lines)
+
+
+def test_experiment_without_data_says_how_to_point_at_it(tmp_path):
+    command = [sys.executable, "-m", "reference.experiment", "--data-root", str(tmp_path / "missing")]
+    result = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert result.returncode == 2 and "--data-root" in result.stderr and "cifar-10-batches-py" in result.stderr
+
+
+def test_gpu_measurement_script_dry_run_on_cpu(tmp_path):
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import gpu_measurements
+
+    results = gpu_measurements.main(data_root=str(shared_data()), device="cpu", epochs=1, out=str(tmp_path))
+    assert results["accuracy_stage"]["max_score"] == 15 and results["speedup_device_resident_vs_plain"] > 0
+    assert (tmp_path / "gpu_measurements.json").is_file()
