@@ -125,17 +125,18 @@ class SGDConfig:
                 f"{self.n_epochs} epochs of {self.n_samples} samples in batches of {self.batch_size}")
 
 
-def sgd_configs():
-    """SGD configurations with momentum and weight decay each either 0 or positive, 2-3 epochs, >= 2 batches."""
-    return st.builds(
-        SGDConfig,
-        lr=st.sampled_from([0.001, 0.01, 0.05, 0.1, 0.3]),
-        momentum=st.one_of(st.just(0.0), st.sampled_from([0.5, 0.8, 0.9, 0.99])),
-        weight_decay=st.one_of(st.just(0.0), st.sampled_from([1e-4, 1e-3, 1e-2, 0.1])),
-        n_epochs=st.integers(2, 3),
-        n_samples=st.integers(8, 24),
-        batch_size=st.sampled_from([3, 4, 8]),
-        seed=st.integers(0, 2**16),
+@st.composite
+def sgd_configs(draw):
+    """SGD configurations: momentum and weight decay each 0 or positive, 2-3 epochs of at least 2 batches."""
+    batch_size = draw(st.sampled_from([3, 4, 8]))
+    return SGDConfig(
+        lr=draw(st.sampled_from([0.001, 0.01, 0.05, 0.1, 0.3])),
+        momentum=draw(st.one_of(st.just(0.0), st.sampled_from([0.5, 0.8, 0.9, 0.99]))),
+        weight_decay=draw(st.one_of(st.just(0.0), st.sampled_from([1e-4, 1e-3, 1e-2, 0.1]))),
+        n_epochs=draw(st.integers(2, 3)),
+        n_samples=draw(st.integers(2 * batch_size, 24)),
+        batch_size=batch_size,
+        seed=draw(st.integers(0, 2**16)),
     )
 
 

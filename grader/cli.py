@@ -27,6 +27,8 @@ def grade_main(*, submission: str, json_path: str | None = None, junit_path: str
     """Grade one submission folder, print the report, write the requested files; return the exit status."""
     from .rubric import RubricError, load_rubric
 
+    from .sandbox.host import start_host
+
     try:
         rubric = load_rubric(rubric_path)
         if seed is not None:
@@ -34,21 +36,28 @@ def grade_main(*, submission: str, json_path: str | None = None, junit_path: str
 
             rubric = dataclasses.replace(rubric, seed=seed)
         folder = _submission_folder(submission)
-        chosen_device = _device(device)
         root = _data_root(data_root)
     except (RubricError, InputError) as error:
         print(f"autograde: error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     outputs = {"json": json_path, "junit": junit_path, "markdown": markdown_path}
+    host = None
     try:
+        host = start_host(folder, rubric, device=device)  # the worker imports torch while this process does
+        _check_device(device)
         from .pipeline import grade
         from .report.terminal import render
 
         progress = (lambda text: print(f"  ... {text}", file=sys.stderr)) if os.environ.get("AUTOGRADE_VERBOSE") \
             else (lambda text: None)
-        report = grade(folder, rubric, device=chosen_device, data_root=root, skip_accuracy=skip_accuracy,
-                       progress=progress)
+        report = grade(folder, rubric, data_root=root, skip_accuracy=skip_accuracy, progress=progress, host=host)
+    except InputError as error:
+        host.close()
+        print(f"autograde: error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     except Exception:
+        if host is not None:
+            host.close()
         details = traceback.format_exc()
         print(f"autograde: the grader failed:\n{details}", file=sys.stderr)
         from .pipeline import failed_report
@@ -89,14 +98,11 @@ def _submission_folder(submission: str) -> Path:
     return folder
 
 
-def _device(device: str) -> str:
+def _check_device(device: str) -> None:
     import torch
 
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
     if device == "cuda" and not torch.cuda.is_available():
         raise InputError("--device cuda was given but no CUDA device is available; use --device cpu or auto.")
-    return device
 
 
 def _data_root(data_root: str | None) -> Path | None:

@@ -14,10 +14,9 @@ from pathlib import Path
 from . import __version__
 from .checks import CHECKS
 from .checks.base import Context
-from .contract import names_by_module
 from .report.results import CheckResult, Report
 from .rubric import CheckSpec, Rubric
-from .sandbox.host import Host, SandboxOptions
+from .sandbox.host import Host, start_host
 
 AUTOGRADER_ERROR = ("Autograder error: the grader failed while running this check. This is not your fault; "
                     "your instructor can see the details.")
@@ -25,27 +24,37 @@ AUTOGRADER_ERROR = ("Autograder error: the grader failed while running this chec
 
 def grade(submission: Path, rubric: Rubric, *, device: str = "cpu", data_root: Path | None = None,
           skip_accuracy: bool = False, cache_dir: Path | None = None, contain: bool = True,
-          progress=lambda text: None, host_factory=Host) -> Report:
+          progress=lambda text: None, host: Host | None = None) -> Report:
     """Grade ``submission`` (a folder with backpropagation.py and gradient_descent.py) and return its Report.
 
-    Deterministic for a given submission, rubric and device. Student code runs only in the sandbox worker
-    (``host_factory`` exists for the isolation-overhead benchmark, which swaps in an in-process host).
+    Deterministic for a given submission, rubric and device. Student code runs only in the sandbox worker.
+    ``host``: a worker host already started (see :func:`start_host`); it is closed when grading ends.
     """
     started = time.monotonic()
-    options = SandboxOptions(memory_mb=rubric.limits.memory_mb, output_kb=rubric.limits.output_kb,
-                             import_seconds=rubric.limits.import_seconds, device=device, contain=contain)
     results: list[CheckResult] = []
-    with host_factory(submission, names_by_module(), options) as host:
-        host.start()
+    with host or start_host(submission, rubric, device=device, contain=contain) as host:
+        _warm_up_torch_optim()  # while the worker starts
+        host.call("ping", {}, timeout=rubric.limits.import_seconds)  # waits for the worker, imports the submission
         for spec in rubric.checks:
             progress(f"running {spec.name} ...")
-            context = Context(host, rubric, spec, _deadline(spec, rubric, started), device, data_root, cache_dir)
+            context = Context(host, rubric, spec, _deadline(spec, rubric, started), host.device, data_root,
+                              cache_dir)
             results.append(_run_step(spec, context, skip_accuracy, started, rubric))
             progress(f"{spec.name}: {results[-1].score:g}/{results[-1].max_score:g} {results[-1].status}")
         protections = dict(host.protections)
         restarts = host.restarts
+        device = host.device
     metadata = {"seed": rubric.seed, "device": device, "worker_restarts": restarts, **versions()}
     return Report(str(submission), results, time.monotonic() - started, protections, metadata)
+
+
+
+def _warm_up_torch_optim() -> None:
+    """torch.optim imports torch._dynamo (about a second) on first use; pay that while the worker starts."""
+    import torch
+
+    parameter = torch.nn.Parameter(torch.zeros(1))
+    torch.optim.SGD([parameter], lr=0.1)
 
 
 def _deadline(spec: CheckSpec, rubric: Rubric, started: float) -> float:

@@ -31,7 +31,7 @@ def _backprop_rules(ctx: Context) -> tuple[Part, Part]:
     unmodified = Part("backpropagation modifies no parameter, input, target or prediction", True)
     for index, (n_l, activation, batch) in enumerate(CASES):
         case = make_net_case(n_l, (activation,) * (len(n_l) - 1), batch, ctx.seed + index)
-        reply = ctx.call("backprop", case.payload())
+        reply = ctx.call("backprop", {**case.payload(), "side_effects": True})
         if not reply.ok:
             text = "could not be checked: " + failure_text("backpropagation(model, y_true, y_pred)", reply.failure)
             return Part(no_autograd.label, False, text), Part(unmodified.label, False, text)

@@ -31,7 +31,7 @@ def dispatch(call: str, payload: dict):
     """Run the handler named ``call``; its return value is plain data (tensors, numbers, strings, lists, dicts)."""
     if call not in HANDLERS:
         raise LookupError(f"unknown call {call!r}")
-    torch.manual_seed(payload.get("seed", 0))
+    torch.default_generator.manual_seed(payload.get("seed", 0))  # torch.manual_seed also queues CUDA seeding: slow
     return HANDLERS[call](payload)
 
 
@@ -169,10 +169,13 @@ def backprop(payload: dict) -> dict:
     before = y_pred.detach().clone()
     with _Recording() as record:
         student("backpropagation", "backpropagation")(model, y_true, y_pred)
-    return {"dL_dw": {str(l): plain(model.dL_dw.get(l)) for l in range(1, model.L + 1)},
-            "dL_db": {str(l): plain(model.dL_db.get(l)) for l in range(1, model.L + 1)},
-            "params_after": _params(model), "x_after": x, "y_after": y_true,
-            "y_pred_changed": not torch.equal(before, y_pred.detach()), "autograd_calls": record.autograd_calls}
+    reply = {"dL_dw": {str(l): plain(model.dL_dw.get(l)) for l in range(1, model.L + 1)},
+             "dL_db": {str(l): plain(model.dL_db.get(l)) for l in range(1, model.L + 1)},
+             "autograd_calls": record.autograd_calls}
+    if payload.get("side_effects"):
+        reply.update(params_after=_params(model), x_after=x, y_after=y_true,
+                     y_pred_changed=not torch.equal(before, y_pred.detach()))
+    return reply
 
 
 def grad_check(payload: dict) -> dict:
@@ -246,6 +249,7 @@ def load_cifar(payload: dict) -> dict:
 def accuracy(payload: dict) -> dict:
     """Train the student's MyMLP with the student's train or train_manual_update; return test logits."""
     device = torch.device(payload["device"])
+    torch.manual_seed(payload["seed"])
     model = student("gradient_descent", "MyMLP")().to(device)
     dtype = _dtype_of(model)
     train_x = normalise(payload["train_x"], payload["train_x"]).to(device, dtype)

@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..contract import names_by_module
 from . import limits, protocol
 
 SIGNAL_NAMES = {signal.SIGSEGV: "a segmentation fault (SIGSEGV)", signal.SIGKILL: "SIGKILL",
@@ -20,6 +21,18 @@ SIGNAL_NAMES = {signal.SIGSEGV: "a segmentation fault (SIGSEGV)", signal.SIGKILL
                 signal.SIGFPE: "a floating-point exception (SIGFPE)", signal.SIGTERM: "SIGTERM"}
 COPY_LIMIT_BYTES = 50 * 2**20
 STARTUP_SECONDS = 120
+
+
+def start_host(submission: Path, rubric, *, device: str = "cpu", contain: bool = True) -> "Host":
+    """A Host for ``submission`` with limits from ``rubric``, its worker already launching (importing torch).
+
+    Importing this module does not import torch, so a caller can launch the worker first and import torch after.
+    """
+    options = SandboxOptions(memory_mb=rubric.limits.memory_mb, output_kb=rubric.limits.output_kb,
+                             import_seconds=rubric.limits.import_seconds, device=device, contain=contain)
+    host = Host(submission, names_by_module(), options)
+    host.start()
+    return host
 
 
 class GraderError(Exception):
@@ -54,6 +67,7 @@ class SandboxOptions:
     output_kb: int = 64
     import_seconds: float = 60.0
     device: str = "cpu"
+    """cpu, cuda, or auto (the worker picks cuda when available and reports its choice)."""
     contain: bool = True
     """Drop privileges and unshare the network when running as root."""
 
@@ -65,6 +79,7 @@ class _Worker:
     reply_fd: int
     output_fd: int
     reader: protocol.FrameReader = field(default_factory=protocol.FrameReader)
+    ready: bool = False
     loaded: bool = False
 
 
@@ -82,15 +97,16 @@ class Host:
         self._worker: _Worker | None = None
         self._sequence = 0
         self.protections: dict[str, bool] = {}
+        self.device = self.options.device
         self.load_reply: Reply | None = None
         self.restarts = 0
 
     # ------------------------------------------------------------ public
 
     def start(self) -> None:
-        """Start a worker now (it imports torch in the background while the grader keeps working)."""
+        """Launch a worker now without waiting for it: it imports torch while the grader keeps working."""
         if self._worker is None:
-            self._worker = self._spawn()
+            self._worker = self._launch()
 
     def call(self, name: str, payload: dict | None = None, *, timeout: float) -> Reply:
         """Run handler ``name`` in the worker; never raises for anything the student's code does.
@@ -98,11 +114,25 @@ class Host:
         A timeout, crash, memory overrun or malformed reply kills the worker (a fresh one serves the next call).
         An import failure of the submission is remembered and returned for every later call.
         """
+        return self.begin(name, payload).finish(timeout=timeout)
+
+    def begin(self, name: str, payload: dict | None = None) -> "PendingCall":
+        """Send a call and return at once, so the grader can work while the worker does; see PendingCall."""
         if self._worker is None or not self._worker.loaded:
             failed = self._start_and_load()
             if failed is not None:
-                return failed
-        return self._exchange(name, payload or {}, timeout)
+                return PendingCall(self, None, b"", failed)
+        self._sequence += 1
+        request = protocol.encode({"id": self._sequence, "call": name, "payload": payload or {}})
+        return PendingCall(self, self._sequence, self._send_now(request), None)
+
+    def _send_now(self, request: bytes) -> bytes:
+        """Write what the pipe takes without blocking; the rest is written while waiting for the reply."""
+        try:
+            written = os.write(self._worker.request_fd, request)
+        except (BlockingIOError, BrokenPipeError):
+            written = 0
+        return request[written:]
 
     def close(self) -> None:
         """Kill the worker and everything it started; remove the temporary copy of the submission."""
@@ -122,6 +152,7 @@ class Host:
         if self.load_reply is not None and not self.load_reply.ok:
             return Reply(failure=self.load_reply.failure)
         self.start()
+        self._await_ready()
         reply = self._exchange("load", {"names": self.names}, self.options.import_seconds)
         if not reply.ok:
             message = f"Importing your submission failed: {reply.failure.message}"
@@ -145,13 +176,14 @@ class Host:
                 os.chown(path, self.uid, self.uid)
         return copy, work
 
-    def _spawn(self) -> _Worker:
+    def _launch(self) -> _Worker:
         copy, work = self._prepare_copy()
         request_r, request_w = os.pipe()
         reply_r, reply_w = os.pipe()
         output_r, output_w = os.pipe()
         config = {"request_fd": request_r, "reply_fd": reply_w, "submission": str(copy), "workdir": str(work),
-                  "uid": self.uid, "memory_bytes": self._memory_rlimit(), "device": self.options.device}
+                  "uid": self.uid, "memory_bytes": self.options.memory_mb * 2**20 if self.options.memory_mb else None,
+                  "device": self.options.device}
         process = subprocess.Popen(
             [sys.executable, "-m", "grader.sandbox.worker", json.dumps(config)],
             stdin=subprocess.DEVNULL, stdout=output_w, stderr=output_w, pass_fds=(request_r, reply_w),
@@ -160,18 +192,21 @@ class Host:
             os.close(fd)
         for fd in (request_w, reply_r, output_r):
             os.set_blocking(fd, False)
-        worker = _Worker(process, request_w, reply_r, output_r)
-        self._worker = worker
+        return _Worker(process, request_w, reply_r, output_r)
+
+    def _await_ready(self) -> None:
+        """Wait for the launched worker's hello; raises GraderError when it cannot start."""
+        worker = self._worker
+        if worker.ready:
+            return
         startup_output = CappedOutput(self.options.output_kb * 1024)
         ready = self._receive(worker, "ready", STARTUP_SECONDS, startup_output)
         if isinstance(ready, Failure) or not isinstance(ready, dict) or not ready.get("ok"):
             self._terminate()
             raise GraderError(f"the sandbox worker did not start: {ready}\n{startup_output.text()[-3000:]}")
         self.protections = {"separate_process": True, **ready["value"]["protections"]}
-        return worker
-
-    def _memory_rlimit(self) -> int | None:
-        return self.options.memory_mb * 2**20 if self.options.device == "cpu" else None
+        self.device = ready["value"]["device"]
+        worker.ready = True
 
     def _terminate(self) -> None:
         worker, self._worker = self._worker, None
@@ -193,11 +228,13 @@ class Host:
     # ------------------------------------------------------------ one exchange
 
     def _exchange(self, name: str, payload: dict, timeout: float) -> Reply:
-        worker = self._worker
         self._sequence += 1
         request = protocol.encode({"id": self._sequence, "call": name, "payload": payload})
+        return self._complete(self._sequence, self._send_now(request), timeout)
+
+    def _complete(self, sequence: int, unsent: bytes, timeout: float) -> Reply:
         output = CappedOutput(self.options.output_kb * 1024)
-        answer = self._receive(worker, self._sequence, timeout, output, request)
+        answer = self._receive(self._worker, sequence, timeout, output, unsent)
         if isinstance(answer, Failure):
             self._terminate()
             self.restarts += 1
@@ -251,7 +288,7 @@ class Host:
                     return message
 
     def _rss_limit(self) -> int | None:
-        if self.options.device == "cpu" or not self.options.memory_mb:
+        if self.device == "cpu" or not self.options.memory_mb:
             return None
         return (self.options.memory_mb + 4096) * 2**20  # CUDA: RSS watch instead of RLIMIT_AS
 
@@ -269,6 +306,22 @@ class Host:
 
 def _seconds(value: float) -> str:
     return f"{value:.0f} s" if value >= 10 else f"{value:.1f} s"
+
+
+@dataclass
+class PendingCall:
+    """A call sent to the worker; :meth:`finish` waits for its Reply (each pending call must be finished)."""
+
+    host: Host
+    sequence: int | None
+    unsent: bytes
+    early: Reply | None
+
+    def finish(self, *, timeout: float) -> Reply:
+        """The Reply, waiting at most ``timeout`` seconds from now; same guarantees as :meth:`Host.call`."""
+        if self.early is not None:
+            return self.early
+        return self.host._complete(self.sequence, self.unsent, timeout)
 
 
 class CappedOutput:

@@ -111,13 +111,15 @@ def main(argv: list[str]) -> None:
     _warm_up()
     handlers.install_recorders()
     os.chdir(config["workdir"])
-    containment = limits.Containment(uid=config.get("uid"), memory_bytes=config.get("memory_bytes"),
-                                     max_processes=config.get("max_processes", 256))
+    device = config["device"] if config["device"] != "auto" else "cuda" if torch.cuda.is_available() else "cpu"
+    # RLIMIT_AS would break CUDA's address-space reservations; on a GPU the host watches RSS instead.
+    containment = limits.Containment(uid=config.get("uid"), max_processes=config.get("max_processes", 256),
+                                     memory_bytes=config.get("memory_bytes") if device == "cpu" else None)
     active = limits.apply(containment)
     os.environ.update(HOME=config["workdir"], TMPDIR=config["workdir"])
     sys.path.insert(0, config["submission"])
     handlers.configure(config)
-    protocol.write_frame(reply_fd, {"id": "ready", "ok": True, "value": {"protections": active}})
+    protocol.write_frame(reply_fd, {"id": "ready", "ok": True, "value": {"protections": active, "device": device}})
     _serve(request_fd, reply_fd)
 
 
