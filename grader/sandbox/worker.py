@@ -73,6 +73,21 @@ def _warm_up() -> None:
     torch.save(model.state_dict(), io.BytesIO())
 
 
+def _warm_up_cuda() -> None:
+    """Load CUDA's lazily opened libraries (cuBLAS, ...) while site-packages is still readable."""
+    model = torch.nn.Sequential(torch.nn.Linear(64, 32), torch.nn.ReLU(), torch.nn.Linear(32, 2)).cuda()
+    x, y = torch.randn(16, 64, device="cuda"), torch.randint(0, 2, (16,), device="cuda")
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=0.1)
+    for dtype in (torch.float32, torch.float64):
+        model.to(dtype)
+        loss = torch.nn.functional.cross_entropy(model(x.to(dtype)), y)
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+        (model(x.to(dtype)).argmax(dim=1) == y).float().mean().item()
+    torch.cuda.synchronize()
+
+
 def _serve(request_fd: int, reply_fd: int) -> None:
     reader = protocol.FrameReader()
     while True:
@@ -112,6 +127,8 @@ def main(argv: list[str]) -> None:
     handlers.install_recorders()
     os.chdir(config["workdir"])
     device = config["device"] if config["device"] != "auto" else "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda":
+        _warm_up_cuda()
     # RLIMIT_AS would break CUDA's address-space reservations; on a GPU the host watches RSS instead.
     containment = limits.Containment(uid=config.get("uid"), max_processes=config.get("max_processes", 256),
                                      memory_bytes=config.get("memory_bytes") if device == "cpu" else None)
