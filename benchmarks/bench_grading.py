@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
 
-from grader.cases import expected_gradients, make_net_case  # noqa: E402
+from grader.cases import make_net_case  # noqa: E402
 from grader.checks.backprop import gradient_mismatch  # noqa: E402
 from grader.contract import names_by_module  # noqa: E402
 from grader.given import MLP_SIZES, MyNet  # noqa: E402

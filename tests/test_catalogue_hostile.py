@@ -291,3 +291,17 @@ def test_forged_protocol_reply(tmp_path):
     results = graded(tmp_path, hostile_backprop(attack), "backpropagation_one_sample", "train")
     assert results["backpropagation_one_sample"].score == 0
     assert results["train"].passed
+
+
+@needs_root
+def test_symlink_to_a_root_only_file(tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOP-SECRET-GRADES")
+    os.chmod(secret, 0o600)
+    attack = ("import os\nhere = os.path.dirname(os.path.abspath(__file__))\ntry:\n"
+              "    print(open(os.path.join(here, 'leak.txt')).read())\nexcept OSError as error:\n    print('blocked', error)")
+    folder = write_submission(tmp_path / "submission", hostile_backprop(attack))
+    os.symlink(secret, folder / "leak.txt")
+    results = {r.name: r for r in grade(folder, rubric_for("backpropagation_one_sample", examples=5)).results}
+    output = results["backpropagation_one_sample"].output
+    assert "TOP-SECRET-GRADES" not in output and "blocked" in output

@@ -18,7 +18,8 @@ from . import limits, protocol
 
 SIGNAL_NAMES = {signal.SIGSEGV: "a segmentation fault (SIGSEGV)", signal.SIGKILL: "SIGKILL",
                 signal.SIGABRT: "an abort (SIGABRT)", signal.SIGBUS: "a bus error (SIGBUS)",
-                signal.SIGFPE: "a floating-point exception (SIGFPE)", signal.SIGTERM: "SIGTERM"}
+                signal.SIGFPE: "a floating-point exception (SIGFPE)", signal.SIGTERM: "SIGTERM",
+                signal.SIGXFSZ: "SIGXFSZ (a file larger than 1 GiB)"}
 COPY_LIMIT_BYTES = 50 * 2**20
 STARTUP_SECONDS = 120
 
@@ -92,7 +93,7 @@ class Host:
         self.options = options or SandboxOptions()
         self.uid = limits.worker_uid(os.getpid()) if self.options.contain and limits.is_root() else None
         self.subreaper = limits.is_root() is False and limits.become_subreaper()
-        self._known_children = limits._children_of(os.getpid()) if self.subreaper else set()
+        self._known_children = limits.children_of(os.getpid()) if self.subreaper else set()
         self._tmp = Path(tempfile.mkdtemp(prefix="autograde-"))
         self._worker: _Worker | None = None
         self._sequence = 0
@@ -367,7 +368,8 @@ def _copy_submission(source: Path, target: Path) -> None:
             skipped |= {n for n in names if (Path(folder) / n).is_file() and not n.endswith(".py")}
         return skipped
 
-    shutil.copytree(source, target, ignore=ignore, symlinks=False, ignore_dangling_symlinks=True)
+    # Links stay links: copying their targets as root would hand root-readable files to the worker.
+    shutil.copytree(source, target, ignore=ignore, symlinks=True)
 
 
 def _worker_environment() -> dict[str, str]:

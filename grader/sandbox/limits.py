@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 CLONE_NEWNET = 0x40000000
 PR_SET_CHILD_SUBREAPER = 36
+MAX_FILE_BYTES = 2**30
+"""Largest file the worker may write (a submission filling the disk gets SIGXFSZ)."""
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
@@ -35,6 +37,7 @@ def worker_uid(grader_pid: int) -> int:
 def apply(containment: Containment) -> dict[str, bool]:
     """Contain the calling process; return which protections are active (missing ones are False)."""
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (MAX_FILE_BYTES, MAX_FILE_BYTES))
     active = {"separate_process": True, "own_session": os.getsid(0) == os.getpid(), "memory_limit": False,
               "network_namespace": False, "unprivileged_user": False}
     if containment.memory_bytes:
@@ -97,7 +100,7 @@ def kill_uid(uid: int) -> None:
 def kill_orphans(exclude: set[int] = frozenset()) -> int:
     """SIGKILL and reap this process's direct children not in ``exclude`` (orphans re-parented to a subreaper)."""
     me, killed = os.getpid(), 0
-    for pid in _children_of(me) - set(exclude):
+    for pid in children_of(me) - set(exclude):
         try:
             os.kill(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
@@ -107,7 +110,7 @@ def kill_orphans(exclude: set[int] = frozenset()) -> int:
     return killed
 
 
-def _children_of(parent: int) -> set[int]:
+def children_of(parent: int) -> set[int]:
     children = set()
     for entry in os.listdir("/proc"):
         if entry.isdigit():

@@ -9,32 +9,31 @@ stdout and stderr (fds 1 and 2) are a separate pipe that the host caps.
 from __future__ import annotations
 
 import importlib
+import io
 import json
 import os
 import sys
 import traceback
 
-# Everything imported here stays usable after the privilege drop.
-import abc, argparse, collections, copy, csv, dataclasses, datetime, enum, functools, glob, io, itertools  # noqa
-import logging, math, operator, pathlib, pickle, pprint, random, re, shutil, signal, socket, statistics  # noqa
-import string, subprocess, tempfile, textwrap, threading, time, typing, unittest, warnings  # noqa
-import encodings.idna, encodings.ascii, encodings.latin_1, encodings.utf_16, encodings.utf_32  # noqa
-
-import numpy  # noqa: F401
 import torch
-import torch.nn.functional  # noqa: F401
-import torch.utils.data  # noqa: F401
-import torch.testing  # noqa: F401
-import torchvision  # noqa: F401
-import torchvision.datasets  # noqa: F401
-import torchvision.transforms  # noqa: F401
 
 from grader.sandbox import handlers, limits, protocol
 
+PRELOAD = (
+    "abc", "argparse", "collections", "copy", "csv", "dataclasses", "datetime", "encodings.ascii", "encodings.idna",
+    "encodings.latin_1", "encodings.utf_16", "encodings.utf_32", "enum", "functools", "glob", "io", "itertools",
+    "logging", "math", "operator", "pathlib", "pickle", "pprint", "random", "re", "shutil", "signal", "socket",
+    "statistics", "string", "subprocess", "tempfile", "textwrap", "threading", "time", "typing", "unittest",
+    "warnings", "numpy", "torch.nn.functional", "torch.utils.data", "torch.testing", "torchvision",
+    "torchvision.datasets", "torchvision.transforms",
+)
+"""Modules a submission may import: a worker that drops privileges cannot read the library afterwards."""
 OPTIONAL_MODULES = ("matplotlib.pyplot", "tqdm", "tqdm.auto", "PIL.Image", "IPython", "pandas", "scipy")
 
 
-def _preload_optional() -> None:
+def _preload() -> None:
+    for name in PRELOAD:
+        importlib.import_module(name)
     os.environ.setdefault("MPLBACKEND", "Agg")
     for name in OPTIONAL_MODULES:
         try:
@@ -122,7 +121,7 @@ def _safe_str(error: BaseException) -> str:
 def main(argv: list[str]) -> None:
     config = json.loads(argv[1])
     request_fd, reply_fd = config["request_fd"], config["reply_fd"]
-    _preload_optional()
+    _preload()
     _warm_up()
     handlers.install_recorders()
     os.chdir(config["workdir"])
