@@ -78,6 +78,9 @@ class InProcessHost:
         except Exception as error:  # noqa: BLE001
             return Reply(failure=Failure("exception", f"{type(error).__name__}: {error}"))
 
+    def end_check(self):
+        return 0
+
     def close(self):
         sys.path.remove(self.submission)
         for module in handlers.MODULES:

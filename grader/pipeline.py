@@ -40,6 +40,7 @@ def grade(submission: Path, rubric: Rubric, *, device: str = "cpu", data_root: P
             context = Context(host, rubric, spec, _deadline(spec, rubric, started), host.device, data_root,
                               cache_dir)
             results.append(_run_step(spec, context, skip_accuracy, started, rubric))
+            host.end_check()  # nothing the submission started outlives the check
             progress(f"{spec.name}: {results[-1].score:g}/{results[-1].max_score:g} {results[-1].status}")
         protections = dict(host.protections)
         restarts = host.restarts

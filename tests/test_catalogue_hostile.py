@@ -305,3 +305,38 @@ def test_symlink_to_a_root_only_file(tmp_path):
     results = {r.name: r for r in grade(folder, rubric_for("backpropagation_one_sample", examples=5)).results}
     output = results["backpropagation_one_sample"].output
     assert "TOP-SECRET-GRADES" not in output and "blocked" in output
+
+
+SPAWN_IN_BACKPROP = """
+import os, time
+if not os.environ.get("_SPAWNED"):
+    os.environ["_SPAWNED"] = "1"
+    if os.fork() == 0:
+        os.setsid()
+        for _ in range(600):
+            open(%r, "a").write("x")
+            time.sleep(0.05)
+        os._exit(0)
+"""
+WATCH_IN_TRAIN = """
+def train(n_epochs, optimizer, model, loss_fn, train_loader, val_loader=None, device=None):
+    import os, time
+    before = os.path.getsize(%r)
+    time.sleep(1.0)
+    print("marker grew by", os.path.getsize(%r) - before)
+    return _reference_train(n_epochs, optimizer, model, loss_fn, train_loader, val_loader, device)
+"""
+
+
+def test_processes_started_in_one_check_do_not_survive_into_the_next(tmp_path):
+    shared = Path(tempfile.mkdtemp(prefix="autograde-stray-"))
+    os.chmod(shared, 0o777)
+    marker = shared / "marker"
+    folder = write_submission(tmp_path / "submission", hostile_backprop(SPAWN_IN_BACKPROP % str(marker)),
+                              append={"gradient_descent": "_reference_train = train\n" +
+                                      WATCH_IN_TRAIN % (str(marker), str(marker))})
+    report = grade(folder, rubric_for("backpropagation_one_sample", "train", examples=5))
+    results = {r.name: r for r in report.results}
+    assert marker.stat().st_size > 0, "the background process ran during the first check"
+    assert "marker grew by 0" in results["train"].output, results["train"].output
+    shutil.rmtree(shared)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import time
 
 from grader.contract import names_by_module
 from grader.sandbox.host import Host, SandboxOptions
@@ -37,3 +38,17 @@ def test_import_failure_is_remembered(tmp_path):
         first = host.call("ping", {}, timeout=30)
         assert first.failure.kind == "import" and "SyntaxError" in first.failure.message
         assert host.call("ping", {}, timeout=30).failure == first.failure
+
+
+def test_uncontained_worker_leaves_no_orphans(tmp_path):
+    from .test_catalogue_hostile import LINGER, at_import
+
+    marker = tmp_path / "marker"
+    folder = write_submission(tmp_path / "s", at_import(LINGER % str(marker)))
+    with Host(folder, names_by_module(), SandboxOptions(contain=False)) as host:
+        assert host.call("ping", {}, timeout=30).ok
+        time.sleep(0.3)
+        assert host.end_check() >= 1
+    size = marker.stat().st_size
+    time.sleep(0.5)
+    assert size > 0 and marker.stat().st_size == size

@@ -18,7 +18,10 @@ def to_gradescope(report: Report) -> dict:
               + (" The autograder failed; this score is not final." if report.grader_error else ""))
     extra = {"seed": report.metadata.get("seed"), "versions": {k: v for k, v in report.metadata.items()
                                                                if k in ("grader", "python", "torch", "hypothesis")},
-             "device": report.metadata.get("device"), "protections": report.protections, "flags": report.flags}
+             "device": report.metadata.get("device"), "protections": report.protections, "flags": report.flags,
+             "grader_errors": {r.name: r.details["grader_traceback"] for r in report.results
+                               if "grader_traceback" in r.details} | (
+                 {"grader": report.grader_error} if report.grader_error else {})}
     return {"score": round(report.score, 4), "execution_time": round(report.execution_time, 1), "output": output,
             "output_format": "text", "visibility": "visible", "stdout_visibility": "hidden", "tests": tests,
             "extra_data": extra}

@@ -85,14 +85,18 @@ class _Worker:
 
 
 class Host:
-    """Runs calls in a contained worker that imported the submission; see :meth:`call`."""
+    """Runs calls in a contained worker that imported the submission; see :meth:`call`.
+
+    Without an unprivileged uid, stray processes are found as this process's orphaned children: use one
+    Host at a time per grading process then (batch grading runs one grading process per submission).
+    """
 
     def __init__(self, submission: Path, names: dict[str, list[str]], options: SandboxOptions | None = None):
         self.submission = Path(submission).resolve()
         self.names = names
         self.options = options or SandboxOptions()
         self.uid = limits.worker_uid(os.getpid()) if self.options.contain and limits.is_root() else None
-        self.subreaper = limits.is_root() is False and limits.become_subreaper()
+        self.subreaper = limits.become_subreaper()
         self._known_children = limits.children_of(os.getpid()) if self.subreaper else set()
         self._tmp = Path(tempfile.mkdtemp(prefix="autograde-"))
         self._worker: _Worker | None = None
@@ -134,6 +138,13 @@ class Host:
         except (BlockingIOError, BrokenPipeError):
             written = 0
         return request[written:]
+
+    def end_check(self) -> int:
+        """Kill every process the worker started (the worker itself lives on); how many were killed."""
+        if self._worker is None or self._worker.process.poll() is not None:
+            return 0
+        exclude = self._known_children if self.subreaper else set()
+        return limits.kill_strays(self.uid, self._worker.process.pid, exclude)
 
     def close(self) -> None:
         """Kill the worker and everything it started; remove the temporary copy of the submission."""

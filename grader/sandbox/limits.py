@@ -122,3 +122,61 @@ def children_of(parent: int) -> set[int]:
             except (OSError, IndexError, ValueError):
                 pass
     return children
+
+
+def kill_strays(uid: int | None, worker_pid: int, exclude: set[int] = frozenset()) -> int:
+    """SIGKILL every process the worker started, keeping the worker itself; returns how many were killed.
+
+    With an unprivileged ``uid``: every process of that uid. Otherwise: the worker's descendants and this
+    process's children other than the worker and ``exclude`` (orphans re-parented to a subreaper).
+    """
+    killed = 0
+    for _ in range(20):
+        strays = _processes_of(uid) if uid is not None else _descendants(worker_pid) | children_of(os.getpid())
+        strays -= {worker_pid, os.getpid(), *exclude}
+        if not strays:
+            return killed
+        for pid in strays:
+            try:
+                os.kill(pid, signal.SIGKILL)
+                killed += 1
+            except (ProcessLookupError, PermissionError):
+                pass
+        _reap(strays)
+    return killed
+
+
+def _reap(pids: set[int]) -> None:
+    for pid in pids:
+        try:
+            os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            pass
+
+
+def _status_fields(pid: str) -> dict[str, str]:
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            return dict(line.split(":", 1) for line in status if ":" in line)
+    except OSError:
+        return {}
+
+
+def _processes_of(uid: int) -> set[int]:
+    return {int(pid) for pid in os.listdir("/proc") if pid.isdigit()
+            and _status_fields(pid).get("Uid", "").split()[:1] == [str(uid)]}
+
+
+def _descendants(root: int) -> set[int]:
+    parents = {}
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            ppid = _status_fields(pid).get("PPid", "").strip()
+            if ppid.isdigit():
+                parents.setdefault(int(ppid), set()).add(int(pid))
+    found, frontier = set(), {root}
+    while frontier:
+        children = set().union(*(parents.get(pid, set()) for pid in frontier)) - found
+        found |= children
+        frontier = children
+    return found
