@@ -72,7 +72,9 @@ def test_grader_failure_writes_a_fail_closed_report(tmp_path, monkeypatch):
     assert grade_main(submission=str(REFERENCE), json_path=str(path), skip_accuracy=True) == cli.EXIT_GRADER_FAILED
     results = json.loads(path.read_text())
     assert results["score"] == 0 and any(t["name"] == "Autograder error" for t in results["tests"])
-    assert "grader bug" not in json.dumps(results), "grader internals stay out of student-facing text"
+    visible = json.dumps([results["output"], [(t["name"], t["output"]) for t in results["tests"]]])
+    assert "grader bug" not in visible, "grader internals stay out of student-facing text"
+    assert "grader bug" in results["extra_data"]["grader_errors"]["grader"], "the instructor gets the traceback"
 
 
 def test_a_grader_bug_inside_one_check_costs_only_that_check(tmp_path, monkeypatch):
