@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 from .results import Report
 
@@ -22,7 +23,7 @@ def to_gradescope(report: Report) -> dict:
              "grader_errors": {r.name: r.details["grader_traceback"] for r in report.results
                                if "grader_traceback" in r.details} | (
                  {"grader": report.grader_error} if report.grader_error else {})}
-    return {"score": round(report.score, 4), "execution_time": round(report.execution_time, 1), "output": output,
+    return {"score": round(report.score, 4), "execution_time": math.ceil(report.execution_time), "output": output,
             "output_format": "text", "visibility": "visible", "stdout_visibility": "hidden", "tests": tests,
             "extra_data": extra}
 
