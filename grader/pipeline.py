@@ -49,7 +49,6 @@ def grade(submission: Path, rubric: Rubric, *, device: str = "cpu", data_root: P
     return Report(str(submission), results, time.monotonic() - started, protections, metadata)
 
 
-
 def _warm_up_torch_optim() -> None:
     """torch.optim imports torch._dynamo (about a second) on first use; pay that while the worker starts."""
     import torch
