@@ -54,10 +54,20 @@ def cli(tmp_path, folder, *extra, timeout=240):
 
 
 def test_sys_exit_at_import(tmp_path):
-    results = graded(tmp_path, at_import("import sys\nsys.exit(3)"), "interface", "backpropagation_one_sample")
+    results = graded(tmp_path, at_import("import sys\nsys.exit(3)"), "interface", "backpropagation_one_sample",
+                     "train")
     assert results["backpropagation_one_sample"].score == 0
-    assert "Importing your submission failed" in results["backpropagation_one_sample"].feedback
-    assert "exited with status 3" in results["interface"].feedback or "SystemExit" in results["interface"].feedback
+    assert "Importing backpropagation.py failed: SystemExit: 3" in results["backpropagation_one_sample"].feedback
+    assert "SystemExit" in results["interface"].feedback
+    assert results["train"].passed, "the other module is still graded"
+
+
+def test_os_exit_at_import_fails_the_whole_submission(tmp_path):
+    results = graded(tmp_path, at_import("import os\nos._exit(4)", module="gradient_descent"),
+                     "backpropagation_one_sample", "train")
+    for result in results.values():
+        assert result.score == 0 and "Importing your submission failed" in result.feedback
+        assert "exited with status 4" in result.feedback
 
 
 def test_os_exit_during_a_check(tmp_path):

@@ -69,7 +69,9 @@ class Context:
 
 def failure_text(call: str, failure: Failure) -> str:
     """What happened when the student's ``call`` produced no value, phrased for the student."""
-    if failure.kind == "exception":
+    if failure.kind == "exception" and failure.message.startswith("SubmissionImportError: "):
+        text = f"{call} could not run: {failure.message.removeprefix('SubmissionImportError: ')}"
+    elif failure.kind == "exception":
         text = f"{call} raised {failure.message}"
     elif failure.kind == "import":
         text = failure.message

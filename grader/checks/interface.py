@@ -15,8 +15,11 @@ def run(ctx: Context):
     if not reply.ok:
         return ctx.from_parts(TITLE, [Part("both modules import", False, failure_text("import", reply.failure))])
     described = ctx.host.load_reply.value
-    parts = [Part(f"{entry.module}.{entry.signature()}", *_matches(entry, described[entry.module]["names"]))
-             for entry in CONTRACT]
+    parts = [Part(f"{module}.py imports", "error" not in described[module],
+                  f"{described[module].get('error', '')}\n{described[module].get('traceback', '')}".strip())
+             for module in described]
+    parts += [Part(f"{entry.module}.{entry.signature()}", *_matches(entry, described[entry.module]["names"]))
+              for entry in CONTRACT if "error" not in described[entry.module]]
     return ctx.from_parts(TITLE, parts)
 
 

@@ -20,7 +20,11 @@ from grader.fixtures import official_checksums_skipped
 from grader.given import MyNet
 
 MODULES = ("backpropagation", "gradient_descent")
-_state: dict = {"config": {}, "recording": False, "autograd_calls": 0, "optimizers": 0}
+_state: dict = {"config": {}, "recording": False, "autograd_calls": 0, "optimizers": 0, "import_errors": {}}
+
+
+class SubmissionImportError(Exception):
+    """A submission module that failed to import is needed by this call."""
 
 
 def configure(config: dict) -> None:
@@ -88,6 +92,9 @@ class _Recording:
 # ---------------------------------------------------------------- helpers
 
 def student(module: str, name: str):
+    """The submission's ``module.name``; raises SubmissionImportError when that module did not import."""
+    if module in _state["import_errors"]:
+        raise SubmissionImportError(_state["import_errors"][module])
     return getattr(sys.modules.get(module) or importlib.import_module(module), name)
 
 
@@ -139,11 +146,19 @@ def _params(model: nn.Module) -> dict:
 # ---------------------------------------------------------------- handlers
 
 def load(payload: dict) -> dict:
-    """Import the submission's modules; describe every contract name they define."""
+    """Import each submission module; describe the contract names it defines, or say why it did not import."""
     result = {}
     for module in MODULES:
         started = time.perf_counter()
-        mod = importlib.import_module(module)
+        try:
+            mod = importlib.import_module(module)
+        except BaseException as error:  # noqa: B036 - SystemExit at import included
+            missing = isinstance(error, ModuleNotFoundError) and error.name == module
+            message = (f"{module}.py is missing from your submission." if missing else
+                       f"Importing {module}.py failed: {type(error).__name__}: {error}")
+            _state["import_errors"][module] = message
+            result[module] = {"names": {}, "error": message, "traceback": student_traceback(error)}
+            continue
         result[module] = {"names": {n: describe(getattr(mod, n)) for n in payload.get("names", {}).get(module, [])
                                     if hasattr(mod, n)},
                           "seconds": time.perf_counter() - started}
