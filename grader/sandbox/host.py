@@ -127,17 +127,17 @@ class Host:
             failed = self._start_and_load()
             if failed is not None:
                 return PendingCall(self, None, b"", failed)
-        self._sequence += 1
-        request = protocol.encode({"id": self._sequence, "call": name, "payload": payload or {}})
-        return PendingCall(self, self._sequence, self._send_now(request), None)
+        return PendingCall(self, *self._send(name, payload or {}), None)
 
-    def _send_now(self, request: bytes) -> bytes:
-        """Write what the pipe takes without blocking; the rest is written while waiting for the reply."""
+    def _send(self, name: str, payload: dict) -> tuple[int, bytes]:
+        """Number and send a request; write what the pipe takes now, return (number, bytes still to write)."""
+        self._sequence += 1
+        request = protocol.encode({"id": self._sequence, "call": name, "payload": payload})
         try:
             written = os.write(self._worker.request_fd, request)
         except (BlockingIOError, BrokenPipeError):
             written = 0
-        return request[written:]
+        return self._sequence, request[written:]
 
     def end_check(self) -> int:
         """Kill every process the worker started (the worker itself lives on); how many were killed."""
@@ -240,9 +240,7 @@ class Host:
     # ------------------------------------------------------------ one exchange
 
     def _exchange(self, name: str, payload: dict, timeout: float) -> Reply:
-        self._sequence += 1
-        request = protocol.encode({"id": self._sequence, "call": name, "payload": payload})
-        return self._complete(self._sequence, self._send_now(request), timeout)
+        return self._complete(*self._send(name, payload), timeout)
 
     def _complete(self, sequence: int, unsent: bytes, timeout: float) -> Reply:
         output = CappedOutput(self.options.output_kb * 1024)
