@@ -91,11 +91,24 @@ def _submission_folder(submission: str) -> Path:
     if not folder.is_dir():
         raise InputError(f"submission folder {submission!r} does not exist. Pass the folder that holds "
                          "backpropagation.py and gradient_descent.py.")
-    missing = [name for name in ("backpropagation.py", "gradient_descent.py") if not (folder / name).is_file()]
-    if len(missing) == 2:
-        raise InputError(f"{submission!r} holds neither backpropagation.py nor gradient_descent.py. "
-                         "Pass the folder that holds your two files (e.g. autograde check student_template/).")
-    return folder
+    if _holds_modules(folder):
+        return folder
+    nested = sorted({path.parent for name in MODULE_FILES for path in folder.glob(f"*/{name}")} |
+                    {path.parent for name in MODULE_FILES for path in folder.glob(f"*/*/{name}")})
+    if len(nested) == 1:
+        print(f"autograde: grading {nested[0]} (the folder inside {submission!r} that holds the modules)",
+              file=sys.stderr)
+        return nested[0]
+    found = f" Several folders inside hold them: {', '.join(map(str, nested))}." if nested else ""
+    raise InputError(f"{submission!r} holds neither backpropagation.py nor gradient_descent.py.{found} "
+                     "Pass the folder that holds your two files (e.g. autograde check student_template/).")
+
+
+MODULE_FILES = ("backpropagation.py", "gradient_descent.py")
+
+
+def _holds_modules(folder: Path) -> bool:
+    return any((folder / name).is_file() for name in MODULE_FILES)
 
 
 def _check_device(device: str) -> None:

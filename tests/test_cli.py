@@ -109,3 +109,11 @@ def test_bad_flag_and_help(capsys):
     with pytest.raises(SystemExit) as error:
         run(["--help"])
     assert error.value.code == 0 and "autograde check" in capsys.readouterr().out
+
+
+def test_a_submission_nested_one_or_two_folders_down_is_found(tmp_path, capsys):
+    nested = write_submission(tmp_path / "upload" / "my_solution")
+    assert cli._submission_folder(str(tmp_path / "upload")) == nested
+    write_submission(tmp_path / "upload" / "old_copy")
+    with pytest.raises(cli.InputError, match="Several folders inside hold them"):
+        cli._submission_folder(str(tmp_path / "upload"))
