@@ -87,12 +87,12 @@ def plot_history(histories: dict[str, dict[str, list[float]]], path: str, title:
     import matplotlib.pyplot as plt
 
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(12, 4.5))
-    for name, history in histories.items():
-        for key, style in (("train", "-"), ("val", "--")):
-            if history.get(f"{key}_loss"):
-                ax_loss.plot(history[f"{key}_loss"], style, label=f"{name} {key}")
-            if history.get(f"{key}_acc"):
-                ax_acc.plot(history[f"{key}_acc"], style, label=f"{name} {key}")
+    colours = plt.get_cmap("tab20" if len(histories) > 10 else "tab10")
+    for index, (name, history) in enumerate(histories.items()):
+        for key, style in (("train", "-"), ("val", "--")):  # one colour per run: solid train, dashed validation
+            for ax, metric in ((ax_loss, "loss"), (ax_acc, "acc")):
+                if history.get(f"{key}_{metric}"):
+                    ax.plot(history[f"{key}_{metric}"], style, color=colours(index), label=f"{name} {key}")
     for ax, label in ((ax_loss, "loss"), (ax_acc, "accuracy")):
         ax.set_xlabel("epoch")
         ax.set_ylabel(label)
