@@ -23,7 +23,7 @@ class InputError(Exception):
 def grade_main(*, submission: str, json_path: str | None = None, junit_path: str | None = None,
                markdown_path: str | None = None, skip_accuracy: bool = False, device: str = "auto",
                data_root: str | None = None, seed: int | None = None, rubric_path: str | None = None,
-               friendly: bool = False, stream=None) -> int:
+               friendly: bool = False, verbose: bool = False, stream=None) -> int:
     """Grade one submission folder, print the report, write the requested files; return the exit status."""
     from .rubric import RubricError, load_rubric
 
@@ -48,8 +48,8 @@ def grade_main(*, submission: str, json_path: str | None = None, junit_path: str
         from .pipeline import grade
         from .report.terminal import render
 
-        progress = (lambda text: print(f"  ... {text}", file=sys.stderr)) if os.environ.get("AUTOGRADE_VERBOSE") \
-            else (lambda text: None)
+        verbose = verbose or bool(os.environ.get("AUTOGRADE_VERBOSE"))
+        progress = (lambda text: print(f"  ... {text}", file=sys.stderr)) if verbose else (lambda text: None)
         report = grade(folder, rubric, data_root=root, skip_accuracy=skip_accuracy, progress=progress, host=host)
     except InputError as error:
         host.close()
@@ -70,10 +70,10 @@ def grade_main(*, submission: str, json_path: str | None = None, junit_path: str
 
 
 def check_main(*, directory: str = ".", device: str = "auto", data_root: str | None = None,
-               skip_accuracy: bool = False, stream=None) -> int:
+               skip_accuracy: bool = False, verbose: bool = False, stream=None) -> int:
     """What a student runs on work in progress: the same checks, feedback for every check, what to fix first."""
     return grade_main(submission=directory, device=device, data_root=data_root, skip_accuracy=skip_accuracy,
-                      friendly=True, stream=stream)
+                      friendly=True, verbose=verbose, stream=stream)
 
 
 def _write_reports(report, outputs: dict) -> None:
@@ -145,6 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
                          help="CIFAR-10 data: ImageFolder tree or folder with cifar-10-batches-py "
                               "(default: $CIFAR_ROOT; without data the accuracy stage is skipped)")
         sub.add_argument("--skip-accuracy", action="store_true", help="do not train (the stage shows as skipped)")
+        sub.add_argument("--verbose", action="store_true", help="show progress on stderr while grading")
 
     grade = commands.add_parser("grade", help="grade a submission folder (instructors, CI)",
                                 description="Grade SUBMISSION_DIR and print the report; write the requested files.")
@@ -167,11 +168,11 @@ def run(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     if args.command == "check":
         code = check_main(directory=args.directory, device=args.device, data_root=args.data_root,
-                          skip_accuracy=args.skip_accuracy)
+                          skip_accuracy=args.skip_accuracy, verbose=args.verbose)
     else:
         code = grade_main(submission=args.submission, json_path=args.json, junit_path=args.junit,
                           markdown_path=args.markdown, skip_accuracy=args.skip_accuracy, device=args.device,
-                          data_root=args.data_root, seed=args.seed, rubric_path=args.rubric)
-    if os.environ.get("AUTOGRADE_VERBOSE"):
+                          data_root=args.data_root, seed=args.seed, rubric_path=args.rubric, verbose=args.verbose)
+    if args.verbose or os.environ.get("AUTOGRADE_VERBOSE"):
         print(f"autograde: {time.monotonic() - started:.1f} s", file=sys.stderr)
     return code
