@@ -76,6 +76,8 @@ def make_net_case(n_l, activations, batch: int, seed: int) -> NetCase:
 
 def min_kink_distance(case: NetCase) -> float:
     """Smallest |z| over the layers whose activation is kinked (infinity when none is)."""
+    if not KINKED_ACTIVATIONS & set(case.activations):
+        return float("inf")
     model = case.model()
     with torch.no_grad():
         model(case.x)
