@@ -105,6 +105,9 @@ BUGS = [
     Bug("train_loss is the last batch's loss",
         ((GD, 'history["train_loss"].append(float(loss_sum) / n_batches)', 'history["train_loss"].append(float(loss))'),),
         ("train", "mean batch loss")),
+    Bug("train_loss reported as NaN",
+        ((GD, 'history["train_loss"].append(float(loss_sum) / n_batches)', 'history["train_loss"].append(float("nan"))'),),
+        ("train", "expected the mean batch loss")),
     Bug("torch.optim inside the manual update",
         ((GD, MANUAL_RETURN, "    sgd = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay)\n"
                              "    return _fit(n_epochs, model, loss_fn, train_loader, val_loader, device,\n"

@@ -57,8 +57,7 @@ def _judge_training(payload: dict, value: dict, context: str, with_validation: b
         return {**problems, "loss": f"{context} returned {type(history).__name__}, not a dict.",
                 "lists": f"{context} returned no history dict."}
     losses = history.get("train_loss")
-    if not _numbers(losses) or len(losses) != len(expected_losses) or any(
-            abs(a - b) > LOSS_LIMIT * max(abs(b), 1.0) for a, b in zip(losses, expected_losses)):
+    if not _same_losses(losses, expected_losses):
         problems["loss"] = (f"{context}: history['train_loss'] = {_show(losses)}; expected the mean batch loss of "
                             f"each epoch, {_show(expected_losses)}.")
     epochs, want_val = payload["n_epochs"], payload["n_epochs"] if with_validation else 0
@@ -68,6 +67,12 @@ def _judge_training(payload: dict, value: dict, context: str, with_validation: b
                                  f"{length} value(s).")
             break
     return problems
+
+
+def _same_losses(got, expected: list[float]) -> bool:
+    """True when ``got`` is a list of numbers each within LOSS_LIMIT of ``expected`` (NaN never is)."""
+    return _numbers(got) and len(got) == len(expected) and all(
+        abs(a - b) <= LOSS_LIMIT * max(abs(b), 1.0) for a, b in zip(got, expected))
 
 
 def _numbers(values) -> bool:
@@ -130,8 +135,7 @@ def _manual_problem(ctx: Context, config: SGDConfig, fatal: dict | None = None) 
         return f"{context}: {_first_divergence(ctx, payload, config)}"
     history = reply.value["history"]
     got = history.get("train_loss") if isinstance(history, dict) else None
-    if not _numbers(got) or len(got) != len(losses) or any(abs(a - b) > LOSS_LIMIT * max(abs(b), 1.0)
-                                                          for a, b in zip(got, losses)):
+    if not _same_losses(got, losses):
         return f"{context}: history['train_loss'] = {_show(got)}; expected {_show(losses)}."
     return None
 
