@@ -96,8 +96,8 @@ class Host:
         self.names = names
         self.options = options or SandboxOptions()
         self.uid = limits.worker_uid(os.getpid()) if self.options.contain and limits.is_root() else None
-        self.subreaper = limits.become_subreaper()
-        self._known_children = limits.children_of(os.getpid()) if self.subreaper else set()
+        limits.become_subreaper()  # orphans of the worker re-parent here, where kill_strays finds them
+        self._known_children = limits.children_of(os.getpid())
         self._tmp = Path(tempfile.mkdtemp(prefix="autograde-"))
         self._worker: _Worker | None = None
         self._sequence = 0
@@ -143,8 +143,7 @@ class Host:
         """Kill every process the worker started (the worker itself lives on); how many were killed."""
         if self._worker is None or self._worker.process.poll() is not None:
             return 0
-        exclude = self._known_children if self.subreaper else set()
-        return limits.kill_strays(self.uid, self._worker.process.pid, exclude)
+        return limits.kill_strays(self.uid, self._worker.process.pid, self._known_children)
 
     def close(self) -> None:
         """Kill the worker and everything it started; remove the temporary copy of the submission."""
@@ -232,8 +231,7 @@ class Host:
             pass
         worker.process.kill()
         worker.process.wait()
-        if self.subreaper:
-            limits.kill_orphans(exclude=self._known_children)
+        limits.kill_strays(self.uid, worker.process.pid, self._known_children)
         for fd in (worker.request_fd, worker.reply_fd, worker.output_fd):
             os.close(fd)
 

@@ -97,20 +97,8 @@ def kill_uid(uid: int) -> None:
     os.waitpid(pid, 0)
 
 
-def kill_orphans(exclude: set[int] = frozenset()) -> int:
-    """SIGKILL and reap this process's direct children not in ``exclude`` (orphans re-parented to a subreaper)."""
-    me, killed = os.getpid(), 0
-    for pid in children_of(me) - set(exclude):
-        try:
-            os.kill(pid, signal.SIGKILL)
-            os.waitpid(pid, 0)
-            killed += 1
-        except (ProcessLookupError, ChildProcessError):
-            pass
-    return killed
-
-
 def children_of(parent: int) -> set[int]:
+    """The pids whose parent is ``parent``."""
     children = set()
     for entry in os.listdir("/proc"):
         if entry.isdigit():
