@@ -7,11 +7,19 @@ grader itself failed (a fail-closed results.json is still written where one was 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 import time
 import traceback
 from pathlib import Path
+
+# Nothing imported here imports torch: the worker is launched first and imports it in parallel.
+from .report import gradescope, junit, markdown
+from .report.terminal import render
+from .report.write import write_atomic
+from .rubric import RubricError, load_rubric
+from .sandbox.host import start_host
 
 EXIT_OK, EXIT_GRADER_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -25,18 +33,11 @@ def grade_main(*, submission: str, json_path: str | None = None, junit_path: str
                data_root: str | None = None, seed: int | None = None, rubric_path: str | None = None,
                friendly: bool = False, verbose: bool = False, stream=None) -> int:
     """Grade one submission folder, print the report, write the requested files; return the exit status."""
-    from .rubric import RubricError, load_rubric
-
-    from .sandbox.host import start_host
-
     try:
         rubric = load_rubric(rubric_path)
         if seed is not None:
-            import dataclasses
-
             rubric = dataclasses.replace(rubric, seed=seed)
         folder = _submission_folder(submission)
-        root = _data_root(data_root)
     except (RubricError, InputError) as error:
         print(f"autograde: error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -45,8 +46,8 @@ def grade_main(*, submission: str, json_path: str | None = None, junit_path: str
     try:
         host = start_host(folder, rubric, device=device)  # the worker imports torch while this process does
         _check_device(device)
-        from .pipeline import grade
-        from .report.terminal import render
+        root = _data_root(data_root)
+        from .pipeline import grade  # imports torch: only after the worker was launched
 
         verbose = verbose or bool(os.environ.get("AUTOGRADE_VERBOSE"))
         progress = (lambda text: print(f"  ... {text}", file=sys.stderr)) if verbose else (lambda text: None)
@@ -77,9 +78,6 @@ def check_main(*, directory: str = ".", device: str = "auto", data_root: str | N
 
 
 def _write_reports(report, outputs: dict) -> None:
-    from .report import gradescope, junit, markdown
-    from .report.write import write_atomic
-
     writers = {"json": gradescope.dumps, "junit": junit.dumps, "markdown": markdown.dumps}
     for kind, path in outputs.items():
         if path:

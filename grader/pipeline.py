@@ -11,6 +11,9 @@ import time
 import traceback
 from pathlib import Path
 
+import hypothesis
+import torch
+
 from . import __version__
 from .checks import CHECKS
 from .checks.base import Context
@@ -51,8 +54,6 @@ def grade(submission: Path, rubric: Rubric, *, device: str = "cpu", data_root: P
 
 def _warm_up_torch_optim() -> None:
     """torch.optim imports torch._dynamo (about a second) on first use; pay that while the worker starts."""
-    import torch
-
     parameter = torch.nn.Parameter(torch.zeros(1))
     torch.optim.SGD([parameter], lr=0.1)
 
@@ -82,9 +83,6 @@ def _run_step(spec: CheckSpec, context: Context, skip_accuracy: bool, started: f
 
 def versions() -> dict[str, str]:
     """Versions that a grade depends on (recorded in every report)."""
-    import hypothesis
-    import torch
-
     return {"grader": __version__, "python": platform.python_version(), "torch": torch.__version__,
             "hypothesis": hypothesis.__version__}
 

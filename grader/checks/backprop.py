@@ -1,10 +1,11 @@
 """Checks 2 and 3: backpropagation against autograd, on single samples and on mini-batches."""
 from __future__ import annotations
 
+import torch
 from hypothesis import strategies as st
 
 from ..cases import NetCase, expected_gradients, net_cases
-from ..compare import Tolerance, mismatch
+from ..compare import Tolerance, describe_value, mismatch
 from .base import CheckTimeUp, Context, failure_text, find_failure
 
 TOLERANCE = Tolerance(rtol=1e-7, atol=1e-10)
@@ -65,10 +66,6 @@ def gradient_mismatch(case: NetCase, value: dict, expected=None) -> str | None:
 
 
 def _short(value) -> str:
-    import torch
-
     if isinstance(value, torch.Tensor) and value.numel() <= 16:
         return str(value.tolist())
-    from ..compare import describe_value
-
     return describe_value(value)
