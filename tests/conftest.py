@@ -1,15 +1,18 @@
-"""Shared test set-up: hypothesis profiles, paths, and helpers that grade a submission written on the fly."""
+"""Shared test set-up: hypothesis profiles, paths, golden scores, and helpers that grade a submission written on
+the fly."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
-import shutil
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
 
-from grader.rubric import CheckSpec, load_rubric
+from grader.rubric import load_rubric
+
+from .catalogue import REFERENCE, ROOT, TEMPLATE, write_submission
 
 settings.register_profile("ci", derandomize=True, database=None, deadline=None, max_examples=60,
                           suppress_health_check=[HealthCheck.too_slow])
@@ -17,10 +20,8 @@ settings.register_profile("dev", deadline=None, max_examples=40, suppress_health
 settings.load_profile("ci" if os.environ.get("CI", "").lower() == "true" else
                       os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
-ROOT = Path(__file__).resolve().parents[1]
-REFERENCE = ROOT / "reference"
-TEMPLATE = ROOT / "student_template"
 SHARED_DATA = ROOT.parent / "shared" / "data" / "cifar10-airplane-bird"
+GOLDEN_FILE = Path(__file__).parent / "golden" / "scores.json"
 
 
 def shared_data() -> Path:
@@ -28,29 +29,6 @@ def shared_data() -> Path:
     if not (SHARED_DATA / "train" / "airplane").is_dir():
         pytest.skip(f"the real data is not at {SHARED_DATA} (CI and the dev machines have it there)")
     return SHARED_DATA
-
-
-def write_submission(folder: Path, patches=(), files: dict[str, str] | None = None,
-                     append: dict[str, str] | None = None) -> Path:
-    """A copy of the reference with ``patches`` applied: (module, old, new), each ``old`` present exactly once.
-
-    ``append`` adds code at the end of a module (a later ``def`` replaces the reference's); ``files`` writes
-    whole files.
-    """
-    folder.mkdir(parents=True, exist_ok=True)
-    for name in ("backpropagation.py", "gradient_descent.py"):
-        shutil.copy(REFERENCE / name, folder / name)
-    for module, old, new in patches:
-        path = folder / f"{module}.py"
-        text = path.read_text()
-        assert text.count(old) == 1, f"patch target not found exactly once in {module}.py: {old!r}"
-        path.write_text(text.replace(old, new))
-    for module, text in (append or {}).items():
-        with open(folder / f"{module}.py", "a") as handle:
-            handle.write("\n\n" + text)
-    for name, text in (files or {}).items():
-        (folder / name).write_text(text)
-    return folder
 
 
 def rubric_for(*names: str, examples: int | None = None, **limits):
@@ -62,13 +40,50 @@ def rubric_for(*names: str, examples: int | None = None, **limits):
     return dataclasses.replace(rubric, checks=checks, limits=dataclasses.replace(rubric.limits, **limits))
 
 
+def scores_of(report) -> dict[str, list]:
+    """Each check's [score, status] (what the golden file records)."""
+    return {r.name: [round(r.score, 6), str(getattr(r.status, "value", r.status))] for r in report.results}
+
+
+class Golden:
+    """Scores recorded from an earlier grader (tests/golden/scores.json): a change of score is a failure
+    unless the run says ``--update-golden`` (a deliberate change of grading, reviewed in the diff)."""
+
+    def __init__(self, update: bool):
+        self.update = update
+        self.recorded = json.loads(GOLDEN_FILE.read_text()) if GOLDEN_FILE.is_file() else {}
+        self.changed = False
+
+    def check(self, key: str, report) -> None:
+        scores = scores_of(report)
+        if self.update:
+            self.changed |= self.recorded.get(key) != scores
+            self.recorded[key] = scores
+            return
+        assert key in self.recorded, f"no golden scores for {key!r}: run pytest --update-golden once"
+        assert scores == self.recorded[key], f"scores of {key!r} changed from {self.recorded[key]} to {scores}"
+
+    def save(self) -> None:
+        if self.update and self.changed:
+            GOLDEN_FILE.parent.mkdir(exist_ok=True)
+            GOLDEN_FILE.write_text(json.dumps(dict(sorted(self.recorded.items())), indent=1) + "\n")
+
+
+def pytest_addoption(parser):
+    parser.addoption("--update-golden", action="store_true",
+                     help="record the scores graded in this run as the golden ones (tests/golden/scores.json)")
+
+
+@pytest.fixture(scope="session")
+def golden(request):
+    keeper = Golden(request.config.getoption("--update-golden"))
+    yield keeper
+    keeper.save()
+
+
 @pytest.fixture(scope="session")
 def default_rubric():
     return load_rubric()
 
 
-def spec_names(rubric) -> list[str]:
-    return [spec.name for spec in rubric.checks]
-
-
-__all__ = ["CheckSpec", "shared_data", "write_submission", "rubric_for"]
+__all__ = ["REFERENCE", "ROOT", "TEMPLATE", "shared_data", "write_submission", "rubric_for", "scores_of"]

@@ -23,26 +23,23 @@ import grader
 from grader.pipeline import grade
 from grader.sandbox.limits import is_root
 
+from .catalogue import hostile
+from .catalogue.hostile import at_import, hostile_backprop
 from .conftest import ROOT, rubric_for, write_submission
 
 needs_root = pytest.mark.skipif(not is_root(), reason="needs root: the worker drops to an unprivileged user only then")
-DOCSTRING_END = "    Uses only ``model.a``, ``model.z``, ``model.df`` and the weights; no autograd; modifies nothing else.\n    \"\"\"\n"
 
 
-def hostile_backprop(code: str) -> tuple:
-    """A patch that runs ``code`` (indented by 4) at the start of the reference backpropagation."""
-    body = "".join(f"    {line}\n" for line in code.strip().splitlines())
-    return (("backpropagation", DOCSTRING_END + "    with torch.no_grad():", DOCSTRING_END + body + "    with torch.no_grad():"),)
+def graded(tmp_path, patches, *checks, files=None, golden=None, key=None, **limits):
+    """Grade a copy of the reference with ``patches`` on ``checks`` (short limits); results by check name.
 
-
-def at_import(code: str, module: str = "backpropagation") -> tuple:
-    return ((module, "import torch\n", "import torch\n" + code.strip() + "\n"),)
-
-
-def graded(tmp_path, patches, *checks, files=None, **limits):
+    With ``golden`` and ``key``, the scores must equal the recorded ones (tests/golden/scores.json)."""
     folder = write_submission(tmp_path / "submission", patches, files=files)
     limits = {"check_seconds": 20, "import_seconds": 20, **limits}
-    return {r.name: r for r in grade(folder, rubric_for(*checks, examples=10, **limits)).results}
+    report = grade(folder, rubric_for(*checks, examples=10, **limits))
+    if golden is not None:
+        golden.check(f"hostile/{key}", report)
+    return {r.name: r for r in report.results}
 
 
 def cli(tmp_path, folder, *extra, timeout=240):
@@ -53,62 +50,65 @@ def cli(tmp_path, folder, *extra, timeout=240):
     return result.returncode, result.stdout, json.loads(out.read_text())
 
 
-def test_sys_exit_at_import(tmp_path):
-    results = graded(tmp_path, at_import("import sys\nsys.exit(3)"), "interface", "backpropagation_one_sample",
-                     "train")
+def test_sys_exit_at_import(tmp_path, golden):
+    entry = hostile.SYS_EXIT_AT_IMPORT
+    results = graded(tmp_path, entry.patches, "interface", "backpropagation_one_sample", "train", golden=golden,
+                     key=entry.name)
     assert results["backpropagation_one_sample"].score == 0
     assert "Importing backpropagation.py failed: SystemExit: 3" in results["backpropagation_one_sample"].feedback
     assert "SystemExit" in results["interface"].feedback
     assert results["train"].passed, "the other module is still graded"
 
 
-def test_os_exit_at_import_fails_the_whole_submission(tmp_path):
-    results = graded(tmp_path, at_import("import os\nos._exit(4)", module="gradient_descent"),
-                     "backpropagation_one_sample", "train")
+def test_os_exit_at_import_fails_the_whole_submission(tmp_path, golden):
+    entry = hostile.OS_EXIT_AT_IMPORT
+    results = graded(tmp_path, entry.patches, "backpropagation_one_sample", "train", golden=golden, key=entry.name)
     for result in results.values():
         assert result.score == 0 and "Importing your submission failed" in result.feedback
         assert "exited with status 4" in result.feedback
 
 
-def test_os_exit_during_a_check(tmp_path):
-    results = graded(tmp_path, hostile_backprop("import os\nos._exit(7)"), "backpropagation_one_sample", "train")
+def test_os_exit_during_a_check(tmp_path, golden):
+    entry = hostile.OS_EXIT_IN_CHECK
+    results = graded(tmp_path, entry.patches, "backpropagation_one_sample", "train", golden=golden, key=entry.name)
     assert results["backpropagation_one_sample"].score == 0
     assert "exited with status 7" in results["backpropagation_one_sample"].feedback
     assert results["train"].passed, "a fresh worker grades the rest"
 
 
-def test_endless_loop(tmp_path):
+def test_endless_loop(tmp_path, golden):
     started = time.monotonic()
-    results = graded(tmp_path, hostile_backprop("while True:\n    pass"), "backpropagation_one_sample", "train",
-                     check_seconds=4)
+    entry = hostile.ENDLESS_LOOP
+    results = graded(tmp_path, entry.patches, "backpropagation_one_sample", "train", check_seconds=4, golden=golden,
+                     key=entry.name)
     assert "did not finish within the time limit" in results["backpropagation_one_sample"].feedback
     assert results["train"].passed
     assert time.monotonic() - started < 60
 
 
-def test_sleep_at_import(tmp_path):
+def test_sleep_at_import(tmp_path, golden):
     started = time.monotonic()
-    results = graded(tmp_path, at_import("import time\ntime.sleep(600)"), "backpropagation_one_sample", "train",
-                     import_seconds=3)
+    entry = hostile.SLEEP_AT_IMPORT
+    results = graded(tmp_path, entry.patches, "backpropagation_one_sample", "train", import_seconds=3, golden=golden,
+                     key=entry.name)
     for result in results.values():
         assert result.score == 0 and "Importing your submission failed" in result.feedback
     assert time.monotonic() - started < 60, "an import failure is remembered, not retried per check"
 
 
-def test_memory_hog(tmp_path):
-    hog = "blocks = []\nwhile True:\n    blocks.append(torch.ones(2**27))"  # 512 MiB per block, forever
-    results = graded(tmp_path, hostile_backprop(hog), "backpropagation_one_sample", "train", memory_mb=1024)
+def test_memory_hog(tmp_path, golden):
+    entry = hostile.MEMORY_HOG
+    results = graded(tmp_path, entry.patches, "backpropagation_one_sample", "train", memory_mb=1024, golden=golden,
+                     key=entry.name)
     feedback = results["backpropagation_one_sample"].feedback
     assert results["backpropagation_one_sample"].score == 0
     assert any(word in feedback for word in ("memory", "allocate", "MemoryError")), feedback
     assert results["train"].passed
 
 
-def test_monkeypatched_comparisons(tmp_path):
-    patch = ("torch.allclose = lambda *a, **k: True\ntorch.testing.assert_close = lambda *a, **k: None\n"
-             "torch.Tensor.__eq__ = lambda self, other: True\ntorch.equal = lambda *a: True")
-    wrong = (("backpropagation", "delta = 2 * (y_pred - y_true)", "delta = 3 * (y_pred - y_true)"),)
-    results = graded(tmp_path, at_import(patch) + wrong, "backpropagation_one_sample", "grad_check")
+def test_monkeypatched_comparisons(tmp_path, golden):
+    entry = hostile.MONKEYPATCHED_COMPARISONS
+    results = graded(tmp_path, entry.patches, "backpropagation_one_sample", "grad_check", golden=golden, key=entry.name)
     assert results["backpropagation_one_sample"].score == 0
     assert "elements differ" in results["backpropagation_one_sample"].feedback
 
@@ -140,8 +140,7 @@ print('{"score": 1000}\\nTotal: 100 / 100')
 
 
 def test_forged_results_file_and_forged_output(tmp_path):
-    folder = write_submission(tmp_path / "submission", at_import(FORGE) + (
-        ("backpropagation", "delta = 2 * (y_pred - y_true)", "delta = 3 * (y_pred - y_true)"),))
+    folder = write_submission(tmp_path / "submission", at_import(FORGE) + hostile.WRONG_FACTOR)
     code, stdout, results = cli(tmp_path, folder)
     assert code == 0
     assert results["score"] < 100 and all(t["name"] != "forged" for t in results["tests"])
@@ -167,39 +166,35 @@ def test_cannot_write_grader_files_or_site_packages(tmp_path):
 
 @needs_root
 def test_killing_the_grader_and_its_process_group(tmp_path):
-    attack = ("import os, signal\nfor kill in (lambda: os.kill(os.getppid(), signal.SIGKILL),\n"
-              "             lambda: os.killpg(os.getpgid(os.getppid()), signal.SIGKILL),\n"
-              "             lambda: os.kill(-1, signal.SIGKILL)):\n"
-              "    try:\n        kill()\n    except OSError as error:\n        print('blocked', error)")
-    folder = write_submission(tmp_path / "submission", hostile_backprop(attack))
+    folder = hostile.KILL_THE_GRADER.write(tmp_path / "submission")
     code, stdout, results = cli(tmp_path, folder)
     assert code == 0 and "Total:" in stdout
     backprop = next(t for t in results["tests"] if "backpropagation" in t["tags"][0])
     assert backprop["score"] == backprop["max_score"]
 
 
-def test_base_exception_subclasses(tmp_path):
-    attack = "class Escape(BaseException):\n    pass\nraise Escape('out of here')"
-    results = graded(tmp_path, hostile_backprop(attack), "backpropagation_one_sample", "grad_check")
+def test_base_exception_subclasses(tmp_path, golden):
+    entry = hostile.BASE_EXCEPTION
+    results = graded(tmp_path, entry.patches, "backpropagation_one_sample", "grad_check", golden=golden, key=entry.name)
     assert "raised Escape: out of here" in results["backpropagation_one_sample"].feedback
     assert results["grad_check"].passed
     results = graded(tmp_path / "2", hostile_backprop("raise KeyboardInterrupt"), "backpropagation_one_sample")
     assert "raised KeyboardInterrupt" in results["backpropagation_one_sample"].feedback
 
 
-def test_nan_and_non_tensor_outputs(tmp_path):
-    nan = (("backpropagation", "model.dL_db[l] = delta.sum(dim=0)", "model.dL_db[l] = delta.sum(dim=0) * float('nan')"),)
-    results = graded(tmp_path, nan, "backpropagation_one_sample")
+def test_nan_and_non_tensor_outputs(tmp_path, golden):
+    results = graded(tmp_path, hostile.NAN_OUTPUT.patches, "backpropagation_one_sample", golden=golden,
+                     key=hostile.NAN_OUTPUT.name)
     assert "contains NaN" in results["backpropagation_one_sample"].feedback
-    odd = (("backpropagation", "model.dL_dw[l] = delta.T @ model.a[l - 1]", "model.dL_dw[l] = object()"),)
-    results = graded(tmp_path / "2", odd, "backpropagation_one_sample")
+    results = graded(tmp_path / "2", hostile.OBJECT_OUTPUT.patches, "backpropagation_one_sample", golden=golden,
+                     key=hostile.OBJECT_OUTPUT.name)
     assert "but it is an object of type builtins.object" in results["backpropagation_one_sample"].feedback
 
 
-def test_hundreds_of_megabytes_of_output(tmp_path):
-    flood = "import sys\nchunk = 'x' * (1 << 20) + '\\n'\nfor _ in range(300):\n    sys.stdout.write(chunk)"
+def test_hundreds_of_megabytes_of_output(tmp_path, golden):
     started = time.monotonic()
-    results = graded(tmp_path, hostile_backprop(flood), "backpropagation_one_sample", check_seconds=120)
+    results = graded(tmp_path, hostile.OUTPUT_FLOOD.patches, "backpropagation_one_sample", check_seconds=120,
+                     golden=golden, key=hostile.OUTPUT_FLOOD.name)
     result = results["backpropagation_one_sample"]
     assert result.passed
     assert len(result.output) <= 64 * 1024 + 200 and "[... output cut at 64 KiB]" in result.output
@@ -288,17 +283,16 @@ def test_no_network(tmp_path):
     assert results["backpropagation_one_sample"].passed
 
 
-def test_segfault(tmp_path):
-    results = graded(tmp_path, hostile_backprop("import ctypes\nctypes.string_at(0)"), "backpropagation_one_sample",
-                     "train")
+def test_segfault(tmp_path, golden):
+    results = graded(tmp_path, hostile.SEGFAULT.patches, "backpropagation_one_sample", "train", golden=golden,
+                     key=hostile.SEGFAULT.name)
     assert "segmentation fault" in results["backpropagation_one_sample"].feedback
     assert results["train"].passed
 
 
-def test_forged_protocol_reply(tmp_path):
-    attack = ("import os\nfrom grader.sandbox import protocol\nfor fd in range(3, 64):\n    try:\n"
-              "        protocol.write_frame(fd, {'id': 1, 'ok': True, 'value': {}})\n    except OSError:\n        pass")
-    results = graded(tmp_path, hostile_backprop(attack), "backpropagation_one_sample", "train")
+def test_forged_protocol_reply(tmp_path, golden):
+    results = graded(tmp_path, hostile.FORGED_PROTOCOL.patches, "backpropagation_one_sample", "train", golden=golden,
+                     key=hostile.FORGED_PROTOCOL.name)
     assert results["backpropagation_one_sample"].score == 0
     assert results["train"].passed
 

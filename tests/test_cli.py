@@ -117,3 +117,8 @@ def test_a_submission_nested_one_or_two_folders_down_is_found(tmp_path, capsys):
     write_submission(tmp_path / "upload" / "old_copy")
     with pytest.raises(cli.InputError, match="Several folders inside hold them"):
         cli._submission_folder(str(tmp_path / "upload"))
+
+
+@pytest.mark.parametrize("folder", [REFERENCE, TEMPLATE], ids=["reference", "template"])
+def test_reference_and_template_scores_are_golden(folder, golden):
+    golden.check(folder.name, pipeline.grade(folder, rubric_for()))

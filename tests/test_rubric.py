@@ -17,8 +17,8 @@ def test_default_rubric_has_every_check_and_100_points():
 @pytest.mark.parametrize("text, fragment", [
     ("[checks.nonsense]\npoints = 1", "unknown key(s) ['nonsense'] in [checks]"),
     ("[limits]\nmemory = 1", "unknown key(s) ['memory'] in [limits]"),
-    ("[limits]\nmemory_mb = 'lots'", "memory_mb must be a int"),
-    ("[checks.accuracy]\nfull_credit = 'high'", "full_credit must be a float"),
+    ("[limits]\nmemory_mb = 'lots'", "[limits] memory_mb must be a number (int), got 'lots'"),
+    ("[checks.accuracy]\nfull_credit = 'high'", "full_credit must be a number (float)"),
     ("this is = not toml =", "not valid TOML"),
 ])
 def test_bad_rubrics_are_explained(tmp_path, text, fragment):
@@ -40,3 +40,28 @@ def test_partial_rubric_keeps_only_named_checks(tmp_path):
     rubric = load_rubric(path)
     assert [s.name for s in rubric.checks] == ["train", "accuracy"] and rubric.total_points == 10
     assert rubric.accuracy.epochs == 2 and rubric.seed == 1
+
+
+def test_numbers_keep_their_declared_type(tmp_path):
+    path = tmp_path / "rubric.toml"
+    path.write_text("[limits]\ncheck_seconds = 2.5\nmemory_mb = 2048.0\n"
+                    "[checks.train]\npoints = 2.5\n[checks.accuracy]\npoints = 7.5\nseconds = 0.5\n")
+    rubric = load_rubric(path)
+    assert rubric.limits.check_seconds == 2.5 and rubric.limits.memory_mb == 2048
+    assert isinstance(rubric.limits.memory_mb, int)
+    assert rubric.check("train").points == 2.5 and rubric.check("accuracy").points == 7.5
+    assert rubric.accuracy.seconds == 0.5
+
+
+@pytest.mark.parametrize("text, fragment", [
+    ("[limits]\nmemory_mb = 2.5", "[limits] memory_mb must be a whole number, got 2.5"),
+    ("[checks.train]\nexamples = 1.5", "[checks.train] examples must be a whole number"),
+    ("[limits]\ncheck_seconds = true", "[limits] check_seconds must be a number"),
+    ("seed = 'x'", "seed must be a number"),
+])
+def test_values_that_cannot_be_converted_are_refused_naming_the_key(tmp_path, text, fragment):
+    path = tmp_path / "rubric.toml"
+    path.write_text(text)
+    with pytest.raises(RubricError) as error:
+        load_rubric(path)
+    assert fragment in str(error.value)

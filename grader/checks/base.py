@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -90,7 +91,11 @@ def failure_text(call: str, failure: Failure) -> str:
 
 
 class _Stop(Exception):
-    """Raised inside a hypothesis run once further examples are pointless (crash, timeout, import failure)."""
+    """Raised inside a hypothesis run once further examples are pointless (crash, timeout, grader error)."""
+
+
+class GraderCheckError(Exception):
+    """The grader's own code failed while judging a case: an autograder error, never a pass."""
 
 
 def find_failure(strategy, examples: int, run_seed: int, check_one: Callable[[object], str | None],
@@ -100,8 +105,9 @@ def find_failure(strategy, examples: int, run_seed: int, check_one: Callable[[ob
     Deterministic for a given ``run_seed``. After a failure hypothesis shrinks the case and replays the
     smallest one last, so the message kept is the shrunk counterexample's. When ``is_fatal()`` turns true
     (the worker crashed or time ran out) no further student code runs and the first such message is kept.
+    Raises GraderCheckError when ``check_one`` itself raises (a grader bug) or hypothesis fails on its own.
     """
-    state = {"runs": 0, "message": None, "fatal_message": None}
+    state = {"runs": 0, "message": None, "fatal_message": None, "grader_error": None}
 
     @seed(run_seed)
     @settings(max_examples=examples, database=None, deadline=None, derandomize=False, verbosity=Verbosity.quiet,
@@ -109,10 +115,14 @@ def find_failure(strategy, examples: int, run_seed: int, check_one: Callable[[ob
               phases=(Phase.explicit, Phase.generate, Phase.shrink))
     @given(strategy)
     def run(case):
-        if state["fatal_message"] is not None:
+        if state["fatal_message"] is not None or state["grader_error"] is not None:
             raise _Stop()
         state["runs"] += 1
-        message = check_one(case)
+        try:
+            message = check_one(case)
+        except Exception:
+            state["grader_error"] = traceback.format_exc()
+            raise _Stop() from None
         if message is not None:
             if is_fatal():
                 state["fatal_message"] = message
@@ -122,6 +132,9 @@ def find_failure(strategy, examples: int, run_seed: int, check_one: Callable[[ob
 
     try:
         run()
-    except Exception:  # the failure (or a grader-side stop) is in state; hypothesis' own wrapping is not needed
-        pass
+    except Exception:  # a failure is in state; hypothesis' own wrapping of it is not needed
+        if state["message"] is None and state["fatal_message"] is None and state["grader_error"] is None:
+            raise GraderCheckError(f"hypothesis failed without a failing case:\n{traceback.format_exc()}") from None
+    if state["grader_error"] is not None:
+        raise GraderCheckError(f"the grader failed while judging a generated case:\n{state['grader_error']}")
     return state["runs"], state["fatal_message"] or state["message"]

@@ -1,0 +1,41 @@
+"""What every check shares: hypothesis runs that fail closed when the grader itself errs."""
+from __future__ import annotations
+
+import pytest
+from hypothesis import strategies as st
+
+from grader.checks import backprop
+from grader.checks.base import GraderCheckError, find_failure
+from grader.pipeline import grade
+
+from .conftest import REFERENCE, rubric_for
+
+
+def test_a_failing_case_is_shrunk_and_reported():
+    runs, message = find_failure(st.integers(0, 1000), 50, 1, lambda n: f"{n} is too big" if n >= 10 else None)
+    assert message == "10 is too big" and runs >= 2
+
+
+def test_no_failure_means_no_message():
+    assert find_failure(st.integers(0, 5), 20, 1, lambda n: None) == (6, None)
+
+
+def test_a_grader_exception_while_judging_is_an_error_not_a_pass():
+    def judge(n):
+        if n > 3:
+            raise KeyError("odd reply")
+        return None
+
+    with pytest.raises(GraderCheckError, match="KeyError: 'odd reply'"):
+        find_failure(st.integers(0, 100), 50, 1, judge)
+
+
+def test_a_grader_exception_inside_a_generated_case_check_is_an_autograder_error(monkeypatch):
+    def broken(case, value, expected=None):
+        raise KeyError("dL_dw")
+
+    monkeypatch.setattr(backprop, "gradient_mismatch", broken)
+    result = grade(REFERENCE, rubric_for("backpropagation_one_sample", examples=5)).results[0]
+    assert result.status == "error" and result.score == 0
+    assert "Autograder error" in result.feedback and "KeyError" not in result.feedback
+    assert "KeyError: 'dL_dw'" in result.details["grader_traceback"]
