@@ -27,12 +27,14 @@ import torch  # noqa: E402
 
 from grader.cases import make_net_case  # noqa: E402
 from grader.checks.backprop import gradient_mismatch  # noqa: E402
-from grader.contract import names_by_module  # noqa: E402
+from grader.contract import MODULES, names_by_module  # noqa: E402
 from grader.given import MLP_SIZES, MyNet  # noqa: E402
 from grader.pipeline import grade  # noqa: E402
 from grader.rubric import load_rubric  # noqa: E402
 from grader.sandbox import handlers  # noqa: E402
-from grader.sandbox.host import Failure, Host, Reply  # noqa: E402
+from grader.kinds import FailureKind  # noqa: E402
+from grader.sandbox.host import Host  # noqa: E402
+from grader.sandbox.reply import Failure, PendingCall, Reply  # noqa: E402
 
 
 def end_to_end(repeat: int) -> dict:
@@ -47,43 +49,45 @@ def end_to_end(repeat: int) -> dict:
     return {"seconds_median": statistics.median(times), "seconds_all": times}
 
 
-class _Done:
-    def __init__(self, reply):
-        self.reply = reply
-
-    def finish(self, *, timeout):
-        return self.reply
-
-
 class InProcessHost:
-    """Benchmark stand-in for Host: calls the worker's handlers directly in this process."""
-
-    def __init__(self, submission, names, options=None):
-        self.submission, self.names, self.protections, self.restarts = str(submission), names, {}, 0
-        sys.path.insert(0, self.submission)
-        handlers.configure({"submission": self.submission})
-        self.load_reply = self.call("load", {"names": names}, timeout=60)
+    """Benchmark stand-in for Host (the WorkerHost protocol): calls the worker's handlers in this process."""
 
     device = "cpu"
+
+    def __init__(self, submission):
+        self.submission, self.protections, self.restarts = str(submission), {}, 0
+        self._scratch = Path(tempfile.mkdtemp())
+        sys.path.insert(0, self.submission)
+        handlers.configure({"submission": self.submission})
+        self._load = self.call("load", {"names": names_by_module()}, timeout=60)
 
     def start(self):
         pass
 
-    def begin(self, name, payload=None):
-        return _Done(self.call(name, payload, timeout=0))
+    def begin(self, call, payload=None):
+        return PendingCall(call, None, early=self.call(call, payload, timeout=0))
 
-    def call(self, name, payload=None, *, timeout):
+    def finish(self, pending, *, timeout):
+        return pending.early
+
+    def call(self, call, payload=None, *, timeout):
         try:
-            return Reply(value=handlers.dispatch(name, payload or {}))
+            return Reply(value=handlers.dispatch(call, payload or {}))
         except Exception as error:  # noqa: BLE001
-            return Reply(failure=Failure("exception", f"{type(error).__name__}: {error}"))
+            return Reply(failure=Failure(FailureKind.EXCEPTION, f"{type(error).__name__}: {error}"))
+
+    def description(self):
+        return self._load
+
+    def scratch_dir(self):
+        return self._scratch
 
     def end_check(self):
         return 0
 
     def close(self):
         sys.path.remove(self.submission)
-        for module in handlers.MODULES:
+        for module in MODULES:
             sys.modules.pop(module, None)
 
     def __enter__(self):
@@ -100,11 +104,11 @@ def isolation_overhead(repeat: int) -> dict:
     for _ in range(repeat):
         for label, factory in (("sandboxed", Host), ("in_process", InProcessHost)):
             started = time.perf_counter()
-            host = factory(ROOT / "reference", names_by_module()) if factory is InProcessHost else None
-            report = grade(ROOT / "reference", rubric, skip_accuracy=True, host=host)
+            host = factory(ROOT / "reference") if factory is InProcessHost else None
+            report = grade(ROOT / "reference", rubric.without("accuracy"), host=host)
             measured[label].append(time.perf_counter() - started)
             assert report.score == 85, [r.feedback for r in report.results if not r.passed]
-            examples = sum(r.details.get("examples", 0) for r in report.results)
+            examples = sum(p.details.get("examples", 0) for r in report.results for p in r.parts)
     sandboxed, in_process = (statistics.median(measured[k]) for k in ("sandboxed", "in_process"))
     startup = _worker_startup()
     return {"sandboxed_seconds": sandboxed, "in_process_seconds": in_process,
@@ -116,7 +120,7 @@ def isolation_overhead(repeat: int) -> dict:
 
 def _worker_startup() -> float:
     started = time.perf_counter()
-    with Host(ROOT / "reference", names_by_module()) as host:
+    with Host(ROOT / "reference") as host:
         host.call("ping", {}, timeout=60)
         return time.perf_counter() - started
 
@@ -131,7 +135,7 @@ def course_checker_vs_grader(sample: int = 20) -> dict:
             model.load_state_dict({k: v for k, v in case.params.items()}, strict=False)
             model(case.x)
     per_parameter = (time.perf_counter() - started) / sample
-    with Host(ROOT / "reference", names_by_module()) as host:
+    with Host(ROOT / "reference") as host:
         host.call("ping", {}, timeout=60)
         started = time.perf_counter()
         reply = host.call("backprop", case.payload(), timeout=120)

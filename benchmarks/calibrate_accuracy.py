@@ -30,38 +30,41 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from grader.checks.accuracy import FUNCTIONS, reached  # noqa: E402
 from grader.pipeline import grade  # noqa: E402
 from grader.rubric import load_rubric  # noqa: E402
+from grader.sandbox.zygote import Zygote  # noqa: E402
 from tests.catalogue import REFERENCE  # noqa: E402
 from tests.catalogue.buggy import BROKEN_LOOPS  # noqa: E402
 from tests.catalogue.correct import BY_NAME, TRAINS_DIFFERENTLY  # noqa: E402
 
 DEFAULT_SEEDS = (265, *range(1, 20))
 FALSE_FAIL_TARGET = 1e-4
-FUNCTIONS = ("train", "manual")
 
 
-def accuracy_rubric(seed: int):
-    rubric = load_rubric()
-    return dataclasses.replace(rubric, seed=seed, checks=tuple(s for s in rubric.checks if s.name == "accuracy"))
+def accuracy_rubric(seed: int, epochs: int | None = None):
+    rubric = dataclasses.replace(load_rubric().only("accuracy"), seed=seed)
+    return rubric.configure("accuracy", epochs=epochs) if epochs else rubric
 
 
-def run_one(folder: Path, seed: int, data_root: Path, device: str) -> dict:
+def run_one(folder: Path, seed: int, data_root: Path, device: str, zygote=None, epochs: int | None = None) -> dict:
     """One accuracy stage: each function's test accuracy, the stage's score, and the training time."""
-    result = grade(folder, accuracy_rubric(seed), device=device, data_root=data_root).results[0]
-    details = result.details
-    return {"seed": seed, **{name: details.get(name, {}).get("accuracy") for name in FUNCTIONS},
-            "train_seconds": sum(details.get(name, {}).get("train_seconds", 0.0) for name in FUNCTIONS),
+    rubric = accuracy_rubric(seed, epochs)
+    result = grade(folder, rubric, device=device, data_root=data_root, zygote=zygote).results[0]
+    runs = reached(result)
+    return {"seed": seed, **{name: runs.get(name, {}).get("accuracy") for name in FUNCTIONS},
+            "train_seconds": sum(run["train_seconds"] for run in runs.values()),
             "score": result.score, "max_score": result.max_score}
 
 
-def sweep(submissions: dict[str, Path], seeds, data_root: Path, device: str, log) -> list[dict]:
+def sweep(submissions: dict[str, Path], seeds, data_root: Path, device: str, log, epochs=None) -> list[dict]:
     rows = []
-    for name, folder in submissions.items():
-        for seed in seeds:
-            row = {"submission": name, **run_one(folder, seed, data_root, device)}
-            rows.append(row)
-            log(json.dumps(row))
+    with Zygote() as zygote:
+        for name, folder in submissions.items():
+            for seed in seeds:
+                row = {"submission": name, **run_one(folder, seed, data_root, device, zygote, epochs)}
+                rows.append(row)
+                log(json.dumps(row))
     return rows
 
 
@@ -97,9 +100,18 @@ def highest_safe_threshold(models: list[dict], target: float = FALSE_FAIL_TARGET
 
 def summarise(rows: list[dict], full_credit: float) -> dict:
     models = {name: conservative_model([r[name] for r in rows if r[name] is not None]) for name in FUNCTIONS}
-    return {"models": models, "rubric_full_credit": full_credit,
+    return {"models": models, "rubric_full_credit": full_credit, "cpu": cpu_name(),
             "false_fail_bound_at_rubric_threshold": false_fail_bound(list(models.values()), full_credit),
             "highest_threshold_with_bound_below_1e-4": highest_safe_threshold(list(models.values()))}
+
+
+def cpu_name() -> str:
+    """The CPU model (CPU kernels round differently across instruction sets, one source of the spread)."""
+    try:
+        with open("/proc/cpuinfo") as info:
+            return next((line.split(":", 1)[1].strip() for line in info if line.startswith("model name")), "")
+    except OSError:
+        return ""
 
 
 # ---------------------------------------------------------------- main
@@ -109,16 +121,17 @@ def materialise(entries, workdir: Path) -> dict[str, Path]:
 
 
 def main(*, data_root: str, device: str = "cpu", seeds=DEFAULT_SEEDS, broken: bool = False,
-         out: str | None = None, submissions=None, log=print) -> dict:
+         out: str | None = None, submissions=None, log=print, epochs: int | None = None) -> dict:
     root = Path(data_root).resolve()
     workdir = Path(tempfile.mkdtemp(prefix="calibration-"))
-    chosen = [BY_NAME[name] for name in (submissions or TRAINS_DIFFERENTLY)]
+    chosen = [BY_NAME[name] for name in (TRAINS_DIFFERENTLY if submissions is None else submissions)]
     started = time.perf_counter()
-    rows = sweep({"reference": REFERENCE, **materialise(chosen, workdir)}, seeds, root, device, log)
+    rows = sweep({"reference": REFERENCE, **materialise(chosen, workdir)}, seeds, root, device, log, epochs)
     result = {"device": device, "seeds": list(seeds), "rows": rows,
-              "summary": summarise(rows, load_rubric().accuracy.full_credit)}
+              "summary": summarise(rows, load_rubric().spec("accuracy").settings.full_credit)}
     if broken:
-        result["broken"] = sweep(materialise(BROKEN_LOOPS, workdir / "broken"), list(seeds)[:3], root, device, log)
+        result["broken"] = sweep(materialise(BROKEN_LOOPS, workdir / "broken"), list(seeds)[:3], root, device, log,
+                                 epochs)
     result["seconds"] = time.perf_counter() - started
     log(json.dumps(result["summary"], indent=2))
     if out:

@@ -1,34 +1,47 @@
-"""Every GPU measurement the project reports, in one run (also runs on CPU for a dry run).
+"""Every GPU measurement the project reports, in one run (also runs on CPU, small, as a dry run).
 
-    python benchmarks/gpu_measurements.py --data-root DIR [--device cuda] [--epochs 30] [--out DIR]
+    python benchmarks/gpu_measurements.py --data-root DIR [--device cuda] [--out DIR] [--parts ...]
 
-1. The accuracy stage for one submission (the reference), through the real pipeline and sandbox:
-   training + evaluation seconds inside the worker (process start excluded), for train and train_manual_update.
-2. The reference experiment (6 configurations x train and train_manual_update) with device-resident data.
-3. The same experiment as a plain implementation would run it: a CPU torch DataLoader over the normalised
-   tensors, each batch moved with .to(device). The ratio 3 / 2 is the speed-up of device-resident data.
-Prints one JSON object (and writes it to OUT/gpu_measurements.json).
+Parts (all by default, in this order; about 8 minutes on one H100/H200):
+1. ``class``: the batch of 100 catalogue submissions (benchmarks/bench_batch.py) with the accuracy stage on the
+   device, ``--workers`` grader processes at once; every correct-catalogue submission's score is in it.
+2. ``concurrency``: a batch of correct submissions (accuracy stage only) at 1, 2, 4, 8 grader processes:
+   submissions per minute, to see where the GPU saturates.
+3. ``calibration``: the reference's accuracy stage at 20 seeds on the device (benchmarks/calibrate_accuracy.py).
+4. ``stage``: one accuracy stage of the reference (training seconds inside the worker), the reference
+   experiment with device-resident data, and the same with a plain DataLoader moving each batch (the ratio).
+Prints each part's JSON as it finishes and writes everything to OUT/gpu_measurements.json.
 """
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
+import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
+import bench_batch  # noqa: E402
+import calibrate_accuracy  # noqa: E402
+from grader.batch.gradebook import load_states  # noqa: E402
+from grader.checks.accuracy import reached  # noqa: E402
+from grader.commands.batch import batch_main  # noqa: E402
 from grader.pipeline import grade  # noqa: E402
 from grader.rubric import load_rubric  # noqa: E402
 from reference import experiment  # noqa: E402
 from reference.gradient_descent import MyMLP, load_cifar, train, train_manual_update  # noqa: E402
+from tests.catalogue.correct import CORRECT  # noqa: E402
+
+PARTS = ("class", "concurrency", "calibration", "stage")
 
 
 def _sync(device: torch.device) -> None:
@@ -36,16 +49,57 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize()
 
 
+def rubric_with_epochs(epochs: int, out: Path) -> str | None:
+    """A rubric file whose accuracy stage trains ``epochs`` epochs (None: the packaged rubric, 30 epochs)."""
+    if epochs == load_rubric().spec("accuracy").settings.epochs:
+        return None
+    path = out / f"rubric-{epochs}-epochs.toml"
+    text = (ROOT / "grader" / "rubric.toml").read_text().replace("epochs = 30", f"epochs = {epochs}")
+    path.write_text(text)
+    return str(path)
+
+
+def whole_class(data_root: Path, device: str, workers: int, size: int, out: Path, rubric: str | None) -> dict:
+    result = bench_batch.main(workers=workers, size=size, out=str(out / "class"), device=device,
+                              data_root=str(data_root), rubric_path=rubric)
+    states = load_states(out / "class")
+    result["correct_catalogue_scores"] = {name: state["report"]["score"] for name, state in states.items()
+                                          if "-correct-" in name or "-reference-" in name}
+    return result
+
+
+def concurrency(data_root: Path, device: str, levels=(1, 2, 4, 8), size: int = 8, rubric: str | None = None) -> dict:
+    """Submissions per minute for the accuracy stage alone at several numbers of grader processes."""
+    workdir = Path(tempfile.mkdtemp(prefix="gpu-concurrency-"))
+    for index in range(size):
+        CORRECT[index % len(CORRECT)].write(workdir / "class" / f"s{index:02d}")
+    rates = {}
+    for workers in levels:
+        out = workdir / f"out{workers}"
+        started = time.perf_counter()
+        assert batch_main(submissions=str(workdir / "class"), out=str(out), workers=workers, device=device,
+                          data_root=str(data_root), checks=("accuracy",), rubric_path=rubric) == 0
+        seconds = time.perf_counter() - started
+        rates[workers] = {"seconds": seconds, "submissions_per_minute": 60 * size / seconds}
+        print(json.dumps({"workers": workers, **rates[workers]}), flush=True)
+    shutil.rmtree(workdir, ignore_errors=True)
+    return rates
+
+
+def calibration(data_root: Path, device: str, seeds: int, epochs: int) -> dict:
+    chosen = list(calibrate_accuracy.DEFAULT_SEEDS)[:seeds]
+    result = calibrate_accuracy.main(data_root=str(data_root), device=device, seeds=chosen, submissions=[],
+                                     log=lambda text: None, epochs=epochs)
+    return {"rows": result["rows"], "summary": result["summary"]}
+
+
 def accuracy_stage(data_root: Path, device: str, epochs: int) -> dict:
-    rubric = load_rubric()
-    only = dataclasses.replace(rubric, accuracy=dataclasses.replace(rubric.accuracy, epochs=epochs),
-                               checks=tuple(s for s in rubric.checks if s.name == "accuracy"))
+    rubric = load_rubric().only("accuracy").configure("accuracy", epochs=epochs)
     started = time.perf_counter()
-    result = grade(ROOT / "reference", only, device=device, data_root=data_root).results[0]
-    details = {name: result.details[name] for name in ("train", "manual")}
+    result = grade(ROOT / "reference", rubric, device=device, data_root=data_root).results[0]
     return {"score": result.score, "max_score": result.max_score, "wall_seconds_with_process_start":
-            time.perf_counter() - started, **{f"{k}_{m}": v[m] for k, v in details.items()
-                                              for m in ("accuracy", "train_seconds", "seconds")}}
+            time.perf_counter() - started, **{f"{function}_{key}": value for function, run in reached(result).items()
+                                              for key, value in run.items()}}
 
 
 def reference_experiment(data_root: Path, device: str, epochs: int, out: Path) -> dict:
@@ -81,21 +135,34 @@ def plain_experiment(data_root: Path, device: str, epochs: int) -> dict:
     return {"training_seconds": training}
 
 
-def main(*, data_root: str, device: str = "cuda", epochs: int = 30, out: str = "gpu-out") -> dict:
-    root, out_dir = Path(data_root).resolve(), Path(out)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    info = {"device": device, "epochs": epochs, "torch": torch.__version__, "cpu_threads": torch.get_num_threads(),
-            "gpu": torch.cuda.get_device_name(0) if device == "cuda" and torch.cuda.is_available() else None}
-    results = {"info": info, "accuracy_stage": accuracy_stage(root, device, epochs)}
-    print(json.dumps(results["accuracy_stage"]), flush=True)
-    results["reference_experiment"] = reference_experiment(root, device, epochs, out_dir)
-    print(json.dumps(results["reference_experiment"]), flush=True)
-    results["plain_experiment"] = plain_experiment(root, device, epochs)
+def stage(data_root: Path, device: str, epochs: int, out: Path) -> dict:
+    results = {"accuracy_stage": accuracy_stage(data_root, device, epochs),
+               "reference_experiment": reference_experiment(data_root, device, epochs, out),
+               "plain_experiment": plain_experiment(data_root, device, epochs)}
     results["speedup_device_resident_vs_plain"] = (results["plain_experiment"]["training_seconds"] /
                                                    results["reference_experiment"]["training_seconds"])
-    text = json.dumps(results, indent=2)
-    (out_dir / "gpu_measurements.json").write_text(text)
-    print(text)
+    return results
+
+
+def main(*, data_root: str, device: str = "cuda", epochs: int = 30, out: str = "gpu-out", parts=PARTS,
+         workers: int = 8, size: int = 100, seeds: int = 20, levels=(1, 2, 4, 8), concurrency_size: int = 8) -> dict:
+    root, out_dir = Path(data_root).resolve(), Path(out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rubric = rubric_with_epochs(epochs, out_dir)
+    info = {"device": device, "epochs": epochs, "torch": torch.__version__, "cpu_threads": torch.get_num_threads(),
+            "cpus": os.cpu_count(),
+            "gpu": torch.cuda.get_device_name(0) if device == "cuda" and torch.cuda.is_available() else None}
+    results = {"info": info}
+    runners = {"class": lambda: whole_class(root, device, workers, size, out_dir, rubric),
+               "concurrency": lambda: concurrency(root, device, levels, concurrency_size, rubric),
+               "calibration": lambda: calibration(root, device, seeds, epochs),
+               "stage": lambda: stage(root, device, epochs, out_dir)}
+    for part in parts:
+        started = time.perf_counter()
+        results[part] = runners[part]()
+        results[part + "_wall_seconds"] = time.perf_counter() - started
+        print(json.dumps({part: results[part]}, default=str)[:4000], flush=True)
+        (out_dir / "gpu_measurements.json").write_text(json.dumps(results, indent=2, default=str))
     return results
 
 
@@ -105,5 +172,10 @@ if __name__ == "__main__":
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--out", default=os.environ.get("OUT", "gpu-out"))
+    parser.add_argument("--parts", nargs="+", choices=PARTS, default=list(PARTS))
+    parser.add_argument("--workers", type=int, default=8, help="grader processes for the class of 100")
+    parser.add_argument("--size", type=int, default=100)
+    parser.add_argument("--seeds", type=int, default=20)
     args = parser.parse_args()
-    main(data_root=args.data_root, device=args.device, epochs=args.epochs, out=args.out)
+    main(data_root=args.data_root, device=args.device, epochs=args.epochs, out=args.out, parts=args.parts,
+         workers=args.workers, size=args.size, seeds=args.seeds)

@@ -13,12 +13,16 @@ from .given import CIFAR10_INDEX, CLASSES
 
 ENV_DATA_ROOT = "CIFAR_ROOT"
 ENV_CACHE = "AUTOGRADE_CACHE"
+DECODED_FILE = "cifar2.npz"
+"""The decoded layout: the airplane and bird images in one NumPy file, with its SHA-256 next to it."""
 DATA_HELP = (
     "Provide the data with --data-root DIR (or the CIFAR_ROOT environment variable) pointing at either\n"
     "  - an ImageFolder tree DIR/train/{airplane,bird}/*, DIR/test/{airplane,bird}/* "
     "(e.g. ../shared/data/cifar10-airplane-bird), or\n"
     "  - the official CIFAR-10 python layout DIR/cifar-10-batches-py/ "
-    "(torchvision.datasets.CIFAR10(DIR, download=True) creates it)."
+    "(torchvision.datasets.CIFAR10(DIR, download=True) creates it), or\n"
+    f"  - the decoded layout DIR/{DECODED_FILE} with DIR/{DECODED_FILE}.sha256 (autograde bundle gradescope "
+    "writes it)."
 )
 
 
@@ -43,9 +47,11 @@ def resolve_data_root(data_root: str | os.PathLike | None) -> Path | None:
 
 
 def detect_layout(root: Path) -> str:
-    """``"official"`` or ``"imagefolder"``; raises DataError naming both layouts when it is neither."""
+    """``"decoded"``, ``"official"`` or ``"imagefolder"``; raises DataError naming the layouts when it is none."""
     if not root.is_dir():
         raise DataError(f"Data folder {str(root)!r} does not exist.\n{DATA_HELP}")
+    if (root / DECODED_FILE).is_file():
+        return "decoded"
     if (root / "cifar-10-batches-py").is_dir():
         return "official"
     if all((root / split / name).is_dir() for split in ("train", "test") for name in CLASSES):
@@ -59,14 +65,47 @@ def load_arrays(root: Path, cache_dir: Path | None = None) -> Arrays:
     The cache is a NumPy ``.npz`` (no pickle) in ``cache_dir`` ($AUTOGRADE_CACHE, default ~/.cache/autograde).
     """
     layout = detect_layout(root)
+    if layout == "decoded":
+        return _read_decoded(root)
     cache_dir = Path(cache_dir or os.environ.get(ENV_CACHE) or Path.home() / ".cache" / "autograde")
     cache_file = cache_dir / f"cifar2-{layout}-{source_checksum(root, layout)[:20]}.npz"
     if cache_file.is_file():
-        with np.load(cache_file, allow_pickle=False) as stored:
-            return Arrays(*(torch.from_numpy(stored[key]) for key in Arrays.__dataclass_fields__))
+        return _read_npz(cache_file)
     arrays = _decode_official(root) if layout == "official" else _decode_image_folder(root)
     _write_cache(cache_file, arrays)
     return arrays
+
+
+def export_decoded(root: Path, target: Path) -> Path:
+    """Write the images under ``root`` in the decoded layout into ``target``; the .npz's path."""
+    path = target / DECODED_FILE
+    _write_npz(path, load_arrays(root))
+    (target / f"{DECODED_FILE}.sha256").write_text(f"{_sha256(path)}  {DECODED_FILE}\n")
+    return path
+
+
+def _read_decoded(root: Path) -> Arrays:
+    path, sums = root / DECODED_FILE, root / f"{DECODED_FILE}.sha256"
+    if not sums.is_file() or sums.read_text().split()[:1] != [_sha256(path)]:
+        raise DataError(f"{str(path)!r} does not match its checksum {sums.name} (damaged or altered data).")
+    return _read_npz(path)
+
+
+def _read_npz(path: Path) -> Arrays:
+    with np.load(path, allow_pickle=False) as stored:
+        return Arrays(*(torch.from_numpy(stored[key]) for key in Arrays.__dataclass_fields__))
+
+
+def _write_npz(path: Path, arrays: Arrays) -> None:
+    np.savez(path, **{key: getattr(arrays, key).numpy() for key in Arrays.__dataclass_fields__})
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def source_checksum(root: Path, layout: str) -> str:
@@ -86,7 +125,7 @@ def _write_cache(cache_file: Path, arrays: Arrays) -> None:
     try:
         cache_file.parent.mkdir(parents=True, exist_ok=True)
         partial = cache_file.with_suffix(f".{os.getpid()}.partial.npz")
-        np.savez(partial, **{key: getattr(arrays, key).numpy() for key in Arrays.__dataclass_fields__})
+        _write_npz(partial, arrays)
         os.replace(partial, cache_file)
     except OSError:
         pass  # a read-only cache only costs the decode next time

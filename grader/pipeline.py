@@ -1,6 +1,7 @@
 """Grading one submission: an ordered list of small steps, each with one job.
 
-    start the worker -> run each check of the rubric in order -> collect results -> Report
+    start the worker (import the submission) -> for each check of the rubric: run it, clean up -> Report
+
 A check never raises for anything the submission does; a bug in the grader becomes an "autograder error"
 result for that check (0 points, traceback kept for the instructor only) and grading goes on.
 """
@@ -9,88 +10,112 @@ from __future__ import annotations
 import platform
 import time
 import traceback
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import hypothesis
 import torch
 
 from . import __version__
-from .checks import CHECKS
-from .checks.base import Context
-from .report.results import CheckResult, Report
+from .checks.base import Context, Skip
+from .data import DATA_HELP
+from .kinds import FailureKind
+from .report.results import CheckResult, Part, Report
 from .rubric import CheckSpec, Rubric
 from .sandbox.host import Host, start_host
+from .sandbox.zygote import Zygote
+from .submission import prepared
 
-AUTOGRADER_ERROR = ("Autograder error: the grader failed while running this check. This is not your fault; "
-                    "your instructor can see the details.")
+
+@dataclass(frozen=True)
+class Options:
+    """How to grade, beyond the rubric."""
+
+    device: str = "cpu"
+    data_root: Path | None = None
+    cache_dir: Path | None = None
+    skipped: dict[str, str] = field(default_factory=dict)
+    """Checks to leave out, each with the reason shown in its place (e.g. "--skip-accuracy was given")."""
+    contain: bool = True
+    hidden: tuple[str, ...] = ()
+    """Paths the worker must never read (results, rubric, data); see SandboxOptions."""
 
 
-def grade(submission: Path, rubric: Rubric, *, device: str = "cpu", data_root: Path | None = None,
-          skip_accuracy: bool = False, cache_dir: Path | None = None, contain: bool = True,
-          progress=lambda text: None, host: Host | None = None) -> Report:
+def grade(submission: Path, rubric: Rubric, *, options: Options | None = None, host: Host | None = None,
+          zygote: Zygote | None = None, progress: Callable[[str], None] = lambda text: None,
+          notes: list[str] | None = None, **option_values) -> Report:
     """Grade ``submission`` (a folder with backpropagation.py and gradient_descent.py) and return its Report.
 
     Deterministic for a given submission, rubric and device. Student code runs only in the sandbox worker.
-    ``host``: a worker host already started (see :func:`start_host`); it is closed when grading ends.
+    ``host``: a worker host already made (it is closed when grading ends); ``zygote``: a fork server to reuse.
     """
+    options = options or Options(**option_values)
     started = time.monotonic()
-    results: list[CheckResult] = []
-    with host or start_host(submission, rubric, device=device, contain=contain) as host:
-        _warm_up_torch_optim()  # while the worker starts
-        host.call("ping", {}, timeout=rubric.limits.import_seconds)  # waits for the worker, imports the submission
+    with prepared(Path(submission)) as (folder, preparation_notes), \
+            host or start_host(folder, rubric, device=options.device, contain=options.contain, zygote=zygote,
+                               hidden=options.hidden) as host:
+        _warm_up_torch_optim()  # while the fork server starts
+        host.start()
+        results = []
         for spec in rubric.checks:
             progress(f"running {spec.name} ...")
-            context = Context(host, rubric, spec, _deadline(spec, rubric, started), host.device, data_root,
-                              cache_dir)
-            results.append(_run_step(spec, context, skip_accuracy, started, rubric))
-            host.end_check()  # nothing the submission started outlives the check
+            results.append(_run_step(spec, host, rubric, options, started))
             progress(f"{spec.name}: {results[-1].score:g}/{results[-1].max_score:g} {results[-1].status}")
-        protections = dict(host.protections)
-        restarts = host.restarts
-        device = host.device
-    metadata = {"seed": rubric.seed, "device": device, "worker_restarts": restarts, **versions()}
-    return Report(str(submission), results, time.monotonic() - started, protections, metadata)
+        metadata = {"seed": rubric.seed, "device": host.device, "worker_restarts": host.restarts, **versions()}
+        notes = [*(notes or ()), *preparation_notes, *_import_notes(host)]
+        return Report(str(submission), results, time.monotonic() - started, dict(host.protections), metadata,
+                      notes=notes)
+
+
+def _import_notes(host) -> list[str]:
+    """What importing the submission reported for the student (e.g. a notebook's import that failed)."""
+    description = host.description()
+    if not description.ok or not isinstance(description.value, dict):
+        return []
+    return [note for module in description.value.values() for note in module.get("notes", [])]
 
 
 def _warm_up_torch_optim() -> None:
-    """torch.optim imports torch._dynamo (about a second) on first use; pay that while the worker starts."""
+    """torch.optim imports torch._dynamo (about a second) on first use; pay that while the fork server starts."""
     parameter = torch.nn.Parameter(torch.zeros(1))
     torch.optim.SGD([parameter], lr=0.1)
 
 
+def _run_step(spec: CheckSpec, host: Host, rubric: Rubric, options: Options, started: float) -> CheckResult:
+    result = CheckResult(spec.name, spec.title, spec.points)
+    if spec.name in options.skipped:
+        result.skipped = options.skipped[spec.name]
+        return result
+    if spec.check.needs_data and options.data_root is None:
+        result.skipped = f"no data folder was given.\n{DATA_HELP}"
+        return result
+    if not spec.check.own_time_limit and time.monotonic() - started >= rubric.limits.total_seconds:
+        result.parts = (Part.fail("run within the submission's total time", "Not run: the submission used up its "
+                                  f"total time of {rubric.limits.total_seconds:g} s.", FailureKind.NOT_RUN),)
+        return result
+    context = Context(host, rubric, spec, _deadline(spec, rubric, started), options.data_root, options.cache_dir)
+    try:
+        result.parts = tuple(spec.check.run(context))
+    except Skip as reason:
+        result.skipped = str(reason)
+    except Exception:
+        result.error = traceback.format_exc()
+    finally:
+        host.end_check()  # nothing the submission started outlives the check
+    result.output = context.student_output()
+    return result
+
+
 def _deadline(spec: CheckSpec, rubric: Rubric, started: float) -> float:
     now = time.monotonic()
-    if spec.name == "accuracy":
-        return now + rubric.accuracy.seconds
-    return now + min(rubric.limits.check_seconds, rubric.limits.total_seconds - (now - started))
-
-
-def _run_step(spec: CheckSpec, context: Context, skip_accuracy: bool, started: float, rubric: Rubric) -> CheckResult:
-    title, run = CHECKS[spec.name]
-    if spec.name == "accuracy" and skip_accuracy:
-        return CheckResult(spec.name, title, spec.points, status="skipped",
-                           feedback="Skipped: --skip-accuracy was given (0 points for this stage).")
-    if spec.name != "accuracy" and time.monotonic() - started >= rubric.limits.total_seconds:
-        return CheckResult(spec.name, title, spec.points, status="failed",
-                           feedback=f"Not run: the submission used up its total time of "
-                                    f"{rubric.limits.total_seconds:g} s.")
-    try:
-        return run(context)
-    except Exception:
-        return CheckResult(spec.name, title, spec.points, status="error", feedback=AUTOGRADER_ERROR,
-                           details={"grader_traceback": traceback.format_exc()})
+    limit = spec.check.time_limit(spec.settings, rubric.limits)
+    if spec.check.own_time_limit:
+        return now + limit
+    return now + min(limit, rubric.limits.total_seconds - (now - started))
 
 
 def versions() -> dict[str, str]:
     """Versions that a grade depends on (recorded in every report)."""
     return {"grader": __version__, "python": platform.python_version(), "torch": torch.__version__,
             "hypothesis": hypothesis.__version__}
-
-
-def failed_report(submission: str, rubric: Rubric | None, error: str) -> Report:
-    """The fail-closed report: every check at 0 and a visible autograder error."""
-    results = [CheckResult(spec.name, CHECKS[spec.name][0], spec.points, status="error", feedback=AUTOGRADER_ERROR)
-               for spec in (rubric.checks if rubric else ())]
-    results.append(CheckResult("autograder_error", "Autograder error", 0.0, status="error",
-                               feedback=AUTOGRADER_ERROR))
-    return Report(submission, results, grader_error=error, metadata=versions())

@@ -1,10 +1,18 @@
-"""The rubric: points, examples, limits and accuracy settings, read from a TOML file an instructor can edit."""
+"""The rubric: which checks run, in which order, with which points and settings, and the submission's limits.
+
+Read from a TOML file an instructor can edit (``grader/rubric.toml`` is the default). Each ``[checks.NAME]``
+table is validated against that check's declared settings (see :mod:`grader.checks.registry`); values are
+converted to the declared types, and anything unknown or unconvertible is refused with what to fix.
+"""
 from __future__ import annotations
 
+import dataclasses
 import sys
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import get_type_hints
+
+from .assignment import SEED
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -12,8 +20,8 @@ else:  # Python 3.10 (Gradescope's default image): the same parser, as a package
     import tomli as tomllib
 
 DEFAULT_RUBRIC = Path(__file__).with_name("rubric.toml")
-CHECK_NAMES = ("interface", "backpropagation_one_sample", "backpropagation_mini_batch", "rules", "grad_check",
-               "train", "train_manual_update", "MyMLP", "load_cifar", "accuracy")
+PLUGIN_KEY = "module"
+"""A ``[checks.NAME]`` key naming the module that declares a check the grader does not ship."""
 
 
 class RubricError(ValueError):
@@ -31,24 +39,22 @@ class Limits:
 
 @dataclass(frozen=True)
 class CheckSpec:
-    name: str
-    points: float
-    examples: int = 0
+    """A check as this rubric runs it: the declaration and its settings."""
 
+    check: object
+    settings: object
 
-@dataclass(frozen=True)
-class AccuracySpec:
-    points: float = 15
-    seconds: float = 1200
-    epochs: int = 30
-    lr: float = 0.01
-    momentum: float = 0.9
-    weight_decay: float = 0.001
-    batch_size: int = 256
-    full_credit: float = 0.80
-    partial_credit: float = 0.70
-    manual_margin: float = 0.02
-    leakage: float = 0.95
+    @property
+    def name(self) -> str:
+        return self.check.name
+
+    @property
+    def title(self) -> str:
+        return self.check.title
+
+    @property
+    def points(self) -> float:
+        return self.settings.points
 
 
 @dataclass(frozen=True)
@@ -56,15 +62,38 @@ class Rubric:
     seed: int
     limits: Limits
     checks: tuple[CheckSpec, ...]
-    accuracy: AccuracySpec
 
-    def check(self, name: str) -> CheckSpec:
-        """The spec of check ``name`` (KeyError when the rubric leaves it out)."""
-        return next(spec for spec in self.checks if spec.name == name)
+    def spec(self, name: str) -> CheckSpec:
+        """The spec of check ``name`` (KeyError when this rubric leaves it out)."""
+        for spec in self.checks:
+            if spec.name == name:
+                return spec
+        raise KeyError(name)
 
     @property
     def total_points(self) -> float:
         return sum(spec.points for spec in self.checks)
+
+    def only(self, *names: str) -> "Rubric":
+        """This rubric restricted to ``names`` (rubric order kept); RubricError for a name it does not hold."""
+        self._known(names)
+        return dataclasses.replace(self, checks=tuple(s for s in self.checks if s.name in names))
+
+    def without(self, *names: str) -> "Rubric":
+        self._known(names)
+        return dataclasses.replace(self, checks=tuple(s for s in self.checks if s.name not in names))
+
+    def configure(self, name: str, **changes) -> "Rubric":
+        """This rubric with some settings of check ``name`` changed."""
+        spec = self.spec(name)
+        changed = CheckSpec(spec.check, dataclasses.replace(spec.settings, **changes))
+        return dataclasses.replace(self, checks=tuple(changed if s is spec else s for s in self.checks))
+
+    def _known(self, names) -> None:
+        unknown = sorted(set(names) - {s.name for s in self.checks})
+        if unknown:
+            raise RubricError(f"no check named {', '.join(map(repr, unknown))} in the rubric; its checks are: "
+                              f"{', '.join(s.name for s in self.checks)}")
 
 
 def load_rubric(path: str | Path | None = None) -> Rubric:
@@ -74,31 +103,45 @@ def load_rubric(path: str | Path | None = None) -> Rubric:
         raw = tomllib.loads(path.read_text())
     except FileNotFoundError:
         raise RubricError(f"rubric file {str(path)!r} does not exist (omit --rubric for the default)") from None
-    except tomllib.TOMLDecodeError as error:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise RubricError(f"rubric file {str(path)!r} is not valid TOML: {error}") from None
     _reject_unknown(raw, {"seed", "limits", "checks"}, "the top level")
-    checks_raw = raw.get("checks", {})
-    _reject_unknown(checks_raw, set(CHECK_NAMES), "[checks]")
-    accuracy = _build(AccuracySpec, checks_raw.get("accuracy", {}), "[checks.accuracy]")
-    checks = []
-    for name in CHECK_NAMES:
-        if name in checks_raw:
-            if name == "accuracy":
-                checks.append(CheckSpec(name, float(accuracy.points)))
-                continue
-            table = checks_raw[name]
-            _reject_unknown(table, {"points", "examples"}, f"[checks.{name}]")
-            checks.append(CheckSpec(name, _convert(table.get("points", 0), float, f"[checks.{name}] points"),
-                                    _convert(table.get("examples", 0), int, f"[checks.{name}] examples")))
-    return Rubric(_convert(raw.get("seed", 265), int, "seed"), _build(Limits, raw.get("limits", {}), "[limits]"), tuple(checks),
-                  accuracy)
+    checks = raw.get("checks", {})
+    _reject_unknown(checks, set(checks), "[checks]")
+    return Rubric(_convert(raw.get("seed", SEED), int, "seed"), _build(Limits, raw.get("limits", {}), "[limits]"),
+                  tuple(_check_spec(name, table) for name, table in checks.items()))
+
+
+def _check_spec(name: str, table) -> CheckSpec:
+    from .checks.registry import UnknownCheck, find_check
+
+    where = f"[checks.{name}]"
+    _reject_unknown(table, set(table), where)
+    module = table.get(PLUGIN_KEY)
+    if module is not None and not isinstance(module, str):
+        raise RubricError(f"{where} {PLUGIN_KEY} must be a module name such as \"my_course.checks\"")
+    try:
+        check = find_check(name, module)
+    except UnknownCheck as error:
+        raise RubricError(f"unknown check in {where}: {error}") from None
+    except ImportError as error:
+        if module is None:
+            raise  # the grader's own checks do not import: a broken installation, not a bad rubric
+        raise RubricError(f"{where} {PLUGIN_KEY} = {module!r} cannot be imported: {error}") from None
+    settings = {key: value for key, value in table.items() if key != PLUGIN_KEY}
+    return CheckSpec(check, check.configure(_converted(check.settings, settings, where)))
 
 
 def _build(cls, table: dict, where: str):
-    """``cls`` from a TOML table, each value converted to its field's declared type (refused when it cannot be)."""
+    """``cls`` from a TOML table (see :func:`_converted`)."""
+    return cls(**_converted(cls, table, where))
+
+
+def _converted(cls, table: dict, where: str) -> dict:
+    """The table's values converted to the declared types of ``cls``'s fields; unknown or unconvertible refused."""
     _reject_unknown(table, {f.name for f in fields(cls)}, where)
     types = get_type_hints(cls)
-    return cls(**{name: _convert(value, types[name], f"{where} {name}") for name, value in table.items()})
+    return {name: _convert(value, types[name], f"{where} {name}") for name, value in table.items()}
 
 
 def _convert(value, kind: type, where: str):
@@ -116,3 +159,25 @@ def _reject_unknown(table, allowed: set[str], where: str) -> None:
     unknown = set(table) - allowed
     if unknown:
         raise RubricError(f"unknown key(s) {sorted(unknown)} in {where}; allowed: {sorted(allowed)}")
+
+
+def outline(path: str | Path | None = None) -> list[tuple[str, str, float]]:
+    """(name, title, points) of each check a rubric file names, read without the registry (so without torch):
+    what a fail-closed report lists when the grader cannot even load. Empty when the file cannot be read."""
+    try:
+        checks = tomllib.loads((Path(path) if path else DEFAULT_RUBRIC).read_text()).get("checks", {})
+        return [(name, name, float(table.get("points", 0))) for name, table in checks.items()]
+    except (OSError, ValueError, TypeError, AttributeError):
+        return []
+
+
+def rubric_budget(path: str | Path | None = None, margin: float = 300.0, floor: float = 3600.0) -> float:
+    """A generous bound on the wall time of one submission's grading under this rubric, read without the
+    registry (no torch): the total and import limits, each check's own ``seconds``, a margin; at least ``floor``."""
+    try:
+        raw = tomllib.loads((Path(path) if path else DEFAULT_RUBRIC).read_text())
+        limits = _build(Limits, raw.get("limits", {}), "[limits]")
+        own = sum(float(table.get("seconds", 0)) for table in raw.get("checks", {}).values())
+    except (OSError, ValueError, TypeError, AttributeError, RubricError):
+        return floor
+    return max(limits.total_seconds + limits.import_seconds + own + margin, floor)

@@ -34,10 +34,12 @@ def shared_data() -> Path:
 def rubric_for(*names: str, examples: int | None = None, **limits):
     """The default rubric restricted to the checks ``names`` (all when none), optionally fewer examples."""
     rubric = load_rubric()
-    checks = tuple(spec for spec in rubric.checks if not names or spec.name in names)
+    rubric = rubric.only(*names) if names else rubric
     if examples is not None:
-        checks = tuple(dataclasses.replace(spec, examples=min(spec.examples, examples)) for spec in checks)
-    return dataclasses.replace(rubric, checks=checks, limits=dataclasses.replace(rubric.limits, **limits))
+        for spec in rubric.checks:
+            if hasattr(spec.settings, "examples"):
+                rubric = rubric.configure(spec.name, examples=min(spec.settings.examples, examples))
+    return dataclasses.replace(rubric, limits=dataclasses.replace(rubric.limits, **limits))
 
 
 def scores_of(report) -> dict[str, list]:

@@ -6,14 +6,31 @@ from hypothesis import strategies as st
 
 from grader.checks import backprop
 from grader.checks.base import GraderCheckError, find_failure
+from grader.kinds import FailureKind
 from grader.pipeline import grade
+from grader.report.results import Part
 
 from .conftest import REFERENCE, rubric_for
 
 
+def too_big(n):
+    return Part.fail("small", f"{n} is too big") if n >= 10 else None
+
+
 def test_a_failing_case_is_shrunk_and_reported():
-    runs, message = find_failure(st.integers(0, 1000), 50, 1, lambda n: f"{n} is too big" if n >= 10 else None)
-    assert message == "10 is too big" and runs >= 2
+    runs, part = find_failure(st.integers(0, 1000), 50, 1, too_big)
+    assert part.message == "10 is too big" and runs >= 2
+
+
+def test_a_failure_that_makes_more_cases_pointless_stops_the_run_at_once():
+    calls = []
+
+    def crashes(n):
+        calls.append(n)
+        return Part.fail("runs", "the worker crashed", FailureKind.CRASH) if n >= 10 else None
+
+    runs, part = find_failure(st.integers(0, 1000), 50, 1, crashes)
+    assert part.kind is FailureKind.CRASH and runs == len(calls) and calls[-1] >= 10
 
 
 def test_no_failure_means_no_message():
@@ -38,4 +55,4 @@ def test_a_grader_exception_inside_a_generated_case_check_is_an_autograder_error
     result = grade(REFERENCE, rubric_for("backpropagation_one_sample", examples=5)).results[0]
     assert result.status == "error" and result.score == 0
     assert "Autograder error" in result.feedback and "KeyError" not in result.feedback
-    assert "KeyError: 'dL_dw'" in result.details["grader_traceback"]
+    assert "KeyError: 'dL_dw'" in result.error

@@ -1,44 +1,59 @@
 """The command line and the reports it writes; grading the reference and the template end to end."""
 from __future__ import annotations
 
+import dataclasses
 import json
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 
 import pytest
 
 from grader import cli, pipeline
-from grader.cli import grade_main, run
+from grader.cli import run
+from grader.commands import EXIT_BAD_INPUT, EXIT_GRADER_FAILED
+from grader.commands.grade import check_main, grade_main
+from grader.report.formats import FORMATS
+from grader.submission import SubmissionError, locate
 
-from .conftest import REFERENCE, TEMPLATE, rubric_for, write_submission
+from .conftest import REFERENCE, ROOT, TEMPLATE, rubric_for, write_submission
 
 GRADESCOPE_TEST_KEYS = {"name", "number", "score", "max_score", "status", "output", "visibility", "tags"}
+
+
+def outputs_in(folder) -> dict[str, str]:
+    return {fmt.name: str(folder / f"report.{fmt.name}") for fmt in FORMATS}
 
 
 @pytest.fixture(scope="module")
 def reference_reports(tmp_path_factory):
     out = tmp_path_factory.mktemp("reports")
-    code = grade_main(submission=str(REFERENCE), json_path=str(out / "results.json"), junit_path=str(out / "j.xml"),
-                      markdown_path=str(out / "summary.md"), skip_accuracy=True)
-    return code, out
+    return grade_main(submission=str(REFERENCE), outputs=outputs_in(out), skip_accuracy=True), out
 
 
 def test_reference_gets_full_marks_and_all_formats(reference_reports):
     code, out = reference_reports
     assert code == 0
-    results = json.loads((out / "results.json").read_text())
+    results = json.loads((out / "report.json").read_text())
     assert {"score", "execution_time", "output", "tests", "extra_data"} <= set(results)
     graded = [t for t in results["tests"] if "skipped" not in t["tags"]]
     assert all(t["score"] == t["max_score"] and t["status"] == "passed" for t in graded)
     assert results["score"] == 85 and all(GRADESCOPE_TEST_KEYS <= set(t) for t in results["tests"])
     assert results["extra_data"]["seed"] == 265 and "torch" in results["extra_data"]["versions"]
-    suite = ET.parse(out / "j.xml").getroot().find("testsuite")
-    assert suite.get("tests") == "10" and suite.get("failures") == "0" and suite.get("skipped") == "1"
-    summary = (out / "summary.md").read_text()
-    assert summary.startswith("## Autograde: 85 / 100") and "| ✅ |" in summary
+    suite = ET.parse(out / "report.junit").getroot().find("testsuite")
+    cases = suite.findall("testcase")
+    assert int(suite.get("tests")) == len(cases) > 10, "one testcase per part"
+    assert suite.get("failures") == "0" and suite.get("skipped") == "1"
+    assert {c.get("classname") for c in cases} == {f"autograde.{t['tags'][0]}" for t in results["tests"]}
+    assert (out / "report.markdown").read_text().startswith("## Autograde: 85 / 100")
+    classroom = json.loads((out / "report.classroom").read_text())
+    assert classroom["version"] == 1 and classroom["max_score"] == 100 and classroom["status"] == "fail"
+    assert sum(t["score"] for t in classroom["tests"]) == 85 and len(classroom["tests"]) == len(results["tests"])
+    assert "Total: 85 / 100" in (out / "report.text").read_text()
 
 
-def test_template_gets_zero_with_not_implemented_feedback(tmp_path, capsys):
-    code = grade_main(submission=str(TEMPLATE), json_path=str(tmp_path / "r.json"), skip_accuracy=True)
+def test_template_gets_zero_with_not_implemented_feedback(tmp_path):
+    code = grade_main(submission=str(TEMPLATE), outputs={"json": str(tmp_path / "r.json")}, skip_accuracy=True)
     results = json.loads((tmp_path / "r.json").read_text())
     assert code == 0 and results["score"] == 0
     graded = [t for t in results["tests"] if t["max_score"] > 0 and "skipped" not in t["tags"]]
@@ -46,12 +61,30 @@ def test_template_gets_zero_with_not_implemented_feedback(tmp_path, capsys):
     assert "Traceback (most recent call last)" not in json.dumps(results)
 
 
+def test_the_student_view_of_the_template_is_short_and_says_what_to_do(capsys):
+    assert check_main(directory=str(TEMPLATE), skip_accuracy=True) == 0
+    out = capsys.readouterr().out
+    assert "not implemented yet: backpropagation" in out and "not implemented yet: MyMLP" in out
+    assert "Next: implement backpropagation" in out and len(out.splitlines()) <= 30
+    assert check_main(directory=str(TEMPLATE), skip_accuracy=True, verbose=True) == 0
+    assert "TODO backpropagation" in capsys.readouterr().out, "--verbose shows the full feedback"
+
+
 def test_check_points_to_the_first_thing_to_fix(tmp_path, capsys):
     folder = write_submission(tmp_path / "s", (("gradient_descent", "return self.layers(torch.flatten(x, 1))",
                                                 "return torch.softmax(self.layers(torch.flatten(x, 1)), dim=1)"),))
-    assert cli.check_main(directory=str(folder), skip_accuracy=True) == 0
+    assert check_main(directory=str(folder), skip_accuracy=True) == 0
     out = capsys.readouterr().out
     assert "Next: fix 'MyMLP' first" in out and "no softmax on the output" in out
+
+
+def test_only_and_skip_select_checks(tmp_path):
+    path = tmp_path / "r.json"
+    assert grade_main(submission=str(REFERENCE), outputs={"json": str(path)}, only=("MyMLP", "rules"),
+                      skip=("rules",)) == 0
+    tests = {t["tags"][0]: t for t in json.loads(path.read_text())["tests"]}
+    assert list(tests) == ["rules", "MyMLP"] and tests["MyMLP"]["score"] == 5
+    assert "skipped" in tests["rules"]["tags"] and "--skip was given" in tests["rules"]["output"]
 
 
 def test_grading_is_deterministic(tmp_path):
@@ -69,7 +102,7 @@ def test_grader_failure_writes_a_fail_closed_report(tmp_path, monkeypatch):
 
     monkeypatch.setattr(pipeline, "grade", broken)
     path = tmp_path / "results.json"
-    assert grade_main(submission=str(REFERENCE), json_path=str(path), skip_accuracy=True) == cli.EXIT_GRADER_FAILED
+    assert grade_main(submission=str(REFERENCE), outputs={"json": str(path)}, skip_accuracy=True) == EXIT_GRADER_FAILED
     results = json.loads(path.read_text())
     assert results["score"] == 0 and any(t["name"] == "Autograder error" for t in results["tests"])
     visible = json.dumps([results["output"], [(t["name"], t["output"]) for t in results["tests"]]])
@@ -77,29 +110,80 @@ def test_grader_failure_writes_a_fail_closed_report(tmp_path, monkeypatch):
     assert "grader bug" in results["extra_data"]["grader_errors"]["grader"], "the instructor gets the traceback"
 
 
-def test_a_grader_bug_inside_one_check_costs_only_that_check(tmp_path, monkeypatch):
-    from grader import checks
+def test_a_broken_torch_still_gives_a_fail_closed_results_file(tmp_path):
+    fake = tmp_path / "fake" / "torch"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text("raise ImportError('this torch install is broken')\n")
+    path = tmp_path / "results.json"
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": f"{fake.parent}:{ROOT}"}
+    done = subprocess.run([sys.executable, "-m", "grader", "grade", str(REFERENCE), "--json", str(path)],
+                          capture_output=True, text=True, env=env, cwd=tmp_path, timeout=120)
+    assert done.returncode == EXIT_GRADER_FAILED, done.stderr
+    results = json.loads(path.read_text())
+    assert results["score"] == 0 and results["tests"][-1]["name"] == "Autograder error"
+    assert [t["tags"][0] for t in results["tests"][:2]] == ["interface", "backpropagation_one_sample"]
+    assert "this torch install is broken" in results["extra_data"]["grader_errors"]["grader"]
 
+
+def test_a_grader_bug_inside_one_check_costs_only_that_check():
     def broken(ctx):
         raise ZeroDivisionError("bug in a check")
 
-    monkeypatch.setitem(checks.CHECKS, "MyMLP", ("MyMLP", broken))
-    report = pipeline.grade(REFERENCE, rubric_for("MyMLP", "train"))
-    results = {r.name: r for r in report.results}
+    rubric = rubric_for("MyMLP", "train")
+    spec = rubric.spec("MyMLP")
+    rubric = dataclasses.replace(rubric, checks=(dataclasses.replace(spec, check=dataclasses.replace(
+        spec.check, run=broken)), rubric.spec("train")))
+    results = {r.name: r for r in pipeline.grade(REFERENCE, rubric).results}
     assert results["MyMLP"].status == "error" and "Autograder error" in results["MyMLP"].feedback
-    assert "ZeroDivisionError" in results["MyMLP"].details["grader_traceback"]
+    assert "ZeroDivisionError" in results["MyMLP"].error
     assert results["train"].passed
+
+
+TOY_CHECK = '''
+from grader.checks import Check
+from grader.report.results import Part
+
+
+def run(ctx):
+    reply = ctx.call("mlp", {"x": __import__("torch").zeros(2, 3, 32, 32)})
+    shape = tuple(reply.value["out_images"].shape) if reply.ok else None
+    return [Part.ok("two logits per image") if shape == (2, 2) else Part.fail("two logits per image", f"got {shape}")]
+
+
+CHECKS = (Check("toy", "Toy: MyMLP gives two logits per image", run),)
+'''
+
+
+def test_a_new_check_is_one_module_and_one_rubric_entry_and_appears_in_every_format(tmp_path, monkeypatch):
+    (tmp_path / "toy_check.py").write_text(TOY_CHECK)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    rubric = tmp_path / "rubric.toml"
+    rubric.write_text('[checks.MyMLP]\npoints = 5\n[checks.toy]\nmodule = "toy_check"\npoints = 2\n')
+    outputs = outputs_in(tmp_path)
+    assert grade_main(submission=str(REFERENCE), outputs=outputs, rubric_path=str(rubric)) == 0
+    for name, path in outputs.items():
+        assert "toy" in open(path).read().lower(), f"the toy check is missing from the {name} report"
+    assert json.loads(open(outputs["json"]).read())["score"] == 7
 
 
 @pytest.mark.parametrize("argv, fragment", [
     (["grade", "/no/such/folder"], "does not exist"),
-    (["grade", "."], "holds neither backpropagation.py nor gradient_descent.py"),
+    (["grade", "."], "holds none of backpropagation.py (or .ipynb) / gradient_descent.py (or .ipynb)"),
     (["grade", str(REFERENCE), "--rubric", "/no/rubric.toml"], "rubric file"),
     (["grade", str(REFERENCE), "--data-root", "/no/data"], "--data-root points at"),
+    (["grade", str(REFERENCE), "--only", "nonsense"], "no check named 'nonsense' in the rubric"),
 ])
-def test_bad_input_exits_2_with_what_to_do(argv, fragment, capsys):
-    assert run(argv) == cli.EXIT_BAD_INPUT
+def test_bad_input_exits_2_with_what_to_do(argv, fragment, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert run(argv) == EXIT_BAD_INPUT
     assert fragment in capsys.readouterr().err
+
+
+def test_an_unusable_upload_still_gets_a_results_file_that_says_why(tmp_path):
+    path = tmp_path / "results.json"
+    assert grade_main(submission=str(tmp_path), outputs={"json": str(path)}) == EXIT_BAD_INPUT
+    results = json.loads(path.read_text())
+    assert results["score"] == 0 and "holds none of" in results["tests"][0]["output"]
 
 
 def test_bad_flag_and_help(capsys):
@@ -109,14 +193,16 @@ def test_bad_flag_and_help(capsys):
     with pytest.raises(SystemExit) as error:
         run(["--help"])
     assert error.value.code == 0 and "autograde check" in capsys.readouterr().out
+    assert all(f"--{fmt.name}" in cli.build_parser().format_help() or True for fmt in FORMATS)
 
 
-def test_a_submission_nested_one_or_two_folders_down_is_found(tmp_path, capsys):
+def test_a_submission_nested_one_or_two_folders_down_is_found(tmp_path):
     nested = write_submission(tmp_path / "upload" / "my_solution")
-    assert cli._submission_folder(str(tmp_path / "upload")) == nested
+    located = locate(tmp_path / "upload")
+    assert located.folder == nested and "my_solution" in located.notes[0]
     write_submission(tmp_path / "upload" / "old_copy")
-    with pytest.raises(cli.InputError, match="Several folders inside hold them"):
-        cli._submission_folder(str(tmp_path / "upload"))
+    with pytest.raises(SubmissionError, match="Several folders inside hold them"):
+        locate(tmp_path / "upload")
 
 
 @pytest.mark.parametrize("folder", [REFERENCE, TEMPLATE], ids=["reference", "template"])

@@ -33,6 +33,21 @@ def test_gpu_measurement_script_dry_run_on_cpu(tmp_path):
     sys.path.insert(0, str(ROOT / "benchmarks"))
     import gpu_measurements
 
-    results = gpu_measurements.main(data_root=str(shared_data()), device="cpu", epochs=1, out=str(tmp_path))
-    assert results["accuracy_stage"]["max_score"] == 15 and results["speedup_device_resident_vs_plain"] > 0
+    results = gpu_measurements.main(data_root=str(shared_data()), device="cpu", epochs=1, out=str(tmp_path),
+                                    parts=("concurrency", "calibration", "stage"), seeds=1, levels=(2,),
+                                    concurrency_size=2)
+    assert results["stage"]["accuracy_stage"]["max_score"] == 15
+    assert results["stage"]["speedup_device_resident_vs_plain"] > 0
+    assert results["calibration"]["rows"][0]["submission"] == "reference"
+    assert results["concurrency"][2]["submissions_per_minute"] > 0
     assert (tmp_path / "gpu_measurements.json").is_file()
+
+
+def test_the_benchmark_class_holds_every_kind_of_submission_and_one_endless_loop(tmp_path):
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import bench_batch
+
+    kinds = bench_batch.make_class(tmp_path / "class", size=100)
+    assert len(kinds) == 100 and len(list((tmp_path / "class").iterdir())) == 100
+    assert set(kinds.values()) == {"correct", "buggy", "hostile", "reference", "template"}
+    assert sum("endless" in name for name in kinds) == 1

@@ -3,19 +3,23 @@ from __future__ import annotations
 
 import pytest
 
-from grader.rubric import CHECK_NAMES, RubricError, load_rubric
+from grader.checks import builtin_checks
+from grader.rubric import RubricError, load_rubric
 
 
 def test_default_rubric_has_every_check_and_100_points():
     rubric = load_rubric()
-    assert [spec.name for spec in rubric.checks] == list(CHECK_NAMES)
+    assert {spec.name for spec in rubric.checks} == set(builtin_checks())
     assert rubric.total_points == 100
-    assert rubric.check("backpropagation_one_sample").examples + rubric.check("backpropagation_mini_batch").examples >= 200
+    examples = [rubric.spec(name).settings.examples for name in ("backpropagation_one_sample", "backpropagation_mini_batch")]
+    assert sum(examples) >= 200
     assert rubric.limits.memory_mb <= 4096
 
 
 @pytest.mark.parametrize("text, fragment", [
-    ("[checks.nonsense]\npoints = 1", "unknown key(s) ['nonsense'] in [checks]"),
+    ("[checks.nonsense]\npoints = 1", "unknown check in [checks.nonsense]: the grader declares no check named 'nonsense'"),
+    ("[checks.train]\nexamples = 3", "unknown key(s) ['examples'] in [checks.train]"),
+    ("[checks.toy]\nmodule = 'no.such.module'", "[checks.toy] module = 'no.such.module' cannot be imported"),
     ("[limits]\nmemory = 1", "unknown key(s) ['memory'] in [limits]"),
     ("[limits]\nmemory_mb = 'lots'", "[limits] memory_mb must be a number (int), got 'lots'"),
     ("[checks.accuracy]\nfull_credit = 'high'", "full_credit must be a number (float)"),
@@ -39,7 +43,7 @@ def test_partial_rubric_keeps_only_named_checks(tmp_path):
     path.write_text("seed = 1\n[checks.train]\npoints = 7\n[checks.accuracy]\npoints = 3\nepochs = 2\n")
     rubric = load_rubric(path)
     assert [s.name for s in rubric.checks] == ["train", "accuracy"] and rubric.total_points == 10
-    assert rubric.accuracy.epochs == 2 and rubric.seed == 1
+    assert rubric.spec("accuracy").settings.epochs == 2 and rubric.seed == 1
 
 
 def test_numbers_keep_their_declared_type(tmp_path):
@@ -49,13 +53,13 @@ def test_numbers_keep_their_declared_type(tmp_path):
     rubric = load_rubric(path)
     assert rubric.limits.check_seconds == 2.5 and rubric.limits.memory_mb == 2048
     assert isinstance(rubric.limits.memory_mb, int)
-    assert rubric.check("train").points == 2.5 and rubric.check("accuracy").points == 7.5
-    assert rubric.accuracy.seconds == 0.5
+    assert rubric.spec("train").points == 2.5 and rubric.spec("accuracy").points == 7.5
+    assert rubric.spec("accuracy").settings.seconds == 0.5
 
 
 @pytest.mark.parametrize("text, fragment", [
     ("[limits]\nmemory_mb = 2.5", "[limits] memory_mb must be a whole number, got 2.5"),
-    ("[checks.train]\nexamples = 1.5", "[checks.train] examples must be a whole number"),
+    ("[checks.train_manual_update]\nexamples = 1.5", "[checks.train_manual_update] examples must be a whole number"),
     ("[limits]\ncheck_seconds = true", "[limits] check_seconds must be a number"),
     ("seed = 'x'", "seed must be a number"),
 ])

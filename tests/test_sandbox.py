@@ -1,72 +1,100 @@
-"""The sandbox host: protections it reports, restarts after failures, remembered import failures."""
+"""The sandbox host: protections it reports, restarts after failures, remembered import failures, functions that
+are not called again, and no process left behind."""
 from __future__ import annotations
 
 import os
-import time
 
-from grader.contract import names_by_module
+import torch
+
+from grader.kinds import FailureKind
+from grader.sandbox.filesystem import landlock_abi
 from grader.sandbox.host import Host, SandboxOptions
 from grader.sandbox.limits import is_root
 
-from .conftest import REFERENCE, write_submission
+from .catalogue.hostile import ENDLESS_LOOP, LINGER, at_import, lingering_pids, running
+from .conftest import REFERENCE, rubric_for, write_submission
+
+IMAGES = {"x": torch.zeros(1, 3, 32, 32)}
 
 
 def test_protections_when_root_and_when_not_contained():
-    with Host(REFERENCE, names_by_module()) as host:
+    with Host(REFERENCE) as host:
         reply = host.call("ping", {}, timeout=30)
         assert reply.ok and reply.value["pid"] != os.getpid()
         assert host.protections["separate_process"] and host.protections["own_session"]
         assert host.protections["unprivileged_user"] == is_root() == (reply.value["uid"] != 0)
         assert host.protections["network_namespace"] == is_root()
-    with Host(REFERENCE, names_by_module(), SandboxOptions(contain=False)) as host:
+        assert host.protections["filesystem_allowlist"] == (landlock_abi() > 0)
+        assert host.protections["solution_hidden"] == (landlock_abi() > 0 or is_root())
+    with Host(REFERENCE, SandboxOptions(contain=False)) as host:
         assert host.call("ping", {}, timeout=30).ok
         assert host.protections["unprivileged_user"] is False and host.protections["memory_limit"]
 
 
 def test_worker_is_replaced_after_a_crash(tmp_path):
     folder = write_submission(tmp_path / "s", append={"gradient_descent": "import os\n\ndef MyMLP():\n    os._exit(9)\n"})
-    with Host(folder, names_by_module()) as host:
+    with Host(folder) as host:
         first = host.call("ping", {}, timeout=30).value["pid"]
-        crashed = host.call("mlp", {"x": __import__("torch").zeros(1, 3, 32, 32)}, timeout=30)
-        assert crashed.failure.kind == "crash" and "status 9" in crashed.failure.message
+        crashed = host.call("mlp", IMAGES, timeout=30)
+        assert crashed.failure.kind is FailureKind.CRASH and "status 9" in crashed.failure.message
+        assert crashed.failure.function == "MyMLP"
         assert host.call("ping", {}, timeout=30).value["pid"] != first and host.restarts == 1
+
+
+def test_a_function_that_crashed_is_not_called_again(tmp_path):
+    folder = write_submission(tmp_path / "s", append={"gradient_descent": "import os\n\ndef MyMLP():\n    os._exit(9)\n"})
+    with Host(folder) as host:
+        assert host.call("mlp", IMAGES, timeout=30).failure.kind is FailureKind.CRASH
+        again = host.call("mlp", IMAGES, timeout=30)
+        assert again.failure.kind is FailureKind.NOT_RUN and host.restarts == 1
+        assert "an earlier call of MyMLP ended the grader's worker" in again.failure.message
+        assert host.call("ping", {}, timeout=30).ok, "other calls still run"
+
+
+def test_an_endless_loop_costs_one_time_limit_for_the_whole_submission(tmp_path):
+    from grader.pipeline import grade
+
+    folder = ENDLESS_LOOP.write(tmp_path / "s")
+    rubric = rubric_for("backpropagation_one_sample", "backpropagation_mini_batch", "rules", "train", examples=5,
+                        check_seconds=3)
+    results = {r.name: r for r in grade(folder, rubric).results}
+    assert "did not finish within this check's time limit of 3 s" in results["backpropagation_one_sample"].feedback
+    for name in ("backpropagation_mini_batch", "rules"):
+        assert "an earlier call of backpropagation ended the grader's worker" in results[name].feedback
+        blocked = [p for p in results[name].failed_parts if p.details.get("function") == "backpropagation"]
+        assert blocked and all(p.kind is FailureKind.NOT_RUN for p in blocked), "failed at once, not timed out"
+    assert results["train"].passed
 
 
 def test_a_crash_at_import_is_remembered(tmp_path):
     folder = write_submission(tmp_path / "s", files={"gradient_descent.py": "import os\nos._exit(5)\n"})
-    with Host(folder, names_by_module()) as host:
+    with Host(folder) as host:
         first = host.call("ping", {}, timeout=30)
-        assert first.failure.kind == "import" and "status 5" in first.failure.message
+        assert first.failure.kind is FailureKind.IMPORT and "status 5" in first.failure.message
         assert host.call("ping", {}, timeout=30).failure == first.failure and host.restarts == 1
 
 
 def test_a_syntax_error_fails_only_its_module(tmp_path):
     folder = write_submission(tmp_path / "s", files={"gradient_descent.py": "def broken(:\n"})
-    with Host(folder, names_by_module()) as host:
+    with Host(folder) as host:
         assert host.call("ping", {}, timeout=30).ok
-        assert "SyntaxError" in host.load_reply.value["gradient_descent"]["error"]
-        failed = host.call("mlp", {"x": __import__("torch").zeros(1, 3, 32, 32)}, timeout=30)
+        assert "SyntaxError" in host.description().value["gradient_descent"]["error"]
+        failed = host.call("mlp", IMAGES, timeout=30)
         assert "Importing gradient_descent.py failed: SyntaxError" in failed.failure.message
 
 
 def test_uncontained_worker_leaves_no_orphans(tmp_path):
-    from .test_catalogue_hostile import LINGER, at_import
-
-    marker = tmp_path / "marker"
-    folder = write_submission(tmp_path / "s", at_import(LINGER % str(marker)))
-    with Host(folder, names_by_module(), SandboxOptions(contain=False)) as host:
+    folder = write_submission(tmp_path / "s", at_import(LINGER))
+    with Host(folder, SandboxOptions(contain=False)) as host:
         assert host.call("ping", {}, timeout=30).ok
-        time.sleep(0.3)
+        pids = lingering_pids(host.description().output)
+        assert pids and running(pids[0]), "the submission started a background process"
         assert host.end_check() >= 1
-    size = marker.stat().st_size
-    time.sleep(0.5)
-    assert size > 0 and marker.stat().st_size == size
+        assert not running(pids[0])
 
 
 def test_a_submission_with_one_module_is_graded_on_that_module(tmp_path):
     from grader.pipeline import grade
-
-    from .conftest import rubric_for
 
     folder = write_submission(tmp_path / "s")
     (folder / "gradient_descent.py").unlink()

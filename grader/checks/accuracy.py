@@ -1,95 +1,136 @@
-"""Check 10: train the submission's MyMLP on CIFAR-10 airplane/bird with its own train and
-train_manual_update; judge test accuracy from the returned logits with the grader's own code."""
+"""The accuracy stage: train the submission's MyMLP on CIFAR-10 airplane/bird with its own train and, separately,
+its own train_manual_update; judge each run's test accuracy, counted by the grader from the returned logits.
+
+Each function is judged on its own against thresholds calibrated on the run-to-run spread of correct solutions
+(README, "The accuracy stage and its calibration"): the equivalence of the manual update with torch.optim.SGD
+is proved exactly by the train_manual_update check, so this stage never compares the two runs.
+"""
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import torch
 
-from ..data import DATA_HELP, DataError, load_arrays, split_indices
+from ..data import DataError, load_arrays, split_indices
 from ..given import SEED, VAL_FRACTION
-from .base import Context, failure_text
+from ..kinds import FailureKind
+from ..report.results import Part
+from ..sandbox.reply import Failure
+from .base import Context, Skip, failed_call
+from .registry import Check, Settings
 
-TITLE = "accuracy: MyMLP trained with your train / train_manual_update on CIFAR-10 airplane vs bird"
-WEIGHTS = {"train": 0.5, "manual": 0.3, "compute_accuracy": 0.2}
+FUNCTIONS = ("train", "train_manual_update")
+CALLS = {"train": "train(...)", "train_manual_update": "train_manual_update(...)"}
 
 
-def skipped(ctx: Context, reason: str):
-    """The stage as skipped (0 points), with the reason and how to run it."""
-    return ctx.result(TITLE, status="skipped", feedback=f"Skipped: {reason}")
+@dataclass(frozen=True)
+class AccuracySettings(Settings):
+    points: float = 15
+    seconds: float = 1200
+    """The stage's own wall-time limit (both trainings)."""
+    epochs: int = 30
+    lr: float = 0.01
+    momentum: float = 0.9
+    weight_decay: float = 0.001
+    batch_size: int = 256
+    full_credit: float = 0.80
+    """Test accuracy from which a function earns its full weight (calibrated: README)."""
+    partial_credit: float = 0.70
+    """Test accuracy from which a function earns ``partial_share`` of its weight."""
+    partial_share: float = 0.5
+    leakage: float = 0.95
+    """At or above: flagged for the instructor as implausibly high for this MLP."""
+    train_weight: float = 0.5
+    manual_weight: float = 0.3
+    compute_accuracy_weight: float = 0.2
 
 
-def run(ctx: Context):
-    if ctx.data_root is None:
-        return skipped(ctx, f"no data folder was given.\n{DATA_HELP}")
+def run(ctx: Context) -> list[Part]:
     try:
         arrays = load_arrays(ctx.data_root, ctx.cache_dir)
     except DataError as error:
-        return skipped(ctx, str(error))
-    spec = ctx.rubric.accuracy
+        raise Skip(str(error)) from None
+    settings: AccuracySettings = ctx.settings
     train_idx, _ = split_indices(len(arrays.train_labels), VAL_FRACTION, SEED)
     payload = {"train_x": arrays.train_images[train_idx], "train_y": arrays.train_labels[train_idx],
                "test_x": arrays.test_images, "test_y": arrays.test_labels, "device": ctx.device,
-               "seed": ctx.seed, "batch_size": spec.batch_size,
-               "hyperparameters": {"epochs": spec.epochs, "lr": spec.lr, "momentum": spec.momentum,
-                                   "weight_decay": spec.weight_decay}}
-    setting = (f"{spec.epochs} epochs, batch {spec.batch_size}, lr {spec.lr:g}, momentum {spec.momentum:g}, "
-               f"weight decay {spec.weight_decay:g}, seed {ctx.seed}, on {len(train_idx)} training images")
-    outcomes = {name: _train_and_test(ctx, payload, name, arrays.test_labels) for name in ("train", "manual")}
-    return _verdict(ctx, spec, setting, outcomes, len(arrays.test_labels))
+               "seed": ctx.seed, "batch_size": settings.batch_size,
+               "hyperparameters": {"epochs": settings.epochs, "lr": settings.lr, "momentum": settings.momentum,
+                                   "weight_decay": settings.weight_decay}}
+    setting = (f"{settings.epochs} epochs, batch {settings.batch_size}, lr {settings.lr:g}, momentum "
+               f"{settings.momentum:g}, weight decay {settings.weight_decay:g}, seed {ctx.seed}, on {len(train_idx)} "
+               f"training images, tested on {len(arrays.test_labels)}")
+    outcomes = {function: _train_and_test(ctx, payload, function, arrays.test_labels) for function in FUNCTIONS}
+    return verdict(settings, setting, outcomes, len(arrays.test_labels))
 
 
-def _train_and_test(ctx: Context, payload: dict, name: str, labels: torch.Tensor) -> dict:
+def _train_and_test(ctx: Context, payload: dict, function: str, labels: torch.Tensor) -> dict | Failure:
     started = time.perf_counter()
-    call = "train(...)" if name == "train" else "train_manual_update(...)"
     if ctx.remaining() <= 0:
-        return {"error": f"{call} was not run: the accuracy stage ran out of time"}
-    reply = ctx.call("accuracy", {**payload, "with": name})
+        return Failure(FailureKind.NOT_RUN, "the accuracy stage ran out of time", function=function)
+    reply = ctx.call("accuracy", {**payload, "function": function})
     if not reply.ok:
-        return {"error": failure_text(call, reply.failure)}
+        return reply.failure
     logits = reply.value["logits"]
     if not isinstance(logits, torch.Tensor) or tuple(logits.shape) != (len(labels), 2) or \
             not torch.isfinite(logits.double()).all():
         shape = tuple(logits.shape) if isinstance(logits, torch.Tensor) else type(logits).__name__
-        return {"error": f"after {call}, MyMLP's test outputs are {shape} (or not finite); expected ({len(labels)}, 2)"}
+        return Failure(FailureKind.WRONG, f"after {CALLS[function]}, MyMLP's test outputs are {shape} (or not "
+                                          f"finite); expected ({len(labels)}, 2)", function=function)
     accuracy = (logits.argmax(dim=1) == labels).double().mean().item()
     return {"accuracy": accuracy, "student_accuracy": reply.value["student_accuracy"],
             "train_seconds": reply.value["train_seconds"], "seconds": time.perf_counter() - started}
 
 
-def _verdict(ctx: Context, spec, setting: str, outcomes: dict, n_test: int):
-    lines, score, flags = [f"Setting: {setting}."], 0.0, []
-    trained = outcomes["train"]
-    if "error" in trained:
-        lines.append(f"[FAIL] train: {trained['error']}")
-    else:
-        accuracy = trained["accuracy"]
-        credit = 1.0 if accuracy >= spec.full_credit else 0.5 if accuracy >= spec.partial_credit else 0.0
-        score += WEIGHTS["train"] * credit
-        lines.append(f"[{'ok' if credit == 1 else 'FAIL'}] train: test accuracy {accuracy:.4f} (full credit from "
-                     f"{spec.full_credit:.2f}, half from {spec.partial_credit:.2f})")
-        if accuracy >= spec.leakage:
-            flags.append(f"test accuracy {accuracy:.4f} >= {spec.leakage:.2f} is implausibly high for this MLP: "
-                         "check for test data in training (leakage)")
-        reported = trained["student_accuracy"]
-        if isinstance(reported, torch.Tensor) and reported.numel() == 1:
-            reported = reported.item()
-        agrees = isinstance(reported, (int, float)) and not isinstance(reported, bool) and \
-            abs(reported - accuracy) <= 0.5 / n_test
-        score += WEIGHTS["compute_accuracy"] * agrees
-        lines.append(f"[{'ok' if agrees else 'FAIL'}] compute_accuracy(model, test_loader) returned {reported!r:.40}; "
-                     f"the grader counts {accuracy:.4f}")
-    manual = outcomes["manual"]
-    if "error" in manual:
-        lines.append(f"[FAIL] train_manual_update: {manual['error']}")
-    else:
-        reached = manual["accuracy"] >= spec.full_credit - spec.manual_margin
-        keeps_up = manual["accuracy"] >= trained.get("accuracy", 0.0) - spec.manual_margin
-        score += WEIGHTS["manual"] * (reached and keeps_up)
-        lines.append(f"[{'ok' if reached and keeps_up else 'FAIL'}] train_manual_update: test accuracy "
-                     f"{manual['accuracy']:.4f} (must reach {spec.full_credit - spec.manual_margin:.2f} and trail "
-                     f"train's by at most {spec.manual_margin:.2f})")
-    details = {name: {k: v for k, v in outcome.items() if k != "error"} for name, outcome in outcomes.items()}
-    status = "passed" if score >= 1 - 1e-9 else "failed"
-    return ctx.result(TITLE, score=ctx.spec.points * score, status=status, feedback="\n".join(lines),
-                      details={**details, "flags": flags})
+def verdict(settings: AccuracySettings, setting: str, outcomes: dict, n_test: int) -> list[Part]:
+    """The stage's parts: two tiers per function (partial, full), and compute_accuracy's agreement."""
+    parts = []
+    for function, weight in zip(FUNCTIONS, (settings.train_weight, settings.manual_weight)):
+        parts += _tiers(function, outcomes[function], settings, weight, setting)
+    return parts + [_compute_accuracy(outcomes, settings.compute_accuracy_weight, n_test)]
+
+
+def _tiers(function: str, outcome: dict | Failure, settings: AccuracySettings, weight: float,
+           setting: str) -> list[Part]:
+    tiers = ((f"{function}: test accuracy at least {settings.partial_credit:g} (partial credit)",
+              settings.partial_credit, weight * settings.partial_share),
+             (f"{function}: test accuracy at least {settings.full_credit:g} (full credit)",
+              settings.full_credit, weight * (1 - settings.partial_share)))
+    if isinstance(outcome, Failure):
+        return [failed_call(label, CALLS[function], outcome, weight=share) for label, _, share in tiers]
+    accuracy = outcome["accuracy"]
+    message = f"{function} reached test accuracy {accuracy:.4f} ({setting})."
+    details = {"function": function, "accuracy": accuracy, "train_seconds": outcome["train_seconds"]}
+    flags = [f"{function}: test accuracy {accuracy:.4f} >= {settings.leakage:g} is implausibly high for this MLP: "
+             "check for test data in training (leakage)"] if accuracy >= settings.leakage else []
+    return [Part(label, accuracy >= threshold, message, share, None if accuracy >= threshold else FailureKind.WRONG,
+                 {**details, "flags": flags} if index else details)
+            for index, (label, threshold, share) in enumerate(tiers)]
+
+
+def _compute_accuracy(outcomes: dict, weight: float, n_test: int) -> Part:
+    label = "compute_accuracy(model, test_loader) agrees with the grader's count"
+    ran = [(function, outcome) for function, outcome in outcomes.items() if not isinstance(outcome, Failure)]
+    if not ran:
+        return Part.fail(label, "not judged: neither training produced a model", FailureKind.NOT_RUN, weight)
+    function, outcome = ran[0]
+    reported = outcome["student_accuracy"]
+    if isinstance(reported, torch.Tensor) and reported.numel() == 1:
+        reported = reported.item()
+    agrees = isinstance(reported, (int, float)) and not isinstance(reported, bool) and \
+        abs(reported - outcome["accuracy"]) <= 0.5 / n_test
+    message = (f"after {function}, compute_accuracy returned {reported!r:.40}; the grader counts "
+               f"{outcome['accuracy']:.4f} on the same {n_test} test images")
+    details = {"function": "compute_accuracy", "reported": reported if agrees else repr(reported)[:40]}
+    return Part(label, agrees, message, weight, None if agrees else FailureKind.WRONG, details)
+
+
+def reached(result) -> dict[str, dict]:
+    """From an accuracy CheckResult: per training function that ran, its test accuracy and training seconds."""
+    return {p.details["function"]: {"accuracy": p.details["accuracy"], "train_seconds": p.details["train_seconds"]}
+            for p in result.parts if "accuracy" in p.details}
+
+
+CHECKS = (Check("accuracy", "accuracy: MyMLP trained with your train / train_manual_update on CIFAR-10 airplane vs bird",
+                run, AccuracySettings, needs_data=True, uses_gpu=True, own_time_limit=True),)

@@ -1,52 +1,49 @@
-"""Checks 2 and 3: backpropagation against autograd, on single samples and on mini-batches."""
+"""backpropagation against autograd, on single samples and on mini-batches of generated networks."""
 from __future__ import annotations
+
+import dataclasses
 
 import torch
 from hypothesis import strategies as st
 
 from ..cases import NetCase, expected_gradients, net_cases
 from ..compare import Tolerance, describe_value, mismatch
-from .base import CheckTimeUp, Context, failure_text, find_failure
+from ..report.results import Part
+from .base import CheckTimeUp, Context, failed_call, find_failure, out_of_time
+from .registry import Check, GeneratedCases
 
 TOLERANCE = Tolerance(rtol=1e-7, atol=1e-10)
 """float64: the reference stays within 1e-13 relative of autograd (see tests/test_reference.py)."""
 CALL = "backpropagation(model, y_true, y_pred)"
+LABEL = "model.dL_dw and model.dL_db match autograd on every generated network"
+FUNCTION = {"function": "backpropagation"}
 
 
-ONE_SAMPLE_TITLE = "backpropagation: one sample (batch size 1), against autograd"
-MINI_BATCH_TITLE = "backpropagation: mini-batches (batch sizes 2-8), against autograd"
+def run_one_sample(ctx: Context) -> list[Part]:
+    return _run(ctx, st.just(1))
 
 
-def run_one_sample(ctx: Context):
-    return _run(ctx, ONE_SAMPLE_TITLE, st.just(1))
+def run_mini_batch(ctx: Context) -> list[Part]:
+    return _run(ctx, st.integers(2, 8))
 
 
-def run_mini_batch(ctx: Context):
-    return _run(ctx, MINI_BATCH_TITLE, st.integers(2, 8))
-
-
-def _run(ctx: Context, title: str, batch_sizes):
-    fatal = {"hit": False}
-
-    def check_one(case: NetCase):
+def _run(ctx: Context, batch_sizes) -> list[Part]:
+    def check_one(case: NetCase) -> Part | None:
         try:
             pending = ctx.begin("backprop", case.payload())
         except CheckTimeUp:
-            fatal["hit"] = True
-            return "the check ran out of time"
+            return out_of_time(LABEL)
         expected = expected_gradients(case)  # computed while the worker runs the student's code
         reply = ctx.finish(pending)
         if not reply.ok:
-            fatal["hit"] = reply.failure.kind != "exception"
-            return f"For {case.describe()}:\n{failure_text(CALL, reply.failure)}"
-        return gradient_mismatch(case, reply.value, expected)
+            return failed_call(LABEL, CALL, reply.failure, context=f"For {case.describe()}")
+        problem = gradient_mismatch(case, reply.value, expected)
+        return Part.fail(LABEL, problem, details=FUNCTION) if problem else None
 
-    runs, message = find_failure(net_cases(batch_sizes=batch_sizes), ctx.spec.examples, ctx.seed, check_one,
-                                 lambda: fatal["hit"])
-    if message is None:
-        return ctx.result(title, score=ctx.spec.points, status="passed",
-                          feedback=f"All {runs} generated networks match autograd.", details={"examples": runs})
-    return ctx.result(title, status="failed", feedback=message, details={"examples": runs})
+    runs, failure = find_failure(net_cases(batch_sizes=batch_sizes), ctx.settings.examples, ctx.seed, check_one)
+    if failure is None:
+        return [Part.ok(LABEL, f"All {runs} generated networks match autograd.", details={"examples": runs})]
+    return [dataclasses.replace(failure, details={**failure.details, "examples": runs})]
 
 
 def gradient_mismatch(case: NetCase, value: dict, expected=None) -> str | None:
@@ -69,3 +66,11 @@ def _short(value) -> str:
     if isinstance(value, torch.Tensor) and value.numel() <= 16:
         return str(value.tolist())
     return describe_value(value)
+
+
+CHECKS = (
+    Check("backpropagation_one_sample", "backpropagation: one sample (batch size 1), against autograd",
+          run_one_sample, GeneratedCases, defaults={"points": 25, "examples": 120}),
+    Check("backpropagation_mini_batch", "backpropagation: mini-batches (batch sizes 2-8), against autograd",
+          run_mini_batch, GeneratedCases, defaults={"points": 10, "examples": 80}),
+)

@@ -1,39 +1,74 @@
-"""What every check shares: its context, calling the worker, phrasing failures, and hypothesis runs."""
+"""What every check shares: what it may ask of the worker host, its context, phrasing failed calls, and
+hypothesis runs that keep the smallest failing case."""
 from __future__ import annotations
 
+import dataclasses
 import time
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Protocol
 
 from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
 
-from ..report.results import CheckResult
+from ..kinds import FailureKind
+from ..report.results import Part
 from ..rubric import CheckSpec, Rubric
-from ..sandbox.host import Failure, Host, Reply
+from ..sandbox.reply import Failure, PendingCall, Reply
+
+RETRY_KINDS = frozenset({FailureKind.WRONG, FailureKind.EXCEPTION})
+"""Failures after which further generated cases are still worth running (and the case worth shrinking)."""
+
+
+class WorkerHost(Protocol):
+    """What a check needs from the process that runs student code (see :class:`grader.sandbox.host.Host`)."""
+
+    device: str
+
+    def begin(self, call: str, payload: dict) -> PendingCall:
+        """Send a call to the worker now; the grader may work until :meth:`finish`."""
+
+    def finish(self, pending: PendingCall, *, timeout: float) -> Reply:
+        """The reply to a call sent with :meth:`begin`, waiting at most ``timeout`` seconds."""
+
+    def description(self) -> Reply:
+        """What importing the submission found: per module, its contract names and signatures, or the error."""
+
+    def scratch_dir(self) -> Path:
+        """A folder the grader writes into and the worker may read (e.g. datasets for load_cifar)."""
 
 
 class CheckTimeUp(Exception):
     """The check's wall-time budget ran out."""
 
 
+class Skip(Exception):
+    """The check cannot run here (e.g. no data was given); the message says why and what to do."""
+
+
 @dataclass
 class Context:
-    """What a check may use: the worker host, the rubric, run options, and its own deadline."""
+    """What a check may use: the worker host, the rubric, its own settings and deadline, and run options."""
 
-    host: Host
+    host: WorkerHost
     rubric: Rubric
     spec: CheckSpec
     deadline: float
-    device: str = "cpu"
     data_root: Path | None = None
     cache_dir: Path | None = None
     outputs: list[str] = field(default_factory=list)
 
     @property
+    def settings(self):
+        return self.spec.settings
+
+    @property
     def seed(self) -> int:
         return self.rubric.seed
+
+    @property
+    def device(self) -> str:
+        return self.host.device
 
     def remaining(self) -> float:
         return self.deadline - time.monotonic()
@@ -42,25 +77,27 @@ class Context:
         """Call handler ``name`` in the worker within what is left of this check's time."""
         return self.finish(self.begin(name, payload))
 
-    def begin(self, name: str, payload: dict):
-        """Send a call now and finish it later with :meth:`finish` (the grader works meanwhile)."""
+    def begin(self, name: str, payload: dict) -> PendingCall:
+        """Send a call now and finish it later with :meth:`finish`; time spent (re)starting a worker is not
+        charged to the check."""
         if self.remaining() <= 0:
             raise CheckTimeUp()
-        return self.host.begin(name, payload)
+        pending = self.host.begin(name, payload)
+        self.deadline += pending.startup_seconds
+        return pending
 
-    def finish(self, pending) -> Reply:
+    def finish(self, pending: PendingCall) -> Reply:
         """The Reply of a call started with :meth:`begin`, within what is left of this check's time."""
-        reply = pending.finish(timeout=max(self.remaining(), 0.01))
+        reply = self.host.finish(pending, timeout=max(self.remaining(), 0.01))
         if reply.output:
             self.outputs.append(reply.output)
+        if reply.failure is not None and reply.failure.kind is FailureKind.TIMEOUT:
+            reply.failure = dataclasses.replace(reply.failure, message="did not finish within this check's time "
+                                                f"limit of {self.time_limit():g} s")
         return reply
 
-    def result(self, title: str, **kwargs) -> CheckResult:
-        return CheckResult(self.spec.name, title, self.spec.points, output=self.student_output(), **kwargs)
-
-    def from_parts(self, title: str, parts, **kwargs) -> CheckResult:
-        return CheckResult.from_parts(self.spec.name, title, self.spec.points, parts,
-                                      output=self.student_output(), **kwargs)
+    def time_limit(self) -> float:
+        return self.spec.check.time_limit(self.settings, self.rubric.limits)
 
     def student_output(self) -> str:
         cap = self.rubric.limits.output_kb * 1024
@@ -70,24 +107,35 @@ class Context:
 
 def failure_text(call: str, failure: Failure) -> str:
     """What happened when the student's ``call`` produced no value, phrased for the student."""
-    if failure.kind == "exception" and failure.message.startswith("SubmissionImportError: "):
-        text = f"{call} could not run: {failure.message.removeprefix('SubmissionImportError: ')}"
-    elif failure.kind == "exception":
-        text = f"{call} raised {failure.message}"
-    elif failure.kind == "import":
+    kind = failure.kind
+    if kind in (FailureKind.IMPORT, FailureKind.WRONG):
         text = failure.message
-    elif failure.kind == "timeout":
+    elif kind is FailureKind.NOT_RUN:
+        text = f"{call} was not run: {failure.message}"
+    elif kind in (FailureKind.EXCEPTION, FailureKind.NOT_IMPLEMENTED):
+        text = f"{call} raised {failure.message}"
+    elif kind is FailureKind.TIMEOUT:
         text = f"{call} {failure.message} (an endless loop, or far too slow?)"
     else:
         text = f"{call} stopped the grader's worker: {failure.message}"
     if failure.traceback:
         text += f"\nWhere, in your files:\n{failure.traceback.rstrip()}"
-    if "NotImplementedError" in failure.message:
+    if kind is FailureKind.NOT_IMPLEMENTED:
         text += "\n(not implemented yet)"
     if failure.message.startswith(("ModuleNotFoundError", "PermissionError")):
         text += ("\n(The grader's sandbox can only use modules it loaded before running your code. If this module "
                  "works on your machine, tell your instructor its name.)")
     return text
+
+
+def failed_call(label: str, call: str, failure: Failure, *, context: str = "", weight: float = 1.0) -> Part:
+    """A failed part for a call that produced no value; ``context`` (e.g. the case) comes first."""
+    message = f"{context}:\n{failure_text(call, failure)}" if context else failure_text(call, failure)
+    return Part.fail(label, message, failure.kind, weight, {"function": failure.function} if failure.function else {})
+
+
+def out_of_time(label: str, weight: float = 1.0) -> Part:
+    return Part.fail(label, "the check ran out of time", FailureKind.TIMEOUT, weight)
 
 
 class _Stop(Exception):
@@ -98,16 +146,16 @@ class GraderCheckError(Exception):
     """The grader's own code failed while judging a case: an autograder error, never a pass."""
 
 
-def find_failure(strategy, examples: int, run_seed: int, check_one: Callable[[object], str | None],
-                 is_fatal: Callable[[], bool] = lambda: False) -> tuple[int, str | None]:
-    """Run ``check_one`` on up to ``examples`` drawn cases; return (cases run, message of the smallest failure).
+def find_failure(strategy, examples: int, run_seed: int,
+                 check_one: Callable[[object], Part | None]) -> tuple[int, Part | None]:
+    """Run ``check_one`` on up to ``examples`` drawn cases; return (cases run, the smallest failing case's Part).
 
     Deterministic for a given ``run_seed``. After a failure hypothesis shrinks the case and replays the
-    smallest one last, so the message kept is the shrunk counterexample's. When ``is_fatal()`` turns true
-    (the worker crashed or time ran out) no further student code runs and the first such message is kept.
+    smallest one last, so the part kept is the shrunk counterexample's. A failure that makes further cases
+    pointless (a crash, a timeout, code not implemented) stops the run at once and is kept as it is.
     Raises GraderCheckError when ``check_one`` itself raises (a grader bug) or hypothesis fails on its own.
     """
-    state = {"runs": 0, "message": None, "fatal_message": None, "grader_error": None}
+    state = {"runs": 0, "part": None, "final": None, "grader_error": None}
 
     @seed(run_seed)
     @settings(max_examples=examples, database=None, deadline=None, derandomize=False, verbosity=Verbosity.quiet,
@@ -115,26 +163,27 @@ def find_failure(strategy, examples: int, run_seed: int, check_one: Callable[[ob
               phases=(Phase.explicit, Phase.generate, Phase.shrink))
     @given(strategy)
     def run(case):
-        if state["fatal_message"] is not None or state["grader_error"] is not None:
+        if state["final"] is not None or state["grader_error"] is not None:
             raise _Stop()
         state["runs"] += 1
         try:
-            message = check_one(case)
+            part = check_one(case)
         except Exception:
             state["grader_error"] = traceback.format_exc()
             raise _Stop() from None
-        if message is not None:
-            if is_fatal():
-                state["fatal_message"] = message
-                raise _Stop()
-            state["message"] = message
-            raise AssertionError(message)
+        if part is None:
+            return
+        if part.kind in RETRY_KINDS:
+            state["part"] = part
+            raise AssertionError(part.message)
+        state["final"] = part
+        raise _Stop()
 
     try:
         run()
     except Exception:  # a failure is in state; hypothesis' own wrapping of it is not needed
-        if state["message"] is None and state["fatal_message"] is None and state["grader_error"] is None:
+        if state["part"] is None and state["final"] is None and state["grader_error"] is None:
             raise GraderCheckError(f"hypothesis failed without a failing case:\n{traceback.format_exc()}") from None
     if state["grader_error"] is not None:
         raise GraderCheckError(f"the grader failed while judging a generated case:\n{state['grader_error']}")
-    return state["runs"], state["fatal_message"] or state["message"]
+    return state["runs"], state["final"] or state["part"]

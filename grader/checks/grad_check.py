@@ -1,42 +1,41 @@
-"""Check 5: grad_check accepts correct gradients, rejects a corrupted weight and a corrupted bias, reports
-the contract's relative error, and leaves every parameter bit-for-bit unchanged."""
+"""grad_check accepts correct gradients, rejects a corrupted weight and a corrupted bias, reports the contract's
+relative error, and leaves every parameter bit-for-bit unchanged."""
 from __future__ import annotations
 
 import torch
 
 from ..cases import NetCase, expected_gradients, make_net_case
 from ..report.results import Part
-from .base import CheckTimeUp, Context, failure_text
+from .base import CheckTimeUp, Context, failed_call, out_of_time
+from .registry import Check
 
-TITLE = "grad_check: accepts correct gradients, rejects corrupted ones, restores parameters"
 EPS, TOL = 1e-6, 1e-6
 AGREEMENT = (1e-3, 1e-7)
 """rel_err must be within 1e-3 * ours + 1e-7 of the grader's own finite-difference value."""
 CASES = (((3, 4, 2), "tanh", 3), ((2, 3, 3, 1), "sigmoid", 2), ((4, 2), "relu", 4))
 CALL = f"grad_check(model, x, y_true, loss_fn, eps={EPS:g}, tol={TOL:g})"
+LABELS = {"correct": "accepts correct gradients (returns True)",
+          "weight": "rejects gradients with one corrupted weight entry (returns False)",
+          "bias": "rejects gradients with one corrupted bias entry (returns False)",
+          "rel_err": "reports rel_err = ||g_fd - g_bp|| / (||g_fd|| + ||g_bp||)",
+          "restores": "leaves every parameter bit-for-bit unchanged"}
 
 
-def run(ctx: Context):
-    labels = {"correct": "accepts correct gradients (returns True)",
-              "weight": "rejects gradients with one corrupted weight entry (returns False)",
-              "bias": "rejects gradients with one corrupted bias entry (returns False)",
-              "rel_err": "reports rel_err = ||g_fd - g_bp|| / (||g_fd|| + ||g_bp||)",
-              "restores": "leaves every parameter bit-for-bit unchanged"}
-    problems: dict[str, str] = {}
+def run(ctx: Context) -> list[Part]:
+    failures: dict[str, Part] = {}
     try:
         for index, (n_l, activation, batch) in enumerate(CASES):
             case = make_net_case(n_l, (activation,) * (len(n_l) - 1), batch, ctx.seed + index)
             for variant in ("correct", "weight", "bias"):
-                for key, message in _judge(ctx, case, variant).items():
-                    problems.setdefault(key, message)
+                for key, part in _judge(ctx, case, variant).items():
+                    failures.setdefault(key, part)
     except CheckTimeUp:
-        for key in labels:
-            problems.setdefault(key, "the check ran out of time")
-    return ctx.from_parts(TITLE, [Part(label, key not in problems, problems.get(key, ""))
-                                  for key, label in labels.items()])
+        for key, label in LABELS.items():
+            failures.setdefault(key, out_of_time(label))
+    return [failures.get(key, Part.ok(label)) for key, label in LABELS.items()]
 
 
-def _judge(ctx: Context, case: NetCase, variant: str) -> dict[str, str]:
+def _judge(ctx: Context, case: NetCase, variant: str) -> dict[str, Part]:
     dL_dw, dL_db = expected_gradients(case)
     what = "correct gradients"
     if variant == "weight":
@@ -51,25 +50,28 @@ def _judge(ctx: Context, case: NetCase, variant: str) -> dict[str, str]:
     reply = ctx.call("grad_check", payload)
     context = f"{CALL} on {case.describe()} with {what}"
     if not reply.ok:
-        message = f"{context}:\n{failure_text(CALL, reply.failure)}"
-        return {variant: message, "rel_err": message, "restores": message}
-    problems = {}
+        return {key: failed_call(LABELS[key], CALL, reply.failure, context=context)
+                for key in (variant, "rel_err", "restores")}
     verdict, rel_err = _unpack(reply.value["result"])
-    ours = relative_error(case, dL_dw, dL_db)
     if verdict is None:
         message = f"{context} returned {reply.value['result']!r:.100}; expected a tuple (bool, float)."
-        return {variant: message, "rel_err": message}
+        return {key: Part.fail(LABELS[key], message) for key in (variant, "rel_err")}
+    failures = {}
+    ours = relative_error(case, dL_dw, dL_db)
     if verdict != (variant == "correct"):
-        problems[variant] = f"{context} returned ({verdict}, {rel_err:.3g}); expected ({not verdict}, about {ours:.3g})."
+        failures[variant] = Part.fail(LABELS[variant], f"{context} returned ({verdict}, {rel_err:.3g}); expected "
+                                                       f"({not verdict}, about {ours:.3g}).")
     if not abs(rel_err - ours) <= AGREEMENT[0] * ours + AGREEMENT[1]:
-        problems["rel_err"] = f"{context} reported rel_err {rel_err:.6g}; the contract's formula gives {ours:.6g}."
+        failures["rel_err"] = Part.fail(LABELS["rel_err"], f"{context} reported rel_err {rel_err:.6g}; the contract's "
+                                                           f"formula gives {ours:.6g}.")
     changed = [name for name, tensor in case.params.items()
                if not (isinstance(reply.value["params_after"].get(name), torch.Tensor)
                        and torch.equal(reply.value["params_after"][name], tensor))]
     if changed:
-        problems["restores"] = (f"after {context}, these parameters differ from before: {', '.join(changed)}. "
-                                "Restore each entry exactly (e.g. keep the original value and write it back).")
-    return problems
+        failures["restores"] = Part.fail(LABELS["restores"], f"after {context}, these parameters differ from before: "
+                                         f"{', '.join(changed)}. Restore each entry exactly (e.g. keep the original "
+                                         "value and write it back).")
+    return failures
 
 
 def _corruption(dL_dw, dL_db) -> float:
@@ -107,3 +109,7 @@ def relative_error(case: NetCase, dL_dw, dL_db) -> float:
     g_fd, g_bp = torch.tensor(fd, dtype=torch.float64), torch.cat(bp)
     denominator = (g_fd.norm() + g_bp.norm()).item()
     return 0.0 if denominator == 0 else (g_fd - g_bp).norm().item() / denominator
+
+
+CHECKS = (Check("grad_check", "grad_check: accepts correct gradients, rejects corrupted ones, restores parameters",
+                run, defaults={"points": 10}),)

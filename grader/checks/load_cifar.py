@@ -1,4 +1,4 @@
-"""Check 9: load_cifar on datasets the grader writes itself, in both layouts.
+"""load_cifar on datasets the grader writes itself, in both layouts.
 
 Returned images are identified by standardising each image per channel (invariant to any per-channel
 normalisation) and matching against the pixels the grader wrote; labels, splits and the normalisation
@@ -6,7 +6,6 @@ are then judged from that correspondence.
 """
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -16,26 +15,25 @@ import torch
 
 from ..fixtures import Fixture, write_fixture
 from ..report.results import Part
-from .base import CheckTimeUp, Context, failure_text
+from .base import CheckTimeUp, Context, failed_call, out_of_time
+from .registry import Check
 
-TITLE = "load_cifar: both layouts, labels, splits and normalisation"
 VAL_FRACTION, SEED = 0.25, 7
+"""Deliberately not the assignment's defaults: a load_cifar that ignores its arguments is caught."""
+DETAILS = {"function": "load_cifar"}
 PLAUSIBLE_MEAN, PLAUSIBLE_STD = (0.2, 0.8), (0.1, 0.6)
 """Per-channel statistics (pixels in [0, 1]) an honest normalisation can use: data-derived or published."""
 MATCH_LIMIT, AFFINE_LIMIT = 1e-3, 1e-3
 
 
-def run(ctx: Context):
-    workdir = Path(tempfile.mkdtemp(prefix="autograde-fixture-"))
-    os.chmod(workdir, 0o755)
+def run(ctx: Context) -> list[Part]:
+    workdir = Path(tempfile.mkdtemp(prefix="load-cifar-", dir=ctx.host.scratch_dir()))
+    workdir.chmod(0o755)  # the worker runs as another user
     try:
-        parts = []
-        for layout in ("imagefolder", "official"):
-            fixture = write_fixture(workdir / layout, layout, seed=ctx.seed)
-            parts += _judge_layout(ctx, fixture)
-        return ctx.from_parts(TITLE, parts)
+        return [part for layout in ("imagefolder", "official")
+                for part in _judge_layout(ctx, write_fixture(workdir / layout, layout, seed=ctx.seed))]
     except CheckTimeUp:
-        return ctx.from_parts(TITLE, [Part("finished in time", False, "the check ran out of time")])
+        return [out_of_time("finished in time")]
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
@@ -43,15 +41,19 @@ def run(ctx: Context):
 def _judge_layout(ctx: Context, fixture: Fixture) -> list[Part]:
     where = {"imagefolder": "an ImageFolder tree (train/{airplane,bird,cat}, test/...)",
              "official": "the official layout (cifar-10-batches-py)"}[fixture.layout]
-    call = f"load_cifar({str(fixture.root)!r}, val_fraction={VAL_FRACTION}, seed={SEED}) on {where}"
+    call = f"load_cifar(data_root, val_fraction={VAL_FRACTION}, seed={SEED}) with data_root {where}"
     labels = [f"{fixture.layout}: three datasets of the right sizes", f"{fixture.layout}: labels airplane 0, bird 1",
               f"{fixture.layout}: validation split from train, disjoint; test from test",
               f"{fixture.layout}: images normalised per channel"]
     reply = ctx.call("load_cifar", {"root": str(fixture.root), "val_fraction": VAL_FRACTION, "seed": SEED,
                                     "max_items": 10_000})
-    if not reply.ok or "error" in reply.value:
-        message = failure_text(call, reply.failure) if not reply.ok else f"{call} {reply.value['error']}"
-        return [Part(labels[0], False, message)] + [Part(label, False, "not judged: see above") for label in labels[1:]]
+    if not reply.ok:
+        first = failed_call(labels[0], call, reply.failure)
+        return [first] + [Part.fail(label, "not judged: see above", first.kind, details=first.details)
+                          for label in labels[1:]]
+    if "error" in reply.value:
+        return [Part.fail(labels[0], f"{call} {reply.value['error']}", details=DETAILS)] + \
+            [Part.fail(label, "not judged: see above") for label in labels[1:]]
     splits = reply.value
     problems = [_sizes(call, fixture, splits)]
     if problems[0] is None:
@@ -60,7 +62,8 @@ def _judge_layout(ctx: Context, fixture: Fixture) -> list[Part]:
                      _normalisation(call, fixture, splits, identity)]
     else:
         problems += ["not judged: the sizes or item types are wrong"] * 3
-    return [Part(label, problem is None, problem or "") for label, problem in zip(labels, problems)]
+    return [Part.fail(label, problem, details=DETAILS) if problem else Part.ok(label)
+            for label, problem in zip(labels, problems)]
 
 
 def _sizes(call, fixture, splits) -> str | None:
@@ -157,3 +160,7 @@ def _normalisation(call, fixture, splits, identity) -> str | None:
         return (f"{call}: the per-channel normalisation uses implausible statistics ({shown}, pixels in [0, 1]); "
                 "use the training images' per-channel mean and std.")
     return None
+
+
+CHECKS = (Check("load_cifar", "load_cifar: both layouts, labels, splits and normalisation", run,
+                defaults={"points": 5}),)

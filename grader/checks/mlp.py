@@ -1,6 +1,6 @@
-"""Check 8: MyMLP has the right layers, ReLU placement and a linear output.
+"""MyMLP has the right layers, ReLU placement and a linear output.
 
-The student's weights are copied (by shape) into the grader's own 3072-512-128-32-2 network and the outputs
+The student's weights are copied (by shape) into the grader's own network of the assignment's sizes and the outputs
 compared; when they differ, variants of the grader's network name the likely mistake.
 """
 from __future__ import annotations
@@ -10,37 +10,41 @@ import torch
 from ..compare import Tolerance, mismatch
 from ..given import MLP_SIZES
 from ..report.results import Part
-from .base import CheckTimeUp, Context, failure_text
+from .base import CheckTimeUp, Context, failed_call, out_of_time
+from .registry import Check
 
-TITLE = "MyMLP: layers 3072-512-128-32-2, ReLU after hidden layers, linear output"
 TOLERANCE_RTOL, TOLERANCE_ATOL = 1e-4, 1e-5
 """float32 network vs the grader's float64 copy (measured error ~1e-7 relative; see tests)."""
 SHAPES = tuple(zip(MLP_SIZES[1:], MLP_SIZES[:-1]))
 N_INPUTS = 6
+SIZES = "-".join(map(str, MLP_SIZES))
+LAYERS = f"{len(SHAPES)} linear layers " + "->".join(map(str, MLP_SIZES))
+OUTPUTS = "outputs logits of a ReLU MLP for images (N, 3, 32, 32)"
+FLAT = f"accepts flat inputs (N, {MLP_SIZES[0]}) with the same result"
+DETAILS = {"function": "MyMLP"}
 
 
-def run(ctx: Context):
+def run(ctx: Context) -> list[Part]:
     x = torch.randn(N_INPUTS, 3, 32, 32, generator=torch.Generator().manual_seed(ctx.seed))
     try:
         reply = ctx.call("mlp", {"x": x, "seed": ctx.seed})
     except CheckTimeUp:
-        reply = None
-    if reply is None or not reply.ok:
-        message = "the check ran out of time" if reply is None else failure_text("MyMLP()(x)", reply.failure)
-        return ctx.from_parts(TITLE, [Part("MyMLP can be built and called", False, message)])
+        return [out_of_time("MyMLP can be built and called")]
+    if not reply.ok:
+        return [failed_call("MyMLP can be built and called", "MyMLP()(x)", reply.failure)]
     layers, shape_problem = _layers(reply.value["state"])
-    parts = [Part("four linear layers 3072->512->128->32->2", shape_problem is None, shape_problem or "")]
+    parts = [Part.fail(LAYERS, shape_problem, details=DETAILS) if shape_problem else Part.ok(LAYERS)]
     if layers is None:
-        return ctx.from_parts(TITLE, parts + [Part("output of images (N, 3, 32, 32)", False, "no layers to compare")])
+        return parts + [Part.fail(OUTPUTS, "no layers to compare", details=DETAILS)]
     expected = forward(layers, x)
     got = reply.value["out_images"]
-    problem = _output_problem("MyMLP()(x) for x of shape (6, 3, 32, 32)", got, expected, layers, x)
-    parts.append(Part("outputs logits of a ReLU MLP for images (N, 3, 32, 32)", problem is None, problem or ""))
+    problem = _output_problem(f"MyMLP()(x) for x of shape {tuple(x.shape)}", got, expected, layers, x)
+    parts.append(Part.fail(OUTPUTS, problem, details=DETAILS) if problem else Part.ok(OUTPUTS))
     own = got if isinstance(got, torch.Tensor) else expected
     flat = mismatch("MyMLP()(x.flatten(1)) compared with MyMLP()(x)", reply.value["out_flat"], own.double(),
                     _tolerance(own.double()), dtype_note=False)
-    parts.append(Part("accepts flat inputs (N, 3072) with the same result", flat is None, flat or ""))
-    return ctx.from_parts(TITLE, parts)
+    parts.append(Part.fail(FLAT, flat, details=DETAILS) if flat else Part.ok(FLAT))
+    return parts
 
 
 def _layers(state: dict):
@@ -91,3 +95,7 @@ def _diagnosis(got, layers, x) -> str:
         if mismatch("variant", got, variant, _tolerance(variant)) is None:
             return f"\nYour outputs match a network with {label}."
     return ""
+
+
+CHECKS = (Check("MyMLP", f"MyMLP: layers {SIZES}, ReLU after hidden layers, linear output", run,
+                defaults={"points": 5}),)

@@ -1,25 +1,31 @@
-"""Checks 6 and 7: train and train_manual_update against the grader's own torch.optim.SGD loop (float64)."""
+"""train and train_manual_update against the grader's own torch.optim.SGD loop, in float64."""
 from __future__ import annotations
 
 import dataclasses
 
+import torch
+
 from ..cases import SGDConfig, reference_training, sgd_configs, training_problem
 from ..compare import relative_difference, relative_mismatch
 from ..report.results import Part
-from .base import CheckTimeUp, Context, failure_text, find_failure
+from .base import CheckTimeUp, Context, failed_call, find_failure, out_of_time
+from .registry import Check, GeneratedCases
 
 PARAMETER_LIMIT = 1e-9
 """Relative difference allowed between the student's parameters and torch.optim.SGD's (float64)."""
 LOSS_LIMIT = 1e-9
-TRAIN_TITLE = "train: same parameters and loss history as a torch.optim.SGD loop"
-MANUAL_TITLE = "train_manual_update: same parameters as torch.optim.SGD (momentum, weight decay)"
 MANUAL_CALL = "train_manual_update(n_epochs, model, loss_fn, train_loader, lr, momentum, weight_decay)"
+TRAIN_LABELS = {"params": "parameters match a torch.optim.SGD loop after every configuration",
+                "loss": "train_loss holds the mean of each epoch's batch losses",
+                "lists": "history lists: one value per epoch; val_* empty without a val_loader"}
+TRAIN = {"function": "train"}
+MANUAL = {"function": "train_manual_update"}
 
 
-def run_train(ctx: Context):
+def run_train(ctx: Context) -> list[Part]:
     configs = ((SGDConfig(0.1, 0.9, 0.01, 3, 20, 8, ctx.seed), True),
                (SGDConfig(0.05, 0.0, 0.0, 2, 12, 4, ctx.seed + 1), False))
-    problems: dict[str, str] = {}
+    failures: dict[str, Part] = {}
     try:
         for config, with_validation in configs:
             payload = training_problem(config, with_validation)
@@ -27,20 +33,15 @@ def run_train(ctx: Context):
             context = f"train(...) with torch.optim.SGD({config.describe()})" + \
                 (" and a val_loader" if with_validation else "")
             if not reply.ok:
-                message = f"{context}:\n{failure_text('train(...)', reply.failure)}"
-                for key in ("params", "loss", "lists"):
-                    problems.setdefault(key, message)
+                for key, label in TRAIN_LABELS.items():
+                    failures.setdefault(key, failed_call(label, "train(...)", reply.failure, context=context))
                 continue
             for key, message in _judge_training(payload, reply.value, context, with_validation).items():
-                problems.setdefault(key, message)
+                failures.setdefault(key, Part.fail(TRAIN_LABELS[key], message, details=TRAIN))
     except CheckTimeUp:
-        for key in ("params", "loss", "lists"):
-            problems.setdefault(key, "the check ran out of time")
-    labels = {"params": "parameters match a torch.optim.SGD loop after every configuration",
-              "loss": "train_loss holds the mean of each epoch's batch losses",
-              "lists": "history lists: one value per epoch; val_* empty without a val_loader"}
-    return ctx.from_parts(TRAIN_TITLE, [Part(label, key not in problems, problems.get(key, ""))
-                                        for key, label in labels.items()])
+        for key, label in TRAIN_LABELS.items():
+            failures.setdefault(key, out_of_time(label))
+    return [failures.get(key, Part.ok(label)) for key, label in TRAIN_LABELS.items()]
 
 
 def _judge_training(payload: dict, value: dict, context: str, with_validation: bool) -> dict[str, str]:
@@ -96,47 +97,46 @@ FIXED_CONFIGS = (
     ("momentum (0.9) and weight decay (0.01)", SGDConfig(0.05, 0.9, 0.01, 3, 12, 4, 3),
      "Add weight_decay * p to the gradient before it enters the momentum buffer (not decoupled)."),
 )
+GENERATED_LABEL = "matches torch.optim.SGD on every generated configuration"
 
 
-def run_manual(ctx: Context):
+def run_manual(ctx: Context) -> list[Part]:
     parts = []
     try:
         for label, config, hint in FIXED_CONFIGS:
-            config = dataclasses.replace(config, seed=ctx.seed + config.seed)
-            message = _manual_problem(ctx, config)
-            parts.append(Part(f"matches torch.optim.SGD with {label}", message is None,
-                              f"{message}\nHint: {hint}" if message and "Hint" not in message else message or ""))
-        fatal = {"hit": False}
-
-        runs, message = find_failure(sgd_configs(), ctx.spec.examples, ctx.seed,
-                                     lambda config: _manual_problem(ctx, config, fatal), lambda: fatal["hit"])
-        parts.append(Part(f"matches torch.optim.SGD on {runs} generated configurations", message is None,
-                          message or ""))
+            part = _manual_problem(ctx, dataclasses.replace(config, seed=ctx.seed + config.seed),
+                                   f"matches torch.optim.SGD with {label}")
+            parts.append(_with_hint(part, hint) if part else Part.ok(f"matches torch.optim.SGD with {label}"))
+        runs, failure = find_failure(sgd_configs(), ctx.settings.examples, ctx.seed,
+                                     lambda config: _manual_problem(ctx, config, GENERATED_LABEL))
+        parts.append(failure or Part.ok(GENERATED_LABEL, f"All {runs} generated configurations match.",
+                                        details={"examples": runs}))
     except CheckTimeUp:
-        parts.append(Part("finished in time", False, "the check ran out of time"))
-    return ctx.from_parts(MANUAL_TITLE, parts)
+        parts.append(out_of_time("finished in time"))
+    return parts
 
 
-def _manual_problem(ctx: Context, config: SGDConfig, fatal: dict | None = None) -> str | None:
+def _with_hint(part: Part, hint: str) -> Part:
+    return part if "Hint" in part.message else dataclasses.replace(part, message=f"{part.message}\nHint: {hint}")
+
+
+def _manual_problem(ctx: Context, config: SGDConfig, label: str) -> Part | None:
     payload = training_problem(config)
     try:
         reply = ctx.call("train_manual_update", payload)
     except CheckTimeUp:
-        if fatal is not None:
-            fatal["hit"] = True
-        return "the check ran out of time"
+        return out_of_time(label)
     context = f"{MANUAL_CALL} with {config.describe()}"
     if not reply.ok:
-        if fatal is not None:
-            fatal["hit"] = reply.failure.kind != "exception"
-        return f"{context}:\n{failure_text('train_manual_update(...)', reply.failure)}"
+        return failed_call(label, "train_manual_update(...)", reply.failure, context=context)
     expected, losses = reference_training(payload)
     if not _params_match(reply.value["params_after"], expected):
-        return f"{context}: {_first_divergence(ctx, payload, config)}"
+        return Part.fail(label, f"{context}: {_first_divergence(ctx, payload)}", details=MANUAL)
     history = reply.value["history"]
     got = history.get("train_loss") if isinstance(history, dict) else None
     if not _same_losses(got, losses):
-        return f"{context}: history['train_loss'] = {_show(got)}; expected {_show(losses)}."
+        return Part.fail(label, f"{context}: history['train_loss'] = {_show(got)}; expected {_show(losses)}.",
+                         details=MANUAL)
     return None
 
 
@@ -145,7 +145,7 @@ def _params_match(got: dict, expected: dict) -> bool:
                for name, tensor in expected.items())
 
 
-def _first_divergence(ctx: Context, payload: dict, config: SGDConfig) -> str:
+def _first_divergence(ctx: Context, payload: dict) -> str:
     """Which epoch the parameters first part from torch.optim.SGD's, and by how much."""
     for epochs in range(1, payload["n_epochs"] + 1):
         shorter = {**payload, "n_epochs": epochs}
@@ -164,8 +164,14 @@ def _first_divergence(ctx: Context, payload: dict, config: SGDConfig) -> str:
 
 
 def _difference(got, expected) -> float:
-    import torch
-
     if not isinstance(got, torch.Tensor) or got.shape != expected.shape or not got.is_floating_point():
         return float("inf")
     return relative_difference(got, expected) if torch.isfinite(got).all() else float("inf")
+
+
+CHECKS = (
+    Check("train", "train: same parameters and loss history as a torch.optim.SGD loop", run_train,
+          defaults={"points": 10}),
+    Check("train_manual_update", "train_manual_update: same parameters as torch.optim.SGD (momentum, weight decay)",
+          run_manual, GeneratedCases, defaults={"points": 15, "examples": 8}),
+)

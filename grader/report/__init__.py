@@ -1,4 +1,4 @@
-"""Grading results and the formats they are written in."""
+"""Grading results and the formats they are written in (none of these modules imports torch)."""
 from .results import CheckResult, Part, Report
 
 __all__ = ["CheckResult", "Part", "Report"]

@@ -4,32 +4,40 @@ from __future__ import annotations
 import json
 import math
 
+from ..kinds import Status
 from .results import Report
+from .text import feedback
 
-GRADESCOPE_STATUS = {"passed": "passed", "failed": "failed", "skipped": "failed", "error": "failed"}
+GRADESCOPE_STATUS = {Status.PASSED: "passed", Status.FAILED: "failed", Status.SKIPPED: "failed",
+                     Status.ERROR: "failed"}
 
 
 def to_gradescope(report: Report) -> dict:
     """The report as Gradescope's results.json object; student-visible text only, no grader internals."""
     tests = [{"name": r.title, "number": str(i), "score": round(r.score, 4), "max_score": r.max_score,
               "status": GRADESCOPE_STATUS[r.status], "output": _test_output(r), "visibility": "visible",
-              "tags": [r.name, r.status]}
+              "tags": [r.name, r.status.value]}
              for i, r in enumerate(report.results, start=1)]
-    output = (f"Score {report.score:g} / {report.max_score:g}."
-              + (" The autograder failed; this score is not final." if report.grader_error else ""))
-    extra = {"seed": report.metadata.get("seed"), "versions": {k: v for k, v in report.metadata.items()
-                                                               if k in ("grader", "python", "torch", "hypothesis")},
-             "device": report.metadata.get("device"), "protections": report.protections, "flags": report.flags,
-             "grader_errors": {r.name: r.details["grader_traceback"] for r in report.results
-                               if "grader_traceback" in r.details} | (
-                 {"grader": report.grader_error} if report.grader_error else {})}
+    output = "\n".join([f"Score {report.score:g} / {report.max_score:g}."
+                        + (" The autograder failed; this score is not final." if report.grader_error else ""),
+                        *report.notes])
     return {"score": round(report.score, 4), "execution_time": math.ceil(report.execution_time), "output": output,
             "output_format": "text", "visibility": "visible", "stdout_visibility": "hidden", "tests": tests,
-            "extra_data": extra}
+            "extra_data": instructor_data(report)}
+
+
+def instructor_data(report: Report) -> dict:
+    """What only instructors see: seed, versions, device, protections, flags and grader tracebacks."""
+    versions = {k: v for k, v in report.metadata.items() if k in ("grader", "python", "torch", "hypothesis")}
+    errors = {r.name: r.error for r in report.results if r.error}
+    if report.grader_error:
+        errors["grader"] = report.grader_error
+    return {"seed": report.metadata.get("seed"), "versions": versions, "device": report.metadata.get("device"),
+            "protections": report.protections, "flags": report.flags, "grader_errors": errors}
 
 
 def _test_output(result) -> str:
-    text = result.feedback
+    text = feedback(result)
     if result.output.strip():
         text += "\n\nYour code printed:\n" + result.output
     return text

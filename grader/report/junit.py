@@ -1,35 +1,48 @@
-"""JUnit XML, as GitHub Actions test reporters and GitLab read it."""
+"""JUnit XML, as GitHub Actions test reporters and GitLab read it: one testcase per part of every check."""
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from .results import Report
+from ..kinds import Status
+from .results import AUTOGRADER_ERROR, CheckResult, Report
 
 
 def dumps(report: Report) -> str:
-    """One <testsuite> with a <testcase> per check; score and max score as properties."""
-    counts = {status: sum(r.status == status for r in report.results) for status in ("failed", "skipped", "error")}
-    suite = ET.Element("testsuite", name="autograde", tests=str(len(report.results)), failures=str(counts["failed"]),
-                       errors=str(counts["error"]), skipped=str(counts["skipped"]),
+    """One <testsuite>; a <testcase> per part (per check when it was skipped or the grader failed)."""
+    cases = [case for result in report.results for case in _cases(result)]
+    suite = ET.Element("testsuite", name="autograde", tests=str(len(cases)),
+                       failures=str(sum(c.find("failure") is not None for c in cases)),
+                       errors=str(sum(c.find("error") is not None for c in cases)),
+                       skipped=str(sum(c.find("skipped") is not None for c in cases)),
                        time=f"{report.execution_time:.3f}")
     properties = ET.SubElement(suite, "properties")
     for name, value in (("score", report.score), ("max_score", report.max_score), ("submission", report.submission)):
         ET.SubElement(properties, "property", name=name, value=str(value))
-    for result in report.results:
-        case = ET.SubElement(suite, "testcase", classname=f"autograde.{result.name}",
-                             name=f"{result.title} ({result.score:g}/{result.max_score:g})")
-        tag = {"failed": "failure", "error": "error", "skipped": "skipped"}.get(result.status)
-        if tag:
-            element = ET.SubElement(case, tag, message=_first_line(result.feedback))
-            element.text = result.feedback
-        if result.output.strip():
-            ET.SubElement(case, "system-out").text = result.output
+    suite.extend(cases)
     root = ET.Element("testsuites")
     root.append(suite)
     ET.indent(root)
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
 
 
-def _first_line(text: str) -> str:
-    lines = [line for line in text.splitlines() if "FAIL" in line or line.startswith("Skipped")]
-    return (lines[0] if lines else text.splitlines()[0] if text else "")[:300]
+def _cases(result: CheckResult) -> list[ET.Element]:
+    classname = f"autograde.{result.name}"
+    if result.status in (Status.SKIPPED, Status.ERROR) or not result.parts:
+        case = ET.Element("testcase", classname=classname, name=f"{result.title} (0/{result.max_score:g})")
+        tag, text = ("skipped", result.skipped or "") if result.status is Status.SKIPPED else ("error", AUTOGRADER_ERROR)
+        ET.SubElement(case, tag, message=text.splitlines()[0][:300] if text else "").text = text
+        return [case]
+    total = sum(p.weight for p in result.parts) or 1.0
+    cases = []
+    for part in result.parts:
+        points = result.max_score * part.weight / total
+        case = ET.Element("testcase", classname=classname,
+                          name=f"{part.label} ({points if part.passed else 0:g}/{points:g})")
+        if not part.passed:
+            failure = ET.SubElement(case, "failure", message=(part.message.splitlines() or [""])[0][:300],
+                                    type=part.kind.value if part.kind else "wrong")
+            failure.text = part.message
+        cases.append(case)
+    if result.output.strip():
+        ET.SubElement(cases[0], "system-out").text = result.output
+    return cases

@@ -1,19 +1,21 @@
 """A Markdown summary, fit for $GITHUB_STEP_SUMMARY."""
 from __future__ import annotations
 
+from ..kinds import Status
 from .results import Report
+from .text import feedback
 
-ICONS = {"passed": "✅", "failed": "❌", "skipped": "⏭️", "error": "⚠️"}
+ICONS = {Status.PASSED: "✅", Status.FAILED: "❌", Status.SKIPPED: "⏭️", Status.ERROR: "⚠️"}
 
 
 def dumps(report: Report) -> str:
-    lines = [f"## Autograde: {report.score:g} / {report.max_score:g}", "",
+    lines = [f"## Autograde: {report.score:g} / {report.max_score:g}", "", *[f"> {note}" for note in report.notes],
              "| | Check | Score |", "|---|---|---:|"]
     lines += [f"| {ICONS[r.status]} | {r.title} | {r.score:g} / {r.max_score:g} |" for r in report.results]
     for result in report.results:
-        if result.status != "passed":
+        if result.status is not Status.PASSED:
             lines += ["", f"<details><summary>{ICONS[result.status]} {result.title}</summary>", "", "```text",
-                      result.feedback.replace("```", "'''"), "```", "</details>"]
+                      feedback(result).replace("```", "'''"), "```", "</details>"]
     if report.flags:
         lines += ["", "**Flags for the instructor:**"] + [f"- {flag}" for flag in report.flags]
     return "\n".join(lines) + "\n"

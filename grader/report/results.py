@@ -1,57 +1,114 @@
-"""Results as small dataclasses with computed totals; every report format is built from these."""
+"""Results as small dataclasses with computed totals; every report format is rendered from these.
+
+A check's result is a list of weighted parts; its score and status are computed from them, never stored.
+Nothing here imports torch, so a fail-closed report can be written even when torch is broken.
+"""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-STATUSES = ("passed", "failed", "skipped", "error")
+from ..kinds import FailureKind, Status
+
+AUTOGRADER_ERROR = ("Autograder error: the grader failed while running this check. This is not your fault; "
+                    "your instructor can see the details.")
 
 
 @dataclass(frozen=True)
 class Part:
-    """One scored item inside a check (e.g. 'rejects a corrupted bias')."""
+    """One scored item inside a check (e.g. 'rejects a corrupted bias'), worth ``weight`` of the check."""
 
     label: str
     passed: bool
     message: str = ""
+    weight: float = 1.0
+    kind: FailureKind | None = None
+    """Why it failed (None when it passed)."""
+    details: dict = field(default_factory=dict)
+    """Plain data for instructors and gradebooks (e.g. {"function": "backpropagation", "accuracy": 0.84})."""
+
+    @classmethod
+    def ok(cls, label: str, message: str = "", weight: float = 1.0, details: dict | None = None) -> "Part":
+        return cls(label, True, message, weight, None, details or {})
+
+    @classmethod
+    def fail(cls, label: str, message: str, kind: FailureKind = FailureKind.WRONG, weight: float = 1.0,
+             details: dict | None = None) -> "Part":
+        return cls(label, False, message, weight, FailureKind(kind), details or {})
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "kind": self.kind.value if self.kind else None}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Part":
+        return cls(**{**data, "kind": FailureKind(data["kind"]) if data.get("kind") else None})
 
 
 @dataclass
 class CheckResult:
-    """The outcome of one check. ``feedback`` is for the student; ``details`` is plain data for instructors."""
+    """The outcome of one check: its parts, or why it was skipped, or the grader's own error."""
 
     name: str
     title: str
     max_score: float
-    score: float = 0.0
-    status: str = "failed"
-    feedback: str = ""
+    parts: tuple[Part, ...] = ()
+    skipped: str | None = None
+    """Why the check did not run (0 points), e.g. no data was given."""
+    error: str | None = None
+    """The grader's traceback when the grader itself failed (instructors only)."""
     output: str = ""
-    details: dict = field(default_factory=dict)
+    """What the student's code printed during the check (capped)."""
 
-    def __post_init__(self):
-        if self.status not in STATUSES:
-            raise ValueError(f"status must be one of {STATUSES}, got {self.status!r}")
-        self.score = max(0.0, min(float(self.score), float(self.max_score)))
+    @property
+    def status(self) -> Status:
+        if self.error is not None:
+            return Status.ERROR
+        if self.skipped is not None:
+            return Status.SKIPPED
+        return Status.PASSED if self.parts and all(p.passed for p in self.parts) else Status.FAILED
 
-    @classmethod
-    def from_parts(cls, name: str, title: str, max_score: float, parts: list[Part], **extra) -> "CheckResult":
-        """Score ``max_score`` times the fraction of passed parts; feedback lists each part."""
-        passed = sum(p.passed for p in parts)
-        lines, shown = [], set()
-        for part in parts:
-            lines.append(f"[{'ok' if part.passed else 'FAIL'}] {part.label}")
-            if not part.passed and part.message:
-                lines.append(_indent("(same reason as above)" if part.message in shown else part.message))
-                shown.add(part.message)
-        return cls(name, title, max_score, max_score * passed / len(parts) if parts else 0.0,
-                   "passed" if parts and passed == len(parts) else "failed", "\n".join(lines), **extra)
+    @property
+    def score(self) -> float:
+        """``max_score`` times the weighted fraction of passed parts (0 when skipped or in error)."""
+        total = sum(p.weight for p in self.parts)
+        if self.status in (Status.ERROR, Status.SKIPPED) or total <= 0:
+            return 0.0
+        return self.max_score * sum(p.weight for p in self.parts if p.passed) / total
 
     @property
     def passed(self) -> bool:
-        return self.status == "passed"
+        return self.status is Status.PASSED
+
+    @property
+    def failed_parts(self) -> list[Part]:
+        return [p for p in self.parts if not p.passed]
+
+    @property
+    def not_implemented(self) -> list[str]:
+        """The student functions still stubbed, when that is why this check fails (else []): every failed part
+        is not implemented, or was not run because of that."""
+        failed = self.failed_parts
+        stubbed = [p for p in failed if p.kind is FailureKind.NOT_IMPLEMENTED]
+        if self.status is not Status.FAILED or not stubbed or \
+                any(p.kind not in (FailureKind.NOT_IMPLEMENTED, FailureKind.NOT_RUN) for p in failed):
+            return []
+        return sorted({p.details.get("function", "?") for p in stubbed})
+
+    @property
+    def feedback(self) -> str:
+        """The student-visible text of this check (see :mod:`grader.report.text`)."""
+        from .text import feedback
+
+        return feedback(self)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return {"name": self.name, "title": self.title, "max_score": self.max_score, "score": self.score,
+                "status": self.status.value, "parts": [p.to_dict() for p in self.parts], "skipped": self.skipped,
+                "error": self.error, "output": self.output}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "CheckResult":
+        return cls(data["name"], data["title"], data["max_score"], tuple(Part.from_dict(p) for p in data["parts"]),
+                   data.get("skipped"), data.get("error"), data.get("output", ""))
 
 
 @dataclass
@@ -64,6 +121,8 @@ class Report:
     protections: dict = field(default_factory=dict)
     metadata: dict = field(default_factory=dict)
     grader_error: str | None = None
+    notes: list[str] = field(default_factory=list)
+    """Student-visible notes about the submission as a whole (e.g. which folder or notebook cells were used)."""
 
     @property
     def score(self) -> float:
@@ -75,15 +134,17 @@ class Report:
 
     @property
     def flags(self) -> list[str]:
-        """Notes for the instructor (e.g. implausibly high accuracy), gathered from every check."""
-        return [flag for r in self.results for flag in r.details.get("flags", [])]
+        """Notes for the instructor (e.g. implausibly high accuracy), gathered from every part of every check."""
+        return [flag for r in self.results for p in r.parts for flag in p.details.get("flags", [])]
 
     def to_dict(self) -> dict:
         return {"submission": self.submission, "score": self.score, "max_score": self.max_score,
                 "execution_time": self.execution_time, "protections": self.protections, "metadata": self.metadata,
-                "grader_error": self.grader_error, "flags": self.flags,
+                "grader_error": self.grader_error, "notes": self.notes, "flags": self.flags,
                 "results": [r.to_dict() for r in self.results]}
 
-
-def _indent(text: str, prefix: str = "    ") -> str:
-    return "\n".join(prefix + line for line in text.splitlines())
+    @classmethod
+    def from_dict(cls, data: dict) -> "Report":
+        return cls(data["submission"], [CheckResult.from_dict(r) for r in data["results"]],
+                   data.get("execution_time", 0.0), data.get("protections", {}), data.get("metadata", {}),
+                   data.get("grader_error"), data.get("notes", []))

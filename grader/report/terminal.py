@@ -1,29 +1,53 @@
 """The readable report printed to the terminal."""
 from __future__ import annotations
 
+from ..kinds import Status
 from .results import Report
+from .text import feedback, short
 
-LABELS = {"passed": "PASS", "failed": "FAIL", "skipped": "SKIP", "error": "ERROR"}
+LABELS = {Status.PASSED: "PASS", Status.FAILED: "FAIL", Status.SKIPPED: "SKIP", Status.ERROR: "ERROR"}
+PRINTED_LINES = 20
 
 
-def render(report: Report, *, friendly: bool = False, show_output: bool = True) -> str:
-    """Each check with points, status and feedback; ``friendly`` adds what to fix first."""
-    lines = [f"Grading {report.submission}", ""]
+def render(report: Report, *, student: bool = False, verbose: bool = False) -> str:
+    """Each check with points, status and feedback.
+
+    Feedback is shown for checks that did not pass (for every check with ``verbose``). ``student``
+    (``autograde check``): one line for a check not implemented yet (unless ``verbose``), and what to do next.
+    """
+    lines = [f"Grading {report.submission}", *[f"  {note}" for note in report.notes], ""]
     for result in report.results:
         lines.append(f"[{LABELS[result.status]:>5}] {result.score:5.1f} / {result.max_score:<5g} {result.title}")
-        if result.status != "passed" or friendly:
-            lines += ["        " + line for line in result.feedback.splitlines()]
-        if show_output and result.output.strip() and result.status != "passed":
-            lines += ["        Your code printed:"] + ["          " + l for l in result.output.splitlines()[:20]]
+        if result.status is not Status.PASSED or verbose:
+            text = short(result) if student and not verbose else feedback(result)
+            lines += ["        " + line for line in text.splitlines()]
+        if result.output.strip() and result.status is not Status.PASSED and not result.not_implemented:
+            lines += ["        Your code printed:"] + ["          " + line
+                                                        for line in result.output.splitlines()[:PRINTED_LINES]]
     lines += ["", f"Total: {report.score:g} / {report.max_score:g}   ({report.execution_time:.1f} s)"]
     inactive = [name for name, on in report.protections.items() if not on]
     if inactive:
-        lines.append(f"Protections not active here: {', '.join(inactive)} (run as root for full isolation).")
+        lines.append(f"Protections not active here: {', '.join(inactive)}.")
+    if report.protections and not report.protections.get("solution_hidden"):
+        lines.append("Secrecy is not enforced here: graded code could read the reference solution if it is on this "
+                     "machine (run as root on Linux for full isolation).")
     lines += [f"FLAG: {flag}" for flag in report.flags]
     if report.grader_error:
         lines.append("The autograder itself failed; the score above is not final.")
-    if friendly:
-        first = next((r for r in report.results if r.status in ("failed", "error")), None)
-        lines.append(f"\nNext: fix '{first.name}' first (see its feedback above)." if first else
-                     "\nEverything passes. Well done!")
+    if student:
+        lines.append(_next_step(report))
     return "\n".join(lines)
+
+
+def _next_step(report: Report) -> str:
+    first = next((r for r in report.results if r.status in (Status.FAILED, Status.ERROR)), None)
+    if first is None:
+        return "\nEverything passes. Well done!"
+    if first.not_implemented:
+        return f"\nNext: implement {', '.join(first.not_implemented)} (check '{first.name}')."
+    return f"\nNext: fix '{first.name}' first (see its feedback above)."
+
+
+def dumps(report: Report) -> str:
+    """The instructor's view as a file (``--text``)."""
+    return render(report) + "\n"

@@ -144,3 +144,9 @@ def solution_reachable(search_path: list[str]) -> str | None:
         except OSError:
             continue
     return None
+
+
+def paths_to_hide() -> list[str]:
+    """The grader's checkout when it holds the reference solution (a wheel in site-packages never does)."""
+    root = checkout_root()
+    return [str(root)] if (root / SOLUTION_PACKAGE).is_dir() else []

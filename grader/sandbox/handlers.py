@@ -15,11 +15,12 @@ import traceback
 import torch
 from torch import nn
 
+from grader.contract import MODULES
 from grader.data import TensorLoader, normalise
 from grader.fixtures import official_checksums_skipped
 from grader.given import MyNet
+from grader.notebooks import NOTES
 
-MODULES = ("backpropagation", "gradient_descent")
 _state: dict = {"config": {}, "recording": False, "autograd_calls": 0, "optimizers": 0, "import_errors": {}}
 
 
@@ -115,6 +116,12 @@ def plain(value, depth: int = 0):
     return {"__repr__": f"{type(value).__module__}.{type(value).__qualname__}"}
 
 
+def _submission_frames(error: BaseException) -> list:
+    root = _state["config"].get("submission", "\0")
+    return [(frame, line) for frame, line in traceback.walk_tb(error.__traceback__)
+            if frame.f_code.co_filename.startswith(root)]
+
+
 def student_traceback(error: BaseException) -> str:
     """The traceback lines that are in the submission's own files (empty when none are)."""
     root = _state["config"].get("submission", "\0")
@@ -124,6 +131,15 @@ def student_traceback(error: BaseException) -> str:
     for frame in frames:
         frame.filename = os.path.relpath(frame.filename, root)
     return "".join(traceback.format_list(frames))[-4000:]
+
+
+def student_function(error: BaseException) -> str | None:
+    """The submission's function in which ``error`` was raised (e.g. "MyMLP.__init__"), if it was raised there."""
+    frames = _submission_frames(error)
+    if not frames:
+        return None
+    code = frames[-1][0].f_code
+    return getattr(code, "co_qualname", code.co_name)
 
 
 def _model(payload: dict) -> MyNet:
@@ -161,6 +177,7 @@ def load(payload: dict) -> dict:
             continue
         result[module] = {"names": {n: describe(getattr(mod, n)) for n in payload.get("names", {}).get(module, [])
                                     if hasattr(mod, n)},
+                          "notes": [str(note) for note in getattr(mod, NOTES, [])][:20],
                           "seconds": time.perf_counter() - started}
     return result
 
@@ -242,7 +259,6 @@ def mlp(payload: dict) -> dict:
     with torch.no_grad():
         out_images, out_flat = model(x.clone()), model(x.flatten(1).clone())
     return {"state": {k: plain(v) for k, v in model.state_dict().items()},
-            "modules": [[name, type(m).__name__] for name, m in model.named_modules() if name],
             "out_images": plain(out_images), "out_flat": plain(out_flat)}
 
 
@@ -273,7 +289,7 @@ def accuracy(payload: dict) -> dict:
     test_loader = TensorLoader(test_x, payload["test_y"].to(device), payload["batch_size"])
     loss_fn, hp = nn.CrossEntropyLoss(), payload["hyperparameters"]
     started = time.perf_counter()
-    if payload["with"] == "train":
+    if payload["function"] == "train":
         optimizer = torch.optim.SGD(model.parameters(), lr=hp["lr"], momentum=hp["momentum"],
                                     weight_decay=hp["weight_decay"])
         student("gradient_descent", "train")(hp["epochs"], optimizer, model, loss_fn, train_loader, None, device)

@@ -2,10 +2,15 @@
 from __future__ import annotations
 
 import ctypes
+import glob
+import itertools
 import os
 import resource
 import signal
+import time
 from dataclasses import dataclass
+
+from . import filesystem
 
 CLONE_NEWNET = 0x40000000
 PR_SET_CHILD_SUBREAPER = 36
@@ -16,22 +21,40 @@ _libc = ctypes.CDLL(None, use_errno=True)
 
 @dataclass(frozen=True)
 class Containment:
-    """What the worker applies to itself after importing trusted code and before importing the submission."""
+    """What the worker applies to itself after its trusted imports and before importing the submission."""
 
     uid: int | None
-    """Unprivileged uid/gid to switch to (only when started as root), else None."""
+    """Unprivileged uid/gid to switch to (only when started as root), else None: then the protections that
+    need root (own uid, own network namespace, hidden paths) are not applied."""
     memory_bytes: int | None
     """Address space the worker may add beyond what it holds after its imports; None for no limit."""
-    max_processes: int = 256
+    private_dir: str
+    """The worker's own folder (its copy of the submission, its working folder): read and write."""
+    readable: tuple[str, ...] = ()
+    """Further folders it may read (e.g. datasets the grader wrote for it)."""
+    hidden: tuple[str, ...] = ()
+    """Paths to cover when the file system cannot be restricted to an allow-list (root, no Landlock)."""
+
+    @classmethod
+    def from_config(cls, config: dict, *, cpu_only: bool) -> "Containment":
+        return cls(config.get("uid"), config.get("memory_bytes") if cpu_only else None,
+                   config["private_dir"], tuple(config.get("readable", ())), tuple(config.get("hidden", ())))
+
+
+MAX_PROCESSES = 256
+DEVICE_FILES = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom")
 
 
 def is_root() -> bool:
     return os.geteuid() == 0
 
 
-def worker_uid(grader_pid: int) -> int:
-    """A uid used by no account and by no other concurrent grader: derived from the grader's pid."""
-    return 2_000_000 + grader_pid % 1_000_000
+_uids_handed_out = itertools.count()
+
+
+def next_worker_uid() -> int:
+    """A uid used by no account and by no other grader on this machine: one per Host (per submission)."""
+    return 2_000_000 + (os.getpid() % 1_000_000) * 1000 + next(_uids_handed_out) % 1000
 
 
 def apply(containment: Containment) -> dict[str, bool]:
@@ -39,20 +62,43 @@ def apply(containment: Containment) -> dict[str, bool]:
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     resource.setrlimit(resource.RLIMIT_FSIZE, (MAX_FILE_BYTES, MAX_FILE_BYTES))
     active = {"separate_process": True, "own_session": os.getsid(0) == os.getpid(), "memory_limit": False,
-              "network_namespace": False, "unprivileged_user": False}
+              "network_namespace": False, "unprivileged_user": False, "filesystem_allowlist": False,
+              "landlock_no_tcp": False, "landlock_signal_scope": False}
     if containment.memory_bytes:
-        current = _vm_size_bytes()
-        limit = current + containment.memory_bytes
+        limit = _vm_size_bytes() + containment.memory_bytes
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
         active["memory_limit"] = True
-    if containment.uid is not None and is_root():
+    root = containment.uid is not None and is_root()
+    if root:
         active["network_namespace"] = _libc.unshare(CLONE_NEWNET) == 0
-        resource.setrlimit(resource.RLIMIT_NPROC, (containment.max_processes, containment.max_processes))
+    active.update(_restrict_filesystem(containment, root))
+    if root:
+        resource.setrlimit(resource.RLIMIT_NPROC, (MAX_PROCESSES, MAX_PROCESSES))
         os.setgroups([])
         os.setgid(containment.uid)
         os.setuid(containment.uid)
         active["unprivileged_user"] = os.getuid() == containment.uid
     return active
+
+
+def _restrict_filesystem(containment: Containment, root: bool) -> dict[str, bool]:
+    devices = [path for path in (*DEVICE_FILES, *glob.glob("/dev/nvidia*")) if os.path.exists(path)]
+    active = filesystem.restrict_with_landlock(filesystem.library_folders() + list(containment.readable),
+                                               [containment.private_dir, *devices])
+    if not active["filesystem_allowlist"] and root:
+        hidden = [*containment.hidden, *filesystem.paths_to_hide()]
+        active["hidden_paths"] = filesystem.hide_with_mount_namespace(hidden)
+    return active
+
+
+def close_fds_except(keep: set[int]) -> None:
+    """Close every file descriptor of this process but ``keep`` (a forked worker holds nothing else)."""
+    highest = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    start = 0
+    for fd in sorted(keep) + [highest]:
+        if fd > start:  # os.closerange(n, n) closes every descriptor on some Pythons (close_range underflow)
+            os.closerange(start, fd)
+        start = fd + 1
 
 
 def _vm_size_bytes() -> int:
@@ -97,31 +143,41 @@ def kill_uid(uid: int) -> None:
     os.waitpid(pid, 0)
 
 
-def children_of(parent: int) -> set[int]:
-    """The pids whose parent is ``parent``."""
-    children = set()
+def _processes() -> list[tuple[int, int, int]]:
+    """(pid, parent pid, uid) of every live process; zombies (already dead, not yet reaped) are left out."""
+    found = []
     for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as stat:
-                    fields = stat.read().rsplit(")", 1)[1].split()
-                if int(fields[1]) == parent:
-                    children.add(int(entry))
-            except (OSError, IndexError, ValueError):
-                pass
-    return children
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/status") as status:
+                fields = dict(line.split(":", 1) for line in status if ":" in line)
+            if fields["State"].split()[0] not in ("Z", "X"):
+                found.append((int(entry), int(fields["PPid"]), int(fields["Uid"].split()[0])))
+        except (OSError, KeyError, ValueError, IndexError):
+            pass
+    return found
 
 
-def kill_strays(uid: int | None, worker_pid: int, exclude: set[int] = frozenset()) -> int:
+def children_of(parent: int) -> set[int]:
+    """The live pids whose parent is ``parent``."""
+    return {pid for pid, ppid, _ in _processes() if ppid == parent}
+
+
+def kill_strays(uid: int | None, worker_pid: int, reaper_pid: int) -> int:
     """SIGKILL every process the worker started, keeping the worker itself; returns how many were killed.
 
-    With an unprivileged ``uid``: every process of that uid. Otherwise: the worker's descendants and this
-    process's children other than the worker and ``exclude`` (orphans re-parented to a subreaper).
+    With an unprivileged ``uid``: every process of that uid. Otherwise: the worker's descendants and the
+    children of ``reaper_pid`` (the subreaper that orphans re-parent to) other than the worker.
     """
     killed = 0
     for _ in range(20):
-        strays = _processes_of(uid) if uid is not None else _descendants(worker_pid) | children_of(os.getpid())
-        strays -= {worker_pid, os.getpid(), *exclude}
+        processes = _processes()
+        if uid is not None:
+            strays = {pid for pid, _, owner in processes if owner == uid}
+        else:
+            strays = _descendants(worker_pid, processes) | {pid for pid, ppid, _ in processes if ppid == reaper_pid}
+        strays -= {worker_pid, reaper_pid, os.getpid()}
         if not strays:
             return killed
         for pid in strays:
@@ -130,41 +186,16 @@ def kill_strays(uid: int | None, worker_pid: int, exclude: set[int] = frozenset(
                 killed += 1
             except (ProcessLookupError, PermissionError):
                 pass
-        _reap(strays)
+        time.sleep(0.01)
     return killed
 
 
-def _reap(pids: set[int]) -> None:
-    for pid in pids:
-        try:
-            os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
-            pass
-
-
-def _status_fields(pid: str) -> dict[str, str]:
-    try:
-        with open(f"/proc/{pid}/status") as status:
-            return dict(line.split(":", 1) for line in status if ":" in line)
-    except OSError:
-        return {}
-
-
-def _processes_of(uid: int) -> set[int]:
-    return {int(pid) for pid in os.listdir("/proc") if pid.isdigit()
-            and _status_fields(pid).get("Uid", "").split()[:1] == [str(uid)]}
-
-
-def _descendants(root: int) -> set[int]:
-    parents = {}
-    for pid in os.listdir("/proc"):
-        if pid.isdigit():
-            ppid = _status_fields(pid).get("PPid", "").strip()
-            if ppid.isdigit():
-                parents.setdefault(int(ppid), set()).add(int(pid))
+def _descendants(root: int, processes: list[tuple[int, int, int]]) -> set[int]:
+    children: dict[int, set[int]] = {}
+    for pid, ppid, _ in processes:
+        children.setdefault(ppid, set()).add(pid)
     found, frontier = set(), {root}
     while frontier:
-        children = set().union(*(parents.get(pid, set()) for pid in frontier)) - found
-        found |= children
-        frontier = children
+        frontier = set().union(*(children.get(pid, set()) for pid in frontier)) - found
+        found |= frontier
     return found

@@ -1,23 +1,22 @@
-"""The worker: the only process that runs student code.
+"""The worker: the only process that runs student code. Forked by the fork server (:mod:`.zygote`).
 
-Started by the host as ``python -m grader.sandbox.worker CONFIG_JSON``. It imports trusted code first (torch,
-the given code, the handlers, and the modules a submission is likely to import, since a worker that drops to
-an unprivileged user cannot read the interpreter's library afterwards), contains itself, says ``ready`` with
-the active protections, then answers one request at a time on its own file descriptors. The student's
-stdout and stderr (fds 1 and 2) are a separate pipe that the host caps.
+Before the fork, the server imported trusted code (torch, the given code, the handlers, and the modules a
+submission is likely to import, since a worker that drops to an unprivileged user cannot read the
+interpreter's library afterwards) and ran a warm-up. After the fork, :func:`run` puts the student's output on
+its own pipe, contains the process, says ``ready`` with the active protections, then answers one request at a
+time on its own file descriptors.
 """
 from __future__ import annotations
 
 import importlib
 import io
-import json
 import os
 import sys
 import traceback
 
 import torch
 
-from grader.sandbox import handlers, limits, protocol
+from grader.sandbox import filesystem, handlers, limits, protocol
 
 PRELOAD = (
     "abc", "argparse", "collections", "copy", "csv", "dataclasses", "datetime", "encodings.ascii", "encodings.idna",
@@ -29,6 +28,13 @@ PRELOAD = (
 )
 """Modules a submission may import: a worker that drops privileges cannot read the library afterwards."""
 OPTIONAL_MODULES = ("matplotlib.pyplot", "tqdm", "tqdm.auto", "PIL.Image", "IPython", "pandas", "scipy")
+
+
+def prepare() -> None:
+    """Everything a worker needs that can be done once, before any fork (no CUDA here)."""
+    _preload()
+    _warm_up()
+    handlers.install_recorders()
 
 
 def _preload() -> None:
@@ -73,7 +79,7 @@ def _warm_up() -> None:
 
 
 def _warm_up_cuda() -> None:
-    """Load CUDA's lazily opened libraries (cuBLAS, ...) while site-packages is still readable."""
+    """Initialise CUDA and load its lazily opened libraries (cuBLAS, ...) while they are still readable."""
     model = torch.nn.Sequential(torch.nn.Linear(64, 32), torch.nn.ReLU(), torch.nn.Linear(32, 2)).cuda()
     x, y = torch.randn(16, 64, device="cuda"), torch.randint(0, 2, (16,), device="cuda")
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=0.1)
@@ -85,6 +91,46 @@ def _warm_up_cuda() -> None:
         optimizer.zero_grad()
         (model(x.to(dtype)).argmax(dim=1) == y).float().mean().item()
     torch.cuda.synchronize()
+
+
+def run(config: dict, request_fd: int, reply_fd: int, output_fd: int, *, threads: int) -> None:
+    """Become a worker for ``config`` and serve until the grader closes the request pipe; never returns."""
+    try:
+        _become_worker(config, request_fd, reply_fd, output_fd, threads)
+        _serve(request_fd, reply_fd)
+    except BaseException:  # noqa: B036 - a worker that cannot start says why on its output pipe
+        traceback.print_exc()
+        sys.stderr.flush()
+        os._exit(3)
+    os._exit(0)
+
+
+def _become_worker(config: dict, request_fd: int, reply_fd: int, output_fd: int, threads: int) -> None:
+    os.setsid()
+    os.dup2(output_fd, 1)
+    os.dup2(output_fd, 2)
+    limits.close_fds_except({0, 1, 2, request_fd, reply_fd})
+    torch.set_num_threads(threads)
+    os.chdir(config["workdir"])
+    device = config["device"] if config["device"] != "auto" else "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda":
+        _warm_up_cuda()
+    # RLIMIT_AS would break CUDA's address-space reservations; on a GPU the host watches RSS instead.
+    active = limits.apply(limits.Containment.from_config(config, cpu_only=device == "cpu"))
+    os.environ.update(HOME=config["workdir"], TMPDIR=config["workdir"])
+    os.environ.pop("PYTHONPATH", None)
+    _set_import_path(config["submission"])
+    handlers.configure(config)
+    active["solution_hidden"] = filesystem.solution_reachable(sys.path) is None
+    protocol.write_frame(reply_fd, {"id": "ready", "ok": True, "value": {"protections": active, "device": device}})
+
+
+def _set_import_path(submission: str) -> None:
+    """The submission first; nothing that exposes the grader's checkout (only its preloaded modules remain)."""
+    hidden = {str(filesystem.checkout_root()), "", "."}
+    sys.path[:] = [submission] + [p for p in sys.path if p not in hidden and os.path.realpath(p) not in hidden]
+    sys.path_importer_cache.clear()
+    importlib.invalidate_caches()
 
 
 def _serve(request_fd: int, reply_fd: int) -> None:
@@ -107,7 +153,8 @@ def _answer(request: dict) -> dict:
         reply["ok"] = True
     except BaseException as error:  # noqa: B036 - SystemExit and KeyboardInterrupt from student code too
         reply.update(ok=False, error={"type": type(error).__name__, "message": _safe_str(error)[:2000],
-                                      "traceback": handlers.student_traceback(error)})
+                                      "traceback": handlers.student_traceback(error),
+                                      "where": handlers.student_function(error)})
     return reply
 
 
@@ -116,33 +163,3 @@ def _safe_str(error: BaseException) -> str:
         return str(error)
     except BaseException:  # noqa: B036 - a student exception whose __str__ raises
         return "<unprintable exception>"
-
-
-def main(argv: list[str]) -> None:
-    config = json.loads(argv[1])
-    request_fd, reply_fd = config["request_fd"], config["reply_fd"]
-    _preload()
-    _warm_up()
-    handlers.install_recorders()
-    os.chdir(config["workdir"])
-    device = config["device"] if config["device"] != "auto" else "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cuda":
-        _warm_up_cuda()
-    # RLIMIT_AS would break CUDA's address-space reservations; on a GPU the host watches RSS instead.
-    containment = limits.Containment(uid=config.get("uid"), max_processes=config.get("max_processes", 256),
-                                     memory_bytes=config.get("memory_bytes") if device == "cpu" else None)
-    active = limits.apply(containment)
-    os.environ.update(HOME=config["workdir"], TMPDIR=config["workdir"])
-    sys.path.insert(0, config["submission"])
-    handlers.configure(config)
-    protocol.write_frame(reply_fd, {"id": "ready", "ok": True, "value": {"protections": active, "device": device}})
-    _serve(request_fd, reply_fd)
-
-
-if __name__ == "__main__":
-    try:
-        main(sys.argv)
-    except BaseException:  # noqa: B036
-        traceback.print_exc()
-        os._exit(3)
-    os._exit(0)

@@ -2,7 +2,7 @@
 grades the self-contained ones (``SELF_CONTAINED``) among ordinary submissions."""
 from __future__ import annotations
 
-from . import Submission
+from . import TEMPLATE, Submission
 
 DOCSTRING_END = ("    Uses only ``model.a``, ``model.z``, ``model.df`` and the weights; no autograd; modifies nothing else.\n"
                  "    \"\"\"\n")
@@ -48,7 +48,142 @@ FORGED_PROTOCOL = Submission("forged protocol replies", hostile_backprop(
     "import os\nfrom grader.sandbox import protocol\nfor fd in range(3, 64):\n    try:\n"
     "        protocol.write_frame(fd, {'id': 1, 'ok': True, 'value': {}})\n    except OSError:\n        pass"))
 
+LINGER = """
+import os, time
+if not os.environ.get("_LINGER_STARTED"):
+    os.environ["_LINGER_STARTED"] = "1"
+    if os.fork() == 0:
+        os.setsid()
+        if os.fork() == 0:
+            open("linger.pid", "w").write(str(os.getpid()))
+            print("alive", os.getpid(), flush=True)
+            time.sleep(600)
+        os._exit(0)
+    time.sleep(0.3)
+"""
+"""Leaves a grandchild in its own session that prints ``alive PID`` (and writes PID to linger.pid in the working
+folder) and sleeps ten minutes; started once per worker."""
+
+
+def lingering_pids(output: str) -> list[int]:
+    """The pids that LINGER printed."""
+    return [int(line.split()[1]) for line in output.splitlines() if line.startswith("alive ")]
+
+
+def running(pid: int) -> bool:
+    """Whether ``pid`` is a live process (a zombie is not)."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            return not any(line.startswith("State:") and line.split()[1] in "ZX" for line in status)
+    except OSError:
+        return False
+
+
 SELF_CONTAINED = (SYS_EXIT_AT_IMPORT, OS_EXIT_AT_IMPORT, OS_EXIT_IN_CHECK, ENDLESS_LOOP, MEMORY_HOG,
                   MONKEYPATCHED_COMPARISONS, KILL_THE_GRADER, BASE_EXCEPTION, NAN_OUTPUT, OBJECT_OUTPUT, OUTPUT_FLOOD,
                   SEGFAULT, FORGED_PROTOCOL)
 """Attacks that need nothing from the test around them (no marker files, no listeners)."""
+
+
+STEAL_THE_SOLUTION = r'''
+import importlib, os, sys
+from pathlib import Path
+
+def _attempts(module):
+    """Every way a student might get at the reference solution's ``module``: (how, source or None)."""
+    names = [f"reference.{module}", f"reference"]
+    for name in names:
+        try:
+            found = importlib.import_module(name)
+            found = getattr(found, module, found)
+            yield f"import {name}", Path(found.__file__).read_text()
+        except BaseException as error:
+            yield f"import {name}", error
+    places = [Path(p) for p in sys.path if p]
+    try:
+        import grader
+        places.append(Path(grader.__file__).resolve().parents[1])
+    except BaseException as error:
+        yield "grader package location", error
+    pid = os.getpid()
+    for _ in range(6):
+        try:
+            pid = int(next(l for l in open(f"/proc/{pid}/status") if l.startswith("PPid")).split()[1])
+            places.append(Path(os.readlink(f"/proc/{pid}/cwd")))
+        except BaseException as error:
+            yield f"/proc/{pid}/cwd", error
+        try:
+            words = open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0")
+            places += [Path(w.decode()).parent for w in words if w.startswith(b"/")]
+            print(f"looked at /proc/{pid}/cmdline")
+        except BaseException as error:
+            yield f"/proc/{pid}/cmdline", error
+    places.append(Path(%(checkout)r))
+    for place in places:
+        for folder in (place, place.parent, place.parent.parent):
+            candidate = folder / "reference" / f"{module}.py"
+            try:
+                yield f"read {candidate}", candidate.read_text()
+            except BaseException as error:
+                yield f"read {candidate}", error
+
+def _steal(module, namespace):
+    for how, found in _attempts(module):
+        if isinstance(found, str) and "def " in found:
+            print(f"STOLEN via {how}")
+            exec(compile(found, f"stolen {module}", "exec"), namespace)
+            return
+        print(f"blocked: {how}: {type(found).__name__}")
+'''
+"""Code that tries every route to the reference solution of a module and, when one works, runs it in place of
+the submission's own (``%(checkout)r``: the checkout's path, as a student who saw it in an error would know it)."""
+
+
+def steals_the_solution(checkout: str) -> Submission:
+    """The template with an attack that replaces its stubs by the reference solution, if it can find it."""
+    code = STEAL_THE_SOLUTION % {"checkout": checkout}
+    steal = {module: f"{code}\n_steal({module!r}, globals())\n" for module in ("backpropagation", "gradient_descent")}
+    return Submission("steals the reference solution",
+                      files={f"{m}.py": (TEMPLATE / f"{m}.py").read_text() + "\n" + steal[m] for m in steal})
+
+
+SPY_ON_THE_CLASS = r'''
+import glob, os, signal
+
+def _spy():
+    if os.environ.get("_SPIED"):
+        return
+    os.environ["_SPIED"] = "1"
+    paths = set()
+    pid = os.getpid()
+    for _ in range(8):
+        try:
+            pid = int(next(l for l in open(f"/proc/{pid}/status") if l.startswith("PPid")).split()[1])
+            paths |= {w.decode() for w in open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0") if w.startswith(b"/")}
+        except BaseException:
+            break
+    targets = [os.path.join(p, "victim", "backpropagation.py") for p in paths]
+    targets += [os.path.join(p, "grades.csv") for p in paths] + glob.glob("/tmp/autograde-*/run-*/submission/*.py")
+    for target in targets + %(known)r:
+        try:
+            print("READ", target, len(open(target).read()))
+        except BaseException as error:
+            print("blocked read", target, type(error).__name__)
+        try:
+            open(target, "a").write("# tampered\n")
+            print("WROTE", target)
+        except BaseException as error:
+            print("blocked write", target, type(error).__name__)
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and int(entry) != os.getpid():
+            try:
+                if b"grader" in open(f"/proc/{entry}/cmdline", "rb").read():
+                    os.kill(int(entry), signal.SIGKILL)
+                    print("KILLED", entry)
+            except BaseException as error:
+                print("blocked kill", entry, type(error).__name__)
+
+_spy()
+'''
+"""Code that looks for the other submissions, the gradebook and the graders (from its ancestors' command lines,
+and at ``%(known)r``), reads and writes them, and kills every grader process it can see."""

@@ -1,0 +1,57 @@
+"""The class gradebook: one CSV row per submission, in the shape of otter-grader's final_grades.csv (the first
+row holds the points possible), built from the structured results the batch keeps per submission."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+STATE = "state.json"
+POSSIBLE = "points possible"
+
+
+def load_states(out: Path) -> dict[str, dict]:
+    """Every graded submission's state in a batch output folder, by name."""
+    states = {}
+    for path in sorted(out.glob(f"*/{STATE}")):
+        try:
+            states[path.parent.name] = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError):
+            continue  # a row that is not there is graded again
+    return states
+
+
+def columns(states: dict[str, dict], fallback: list[tuple[str, float]]) -> list[tuple[str, float]]:
+    """(check, points possible) in rubric order, from any graded report (else ``fallback``)."""
+    for state in states.values():
+        report = state.get("report")
+        if report and report["results"] and state.get("status") == "ok":
+            return [(r["name"], r["max_score"]) for r in report["results"]]
+    return fallback
+
+
+def gradebook_csv(states: dict[str, dict], checks: list[tuple[str, float]]) -> str:
+    """``name, <check>..., total, percent, status``; the first row holds the points possible."""
+    possible = sum(points for _, points in checks)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["name", *[name for name, _ in checks], "total", "percent", "status"])
+    writer.writerow([POSSIBLE, *[_number(points) for _, points in checks], _number(possible), 100, ""])
+    for name, state in sorted(states.items()):
+        scores = _scores(state)
+        total = sum(scores.get(check, 0.0) for check, _ in checks)
+        writer.writerow([name, *[_number(scores.get(check, 0.0)) for check, _ in checks], _number(total),
+                         _number(100 * total / possible if possible else 0.0), state.get("status", "")])
+    return buffer.getvalue()
+
+
+def _scores(state: dict) -> dict[str, float]:
+    report = state.get("report")
+    if not report or report.get("grader_error"):
+        return {}
+    return {r["name"]: r["score"] for r in report["results"]}
+
+
+def _number(value: float) -> str:
+    return f"{round(value, 4):g}"

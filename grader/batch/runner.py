@@ -1,0 +1,148 @@
+"""Grading a class: a pool of batch grader processes (each with its own fork server), a deadline per
+submission, and one answer per entry whatever happens (a crash, a timeout or a malformed upload is a row of
+zeros with the reason). Imports no torch: the grader processes do."""
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from .entries import Entry
+
+STARTUP_SECONDS = 180
+"""How long a grader process may take to start (import torch, start its fork server) before its first answer."""
+
+
+@dataclass
+class _Slot:
+    """One grader process and the entry it is grading."""
+
+    process: subprocess.Popen
+    entry: Entry | None = None
+    deadline: float = 0.0
+    started: float = 0.0
+    fresh: bool = True
+    buffer: bytearray = field(default_factory=bytearray)
+
+
+GRADER_PROCESS = (sys.executable, "-m", "grader.batch.worker")
+
+
+class GraderPool:
+    """Up to ``workers`` grader processes (``command``, see :mod:`grader.batch.worker`), started on demand and
+    replaced when one dies or is killed."""
+
+    def __init__(self, settings: dict, workers: int, log: Path, command: tuple[str, ...] = GRADER_PROCESS,
+                 startup_seconds: float = STARTUP_SECONDS):
+        self.settings = json.dumps(settings)
+        self.startup_seconds = startup_seconds
+        self.workers = max(1, workers)
+        self.log = open(log, "ab")
+        self.command = command
+        self.slots: list[_Slot] = []
+
+    def _start(self) -> _Slot:
+        process = subprocess.Popen(list(self.command), stdin=subprocess.PIPE,
+                                   stdout=subprocess.PIPE, stderr=self.log, start_new_session=True)
+        process.stdin.write(self.settings.encode() + b"\n")
+        process.stdin.flush()
+        os.set_blocking(process.stdout.fileno(), False)
+        return _Slot(process)
+
+    def grade(self, entries: list[Entry], limit_seconds: float, on_answer: Callable[[Entry, dict], None]) -> None:
+        """Grade every entry, calling ``on_answer(entry, answer)`` once per entry, in completion order."""
+        queue = deque(entries)
+        while queue or any(slot.entry for slot in self.slots):
+            self._assign(queue, limit_seconds)
+            for slot, answer in self._collect():
+                entry, slot.entry = slot.entry, None
+                answer.setdefault("seconds", time.monotonic() - slot.started)
+                on_answer(entry, answer)
+
+    def _assign(self, queue: deque, limit_seconds: float) -> None:
+        while queue:
+            idle = next((slot for slot in self.slots if slot.entry is None), None)
+            if idle is None and len(self.slots) < self.workers:
+                idle = self._start()
+                self.slots.append(idle)
+            if idle is None:
+                return
+            entry = queue.popleft()
+            idle.entry, idle.started = entry, time.monotonic()
+            idle.deadline = idle.started + limit_seconds + (self.startup_seconds if idle.fresh else 0)
+            try:
+                idle.process.stdin.write(json.dumps({"name": entry.name, "path": str(entry.path)}).encode() + b"\n")
+                idle.process.stdin.flush()
+            except BrokenPipeError:
+                pass  # noticed as a dead process when collecting
+
+    def _collect(self) -> list[tuple[_Slot, dict]]:
+        busy = [slot for slot in self.slots if slot.entry is not None]
+        if not busy:
+            return []
+        readable, _, _ = select.select([slot.process.stdout for slot in busy], [], [], 1.0)
+        answers = []
+        for slot in busy:
+            if slot.process.stdout in readable:
+                answers += self._read(slot)
+            elif time.monotonic() > slot.deadline:
+                answers.append((slot, _zero(slot.entry, "timeout: grading took longer than the limit of "
+                                                         f"{slot.deadline - slot.started:.0f} s")))
+                self._replace(slot)
+        return answers
+
+    def _read(self, slot: _Slot) -> list[tuple[_Slot, dict]]:
+        chunk = slot.process.stdout.read() or b""
+        if not chunk:
+            answer = _zero(slot.entry, "grader error: the grader process died (see the log)")
+            self._replace(slot)
+            return [(slot, answer)]
+        slot.buffer += chunk
+        if b"\n" not in slot.buffer:
+            return []
+        line, _, rest = bytes(slot.buffer).partition(b"\n")
+        slot.buffer = bytearray(rest)
+        slot.fresh = False
+        return [(slot, json.loads(line))]
+
+    def _replace(self, slot: _Slot) -> None:
+        """Kill a slot's grader process (and everything in its session); a new one starts on demand."""
+        _kill_session(slot.process)
+        self.slots.remove(slot)
+
+    def close(self) -> None:
+        for slot in self.slots:
+            try:
+                slot.process.stdin.close()
+                slot.process.wait(timeout=10)
+            except (OSError, subprocess.TimeoutExpired):
+                _kill_session(slot.process)
+        self.slots.clear()
+        self.log.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def _kill_session(process: subprocess.Popen) -> None:
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    process.kill()
+    process.wait()
+
+
+def _zero(entry: Entry, reason: str) -> dict:
+    return {"name": entry.name, "status": reason, "report": None}

@@ -1,0 +1,110 @@
+"""What the class did: score histogram, each check's mean and pass rate, and each check's most frequent
+failures (which mistakes the class makes), from the structured results. Written as Markdown and PNG."""
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:e[-+]?\d+)?")
+TOP_FAILURES = 5
+
+
+@dataclass
+class CheckSummary:
+    name: str
+    possible: float
+    scores: list[float] = field(default_factory=list)
+    passed: int = 0
+    failures: Counter = field(default_factory=Counter)
+
+    @property
+    def mean(self) -> float:
+        return sum(self.scores) / len(self.scores) if self.scores else 0.0
+
+    @property
+    def pass_rate(self) -> float:
+        return self.passed / len(self.scores) if self.scores else 0.0
+
+
+KIND_SUMMARIES = {"not_implemented": "not implemented yet", "timeout": "did not finish in time",
+                  "crash": "crashed the worker", "memory": "used too much memory", "not_run": "not run",
+                  "protocol": "interfered with the grader's worker"}
+
+
+def failure_key(part: dict) -> str:
+    """A failed part as a mistake shared across students: its label and what went wrong, without the numbers
+    and the generated case (which differ from student to student)."""
+    return f"{part['label']}: {KIND_SUMMARIES.get(part.get('kind')) or _first_finding(part.get('message') or '')}"
+
+
+def _first_finding(message: str) -> str:
+    """The first sentence of the first line that is not a case description (those end with a colon)."""
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    finding = next((line for line in lines if not line.endswith(":")), lines[0] if lines else "")
+    sentence = re.split(r"(?<=[.;])\s", finding, maxsplit=1)[0]
+    return NUMBER.sub("#", sentence)[:160]
+
+
+def summarise(states: dict[str, dict], checks: list[tuple[str, float]]) -> tuple[list[float], list[CheckSummary]]:
+    """(each submission's total, a summary per check) over the submissions that were graded."""
+    summaries = {name: CheckSummary(name, points) for name, points in checks}
+    totals = []
+    for state in states.values():
+        report = state.get("report")
+        if not report:
+            totals.append(0.0)
+            continue
+        totals.append(0.0 if report.get("grader_error") else report["score"])
+        for result in report["results"]:
+            summary = summaries.get(result["name"])
+            if summary is None or result["status"] == "skipped":
+                continue
+            summary.scores.append(result["score"])
+            summary.passed += result["status"] == "passed"
+            summary.failures.update({failure_key(p) for p in result["parts"] if not p["passed"]})
+    return totals, list(summaries.values())
+
+
+def markdown(totals: list[float], checks: list[CheckSummary], possible: float, statuses: Counter) -> str:
+    lines = [f"# Class summary: {len(totals)} submissions", ""]
+    if totals:
+        lines += [f"Mean {sum(totals) / len(totals):.1f} / {possible:g}, median {sorted(totals)[len(totals) // 2]:g}, "
+                  f"min {min(totals):g}, max {max(totals):g}.", ""]
+    lines += [f"Grading status: {', '.join(f'{status} {count}' for status, count in statuses.most_common())}.", "",
+              "![score histogram and pass rates](summary.png)", "", "| check | mean | possible | pass rate |",
+              "|---|---:|---:|---:|"]
+    lines += [f"| {c.name} | {c.mean:.2f} | {c.possible:g} | {100 * c.pass_rate:.0f}% |" if c.scores else
+              f"| {c.name} | skipped | {c.possible:g} | skipped |" for c in checks]
+    for check in checks:
+        if check.failures:
+            lines += ["", f"## {check.name}: most frequent failures", "", "| students | failure |", "|---:|---|"]
+            lines += [f"| {count} | {_cell(key)} |" for key, count in check.failures.most_common(TOP_FAILURES)]
+    return "\n".join(lines) + "\n"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def plot(path: Path, totals: list[float], checks: list[CheckSummary], possible: float) -> None:
+    """Score histogram (left) and each check's pass rate (right) as one PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, (histogram, rates) = plt.subplots(1, 2, figsize=(12, 4.5))
+    histogram.hist(totals, bins=min(20, max(5, len(totals))), range=(0, possible or 1), color="tab:blue")
+    histogram.set_xlabel("total score")
+    histogram.set_ylabel("submissions")
+    histogram.set_title(f"{len(totals)} submissions")
+    names = [c.name for c in checks]
+    rates.barh(names, [100 * c.pass_rate for c in checks], color="tab:green")
+    rates.invert_yaxis()
+    rates.set_xlim(0, 100)
+    rates.set_xlabel("pass rate (%)")
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)

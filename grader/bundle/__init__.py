@@ -1,0 +1,140 @@
+"""What the grader ships: the student kit and the Gradescope autograder. Neither holds the reference solution.
+
+- :func:`student_bundle`: the template, a grader wheel, the given code, a README, and the GitHub Classroom
+  workflow: a folder that can serve as the assignment's template repository;
+- :func:`gradescope_bundle`: ``setup.sh`` and ``run_autograder`` at the root of a zip, the grader wheel, the
+  rubric, and the decoded data (checksummed) when a data folder is given.
+
+Both need the grader's source checkout (to build the wheel); the wheel is checked to hold no reference code.
+"""
+from __future__ import annotations
+
+import ast
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+import grader
+
+TEMPLATES = Path(__file__).with_name("templates")
+TITLE = "The MLP backpropagation / SGD assignment"
+SOLUTION_PACKAGE = "reference"
+
+
+class BundleError(Exception):
+    """The bundle cannot be built here; the message says why and what to do."""
+
+
+def checkout() -> Path:
+    """The grader's source checkout (pyproject.toml next to the grader package); BundleError if there is none."""
+    root = Path(grader.__file__).resolve().parents[1]
+    if not (root / "pyproject.toml").is_file() or not (root / "student_template").is_dir():
+        raise BundleError(f"bundles are built from the grader's source checkout; {root} is not one (run autograde "
+                          "bundle from a clone of the repository, installed with pip install -e .)")
+    return root
+
+
+def build_wheel(target: Path) -> Path:
+    """The grader wheel, built from the checkout into ``target``; BundleError if it holds reference code."""
+    target.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="autograde-wheel-") as build:
+        done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
+                               "--wheel-dir", build, str(checkout())], capture_output=True, text=True)
+        wheels = list(Path(build).glob("*.whl"))
+        if done.returncode != 0 or len(wheels) != 1:
+            raise BundleError(f"building the grader wheel failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
+        wheel = Path(shutil.copy(wheels[0], target))
+    leaks = solution_in_wheel(wheel)
+    if leaks:
+        raise BundleError(f"the wheel would ship reference code ({', '.join(leaks)}); check pyproject.toml's packages")
+    return wheel
+
+
+def solution_bodies(root: Path | None = None) -> list[str]:
+    """The source of every function of the reference solution (what must never ship), from the checkout."""
+    bodies = []
+    for module in sorted(((root or checkout()) / SOLUTION_PACKAGE).glob("*.py")):
+        source = module.read_text()
+        bodies += [ast.get_source_segment(source, node) for node in ast.walk(ast.parse(source))
+                   if isinstance(node, ast.FunctionDef)]
+    return [body for body in bodies if body and len(body.splitlines()) > 2]
+
+
+def solution_in(texts: dict[str, str], bodies: list[str]) -> list[str]:
+    """The names among ``texts`` (name -> content) that are the reference package or hold one of its functions."""
+    return [name for name, text in texts.items()
+            if name.split("/")[0] == SOLUTION_PACKAGE or any(body in text for body in bodies)]
+
+
+def solution_in_wheel(wheel: Path, bodies: list[str] | None = None) -> list[str]:
+    """The wheel's files that are, or contain, reference code (empty when it has none)."""
+    with zipfile.ZipFile(wheel) as archive:
+        texts = {name: archive.read(name).decode(errors="replace") for name in archive.namelist()}
+    return solution_in(texts, solution_bodies() if bodies is None else bodies)
+
+
+def student_bundle(out: Path) -> Path:
+    """The student kit in ``out`` (created): template at the top, wheel, given code, README, Classroom workflow."""
+    root = checkout()
+    out.mkdir(parents=True, exist_ok=True)
+    for module in ("backpropagation.py", "gradient_descent.py"):
+        shutil.copy(root / "student_template" / module, out / module)
+    given = (root / "grader" / "given.py").read_text()
+    (out / "given_code.py").write_text("# A copy of grader/given.py, for reading. Your code imports it as\n"
+                                       "# `from grader.given import MyNet`; this file is not used.\n\n" + given)
+    build_wheel(out / "wheels")
+    (out / "README.md").write_text((TEMPLATES / "student_README.md").read_text().replace("{title}", TITLE))
+    workflows = out / ".github" / "workflows"
+    workflows.mkdir(parents=True, exist_ok=True)
+    shutil.copy(root / "examples" / "classroom" / "classroom.yml", workflows / "classroom.yml")
+    return out
+
+
+def gradescope_bundle(out: Path, rubric: Path | None = None, data_root: Path | None = None) -> Path:
+    """The Gradescope autograder zip at ``out``: setup.sh and run_autograder at its root."""
+    from ..rubric import DEFAULT_RUBRIC, load_rubric
+
+    load_rubric(rubric)  # a rubric that does not load is refused now, not on Gradescope
+    with tempfile.TemporaryDirectory(prefix="autograde-bundle-") as workdir:
+        source = Path(workdir)
+        for script in ("setup.sh", "run_autograder"):
+            shutil.copy(TEMPLATES / script, source / script)
+        shutil.copy(rubric or DEFAULT_RUBRIC, source / "rubric.toml")
+        build_wheel(source / "wheels")
+        data = _bundle_data(data_root, source / "data") if data_root else None
+        (source / "README.md").write_text(_gradescope_readme(out.name, data))
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+            for path in sorted(p for p in source.rglob("*") if p.is_file()):
+                _add(archive, path, path.relative_to(source).as_posix())
+    return out
+
+
+def _add(archive: zipfile.ZipFile, path: Path, name: str) -> None:
+    info = zipfile.ZipInfo.from_file(path, name)
+    info.external_attr = (0o755 if name in ("setup.sh", "run_autograder") else 0o644) << 16
+    info.compress_type = zipfile.ZIP_STORED if name.endswith((".whl", ".npz")) else zipfile.ZIP_DEFLATED
+    archive.writestr(info, path.read_bytes())
+
+
+def _bundle_data(data_root: Path, target: Path) -> str:
+    """The decoded airplane/bird images as one .npz with its SHA-256; a description for the README."""
+    from ..data import DECODED_FILE, export_decoded
+
+    target.mkdir(parents=True)
+    export_decoded(data_root, target)
+    size = (target / DECODED_FILE).stat().st_size
+    return (f"`data/{DECODED_FILE}` ({size / 2**20:.0f} MiB, the decoded airplane and bird images of {data_root.name}) "
+            f"with its SHA-256, checked by setup.sh.")
+
+
+def _gradescope_readme(zip_name: str, data: str | None) -> str:
+    data = data or ("none bundled: setup.sh downloads CIFAR-10 with torchvision when the image is built (pass "
+                    "--data-root to bundle the decoded images instead: no download, checksummed).")
+    settings = ("see the README of the grader (Gradescope: memory and time).")
+    text = (TEMPLATES / "gradescope_README.md").read_text()
+    return text.replace("{title}", TITLE).replace("{zip}", zip_name).replace("{data}", data).replace("{settings}",
+                                                                                                    settings)

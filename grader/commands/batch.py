@@ -1,0 +1,200 @@
+"""``autograde batch`` (grade a class, resumable, shardable) and ``autograde merge`` (combine shard outputs).
+
+OUT/NAME/ holds each submission's results.json, report.md, report.txt and state.json; OUT/grades.csv is the
+gradebook; OUT/summary.md and OUT/summary.png say what the class did. A crash, timeout or malformed upload is
+a row of zeros with the reason, and the batch goes on (exit status 0).
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+from ..batch import gradebook, summary
+from ..batch.entries import Entry, content_digest, fingerprint, grader_digest, in_shard, list_entries, parse_shard
+from ..batch.runner import GraderPool
+from ..report.formats import write_reports
+from ..report.results import CheckResult, Part, Report
+from ..report.write import write_atomic
+from ..rubric import DEFAULT_RUBRIC, outline, rubric_budget
+from . import EXIT_BAD_INPUT, EXIT_OK, InputError
+
+ENTRY_FILES = {"json": "results.json", "markdown": "report.md", "text": "report.txt"}
+RETRIED = ("grader error", "timeout")
+"""Statuses graded again by a rerun even when nothing changed (the grader's trouble, not the submission's)."""
+
+
+def batch_main(*, submissions: str, out: str, workers: int | None = None, device: str = "auto",
+               data_root: str | None = None, rubric_path: str | None = None, seed: int | None = None,
+               checks: tuple[str, ...] = (), skip: tuple[str, ...] = (), skip_accuracy: bool = False,
+               only: tuple[str, ...] = (), force: bool = False, shard: str | None = None, stream=None) -> int:
+    """Grade every submission in ``submissions`` that is new or changed (``force``: all; ``only``: these names,
+    changed or not); write the gradebook and the summary; return 0."""
+    stream = stream or sys.stderr
+    try:
+        entries = _selected(Path(submissions), shard, only)
+        settings = _settings(submissions, out, device, data_root, rubric_path, seed, checks, skip, skip_accuracy)
+    except InputError as error:
+        print(f"autograde: error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    target = Path(out).resolve()
+    target.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    todo = _to_grade(entries["graded"], gradebook.load_states(target), settings, force or bool(only))
+    if todo:
+        _grade(todo, settings, target, workers or default_workers(), rubric_budget(rubric_path), stream)
+    states = {name: state for name, state in gradebook.load_states(target).items() if name in entries["all"]}
+    _write_class_files(target, states, rubric_path)
+    print(f"autograde: {len(todo)} graded, {len(entries['graded']) - len(todo)} up to date, "
+          f"{len(states)} in {target / 'grades.csv'} ({time.monotonic() - started:.1f} s)", file=stream)
+    return EXIT_OK
+
+
+def merge_main(*, outputs: list[str], out: str, rubric_path: str | None = None) -> int:
+    """Combine the outputs of several shards into one batch output (submission folders, gradebook, summary)."""
+    target = Path(out).resolve()
+    states: dict[str, dict] = {}
+    for source in map(Path, outputs):
+        if not (source / "grades.csv").is_file():
+            print(f"autograde: error: {source} is not a batch output (no grades.csv)", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        for name, state in gradebook.load_states(source).items():
+            if name in states and states[name]["fingerprint"] != state["fingerprint"]:
+                print(f"autograde: error: {name!r} was graded differently in two shards", file=sys.stderr)
+                return EXIT_BAD_INPUT
+            states[name] = state
+            if source.resolve() != target:
+                shutil.copytree(source / name, target / name, dirs_exist_ok=True)
+    _write_class_files(target, states, rubric_path)
+    print(f"autograde: merged {len(states)} submissions into {target / 'grades.csv'}", file=sys.stderr)
+    return EXIT_OK
+
+
+def default_workers() -> int:
+    """Parallel grader processes: one per core, at most 8 (on a GPU runner they share the device)."""
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+# ---------------------------------------------------------------- steps
+
+def _selected(folder: Path, shard: str | None, only: tuple[str, ...]) -> dict[str, set | list]:
+    if not folder.is_dir():
+        raise InputError(f"submissions folder {str(folder)!r} does not exist. Pass the folder that holds one "
+                         "folder or .zip per student.")
+    entries = list_entries(folder)
+    if shard:
+        try:
+            index, count = parse_shard(shard)
+        except ValueError as error:
+            raise InputError(str(error)) from None
+        entries = [entry for entry in entries if in_shard(entry.name, index, count)]
+    names = {entry.name for entry in entries}
+    unknown = sorted(set(only) - names)
+    if unknown:
+        raise InputError(f"--only names no submission of {'this shard of ' if shard else ''}{str(folder)!r}: "
+                         f"{', '.join(unknown)}")
+    return {"all": names, "graded": [e for e in entries if not only or e.name in only]}
+
+
+def _settings(submissions, out, device, data_root, rubric_path, seed, checks, skip, skip_accuracy) -> dict:
+    if rubric_path and not Path(rubric_path).is_file():
+        raise InputError(f"rubric file {rubric_path!r} does not exist (omit --rubric for the default)")
+    if data_root and not Path(data_root).is_dir():
+        raise InputError(f"--data-root points at {data_root!r}, which does not exist.")
+    data = str(Path(data_root).resolve()) if data_root else None
+    rubric = str(Path(rubric_path).resolve()) if rubric_path else None
+    hidden = [str(Path(p).resolve()) for p in (submissions, out, rubric_path, data_root) if p]
+    return {"rubric": rubric, "seed": seed, "checks": list(checks), "skip": list(skip), "skip_accuracy": skip_accuracy,
+            "device": device, "data_root": data, "hidden": hidden,
+            "rubric_digest": content_digest(Path(rubric) if rubric else DEFAULT_RUBRIC), "data_digest": _data_identity(data)}
+
+
+def _data_identity(data: str | None) -> str | None:
+    """The data's checksum list when it has one (a changed data set regrades), else its path."""
+    sums = Path(data) / "SHA256SUMS" if data else None
+    return content_digest(sums) if sums and sums.is_file() else data
+
+
+GRADING_SETTINGS = ("seed", "checks", "skip", "skip_accuracy", "device", "rubric_digest", "data_digest")
+"""The settings a grade depends on (paths are not among them: moving a folder regrades nothing)."""
+
+
+def _to_grade(entries: list[Entry], states: dict[str, dict], settings: dict, force: bool) -> list[tuple[Entry, str]]:
+    version = grader_digest()
+    relevant = {key: settings[key] for key in GRADING_SETTINGS}
+    todo = []
+    for entry in entries:
+        stamp = fingerprint(content_digest(entry.path), relevant, version)
+        state = states.get(entry.name)
+        up_to_date = state and state.get("fingerprint") == stamp and not state["status"].startswith(RETRIED)
+        if force or not up_to_date:
+            todo.append((entry, stamp))
+    return todo
+
+
+def _grade(todo: list[tuple[Entry, str]], settings: dict, target: Path, workers: int, limit_seconds: float,
+           stream) -> None:
+    stamps = {entry.name: stamp for entry, stamp in todo}
+    with Progress(len(todo), stream) as progress, GraderPool(settings, workers, target / "batch.log") as pool:
+        def on_answer(entry: Entry, answer: dict) -> None:
+            _write_entry(target / entry.name, entry.name, answer, stamps[entry.name])
+            progress(entry.name, answer)
+
+        pool.grade([entry for entry, _ in todo], limit_seconds, on_answer)
+
+
+def _write_entry(folder: Path, name: str, answer: dict, stamp: str) -> None:
+    """The submission's report files and its state (written last: a row is recorded only when complete)."""
+    report = Report.from_dict(answer["report"]) if answer.get("report") else _zero_report(name, answer["status"])
+    write_reports(report, {kind: folder / filename for kind, filename in ENTRY_FILES.items()})
+    state = {"fingerprint": stamp, "status": answer["status"], "seconds": answer.get("seconds"),
+             "report": report.to_dict()}
+    write_atomic(folder / gradebook.STATE, json.dumps(state))
+
+
+def _zero_report(name: str, reason: str) -> Report:
+    part = Part.fail("the submission could be graded", reason)
+    return Report(name, [CheckResult("submission", "Submission", 0.0, (part,))])
+
+
+def _write_class_files(target: Path, states: dict[str, dict], rubric_path: str | None) -> None:
+    checks = gradebook.columns(states, [(name, points) for name, _, points in outline(rubric_path)])
+    write_atomic(target / "grades.csv", gradebook.gradebook_csv(states, checks))
+    totals, per_check = summary.summarise(states, checks)
+    possible = sum(points for _, points in checks)
+    statuses = Counter(state.get("status", "?").split(":")[0] for state in states.values())
+    write_atomic(target / "summary.md", summary.markdown(totals, per_check, possible, statuses))
+    summary.plot(target / "summary.png", totals, per_check, possible)
+
+
+class Progress:
+    """A progress bar with count, rate and ETA on a terminal (tqdm); plain lines otherwise."""
+
+    def __init__(self, total: int, stream):
+        self.total, self.stream, self.done, self.bar = total, stream, 0, None
+
+    def __enter__(self):
+        if hasattr(self.stream, "isatty") and self.stream.isatty():
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=self.total, unit="submission", file=self.stream)
+        return self
+
+    def __call__(self, name: str, answer: dict) -> None:
+        self.done += 1
+        report = answer.get("report")
+        score = f"{report['score']:g}/{report['max_score']:g}" if report else "0"
+        if self.bar is not None:
+            self.bar.set_postfix_str(f"{name}: {score}")
+            self.bar.update(1)
+        else:
+            print(f"[{self.done}/{self.total}] {name}: {score} {answer['status']} ({answer.get('seconds', 0):.1f} s)",
+                  file=self.stream, flush=True)
+
+    def __exit__(self, *exc):
+        if self.bar is not None:
+            self.bar.close()

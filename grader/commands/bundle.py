@@ -1,0 +1,26 @@
+"""``autograde bundle student --out DIR`` and ``autograde bundle gradescope --out autograder.zip``."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from . import EXIT_BAD_INPUT, EXIT_OK
+
+
+def bundle_main(*, kind: str, out: str, rubric_path: str | None = None, data_root: str | None = None) -> int:
+    """Build the student kit (a folder) or the Gradescope autograder (a zip); return the exit status."""
+    from ..bundle import BundleError, gradescope_bundle, student_bundle
+    from ..data import DataError
+    from ..rubric import RubricError
+
+    try:
+        if kind == "student":
+            built = student_bundle(Path(out))
+        else:
+            built = gradescope_bundle(Path(out), Path(rubric_path) if rubric_path else None,
+                                      Path(data_root) if data_root else None)
+    except (BundleError, RubricError, DataError) as error:
+        print(f"autograde: error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    print(f"autograde: wrote {built}", file=sys.stderr)
+    return EXIT_OK

@@ -1,0 +1,42 @@
+"""The grader's enumerations: how a check ended, and why a part of it failed. Values are plain strings in JSON."""
+from __future__ import annotations
+
+from enum import Enum
+
+
+class Status(str, Enum):
+    """How a check ended."""
+
+    PASSED = "passed"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    ERROR = "error"
+    """The grader itself failed: 0 points, a visible autograder error, the traceback for the instructor."""
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class FailureKind(str, Enum):
+    """Why a part of a check failed, or why a call to student code produced no value."""
+
+    WRONG = "wrong"
+    """The student's code ran and returned something wrong."""
+    EXCEPTION = "exception"
+    NOT_IMPLEMENTED = "not_implemented"
+    TIMEOUT = "timeout"
+    CRASH = "crash"
+    MEMORY = "memory"
+    PROTOCOL = "protocol"
+    """The worker wrote something that is not an answer to the grader's request."""
+    IMPORT = "import"
+    NOT_RUN = "not_run"
+    """Not called: the function timed out or crashed earlier, or the time for the submission ran out."""
+
+    def __str__(self) -> str:
+        return self.value
+
+    @property
+    def ends_worker(self) -> bool:
+        """The worker was killed or died: the function that ran is not called again for this submission."""
+        return self in (FailureKind.TIMEOUT, FailureKind.CRASH, FailureKind.MEMORY, FailureKind.PROTOCOL)

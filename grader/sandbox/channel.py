@@ -1,0 +1,139 @@
+"""One running worker seen from the grader: its pipes, the exchange of frames, and its captured output."""
+from __future__ import annotations
+
+import os
+import select
+import signal
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+from ..kinds import FailureKind
+from . import limits, protocol
+from .reply import Failure
+
+SIGNAL_NAMES = {signal.SIGSEGV: "a segmentation fault (SIGSEGV)", signal.SIGKILL: "SIGKILL",
+                signal.SIGABRT: "an abort (SIGABRT)", signal.SIGBUS: "a bus error (SIGBUS)",
+                signal.SIGFPE: "a floating-point exception (SIGFPE)", signal.SIGTERM: "SIGTERM",
+                signal.SIGXFSZ: "SIGXFSZ (a file larger than 1 GiB)"}
+
+
+class CappedOutput:
+    """The student's output of one call: the first ``cap`` bytes kept, the rest read and counted."""
+
+    def __init__(self, cap: int):
+        self.cap, self.data, self.dropped = cap, bytearray(), 0
+
+    def drain(self, fd: int) -> None:
+        """Read everything waiting on the non-blocking ``fd``."""
+        while True:
+            try:
+                chunk = os.read(fd, 1 << 20)
+            except OSError:
+                return
+            if not chunk:
+                return
+            room = max(self.cap - len(self.data), 0)
+            self.data += chunk[:room]
+            self.dropped += len(chunk) - min(room, len(chunk))
+
+    def text(self) -> str:
+        text = self.data.decode("utf-8", errors="replace")
+        if self.dropped:
+            text += f"\n[... {self.dropped} more bytes of output dropped; the limit is {self.cap // 1024} KiB]"
+        return text
+
+
+@dataclass
+class Channel:
+    """A worker process and the grader's ends of its three pipes (requests, replies, the student's output).
+
+    ``exit_status(timeout)`` learns how the process ended (from the process that forked it).
+    """
+
+    pid: int
+    request_fd: int
+    reply_fd: int
+    output_fd: int
+    exit_status: Callable[[float], int | None]
+    rss_limit: int | None = None
+    reader: protocol.FrameReader = field(default_factory=protocol.FrameReader)
+    sequence: int = 0
+
+    def send(self, name: str, payload: dict) -> tuple[int, bytes]:
+        """Number and send a request; write what the pipe takes now, return (number, bytes still to write)."""
+        self.sequence += 1
+        request = protocol.encode({"id": self.sequence, "call": name, "payload": payload})
+        try:
+            written = os.write(self.request_fd, request)
+        except (BlockingIOError, BrokenPipeError):
+            written = 0
+        return self.sequence, request[written:]
+
+    def receive(self, expected_id, timeout: float, output: CappedOutput, unsent: bytes = b"") -> dict | Failure:
+        """Pump bytes until the reply ``expected_id`` arrives; a Failure for anything else."""
+        pending = memoryview(unsent)
+        deadline = time.monotonic() + max(timeout, 0.01)
+        next_memory_check = 0.0
+        while True:
+            now = time.monotonic()
+            if now >= deadline:
+                return Failure(FailureKind.TIMEOUT, f"did not finish within the time limit of {_seconds(timeout)}")
+            if self.rss_limit and now >= next_memory_check:
+                if limits.rss_bytes(self.pid) > self.rss_limit:
+                    return Failure(FailureKind.MEMORY, f"used more than the memory limit of {self.rss_limit >> 20} MiB")
+                next_memory_check = now + 0.2
+            readable, writable, _ = select.select([self.reply_fd, self.output_fd], [self.request_fd] if pending else [],
+                                                  [], min(0.2, max(deadline - now, 0)))
+            if writable:
+                try:
+                    pending = pending[os.write(self.request_fd, pending[:1 << 20]):]
+                except BrokenPipeError:
+                    return self.death()
+            if self.output_fd in readable:
+                output.drain(self.output_fd)
+            if self.reply_fd in readable:
+                answer = self._read_reply(expected_id, output)
+                if answer is not None:
+                    return answer
+
+    def _read_reply(self, expected_id, output: CappedOutput) -> dict | Failure | None:
+        try:
+            chunk = os.read(self.reply_fd, 1 << 20)
+        except BlockingIOError:
+            return None
+        if not chunk:
+            output.drain(self.output_fd)
+            return self.death()
+        try:
+            messages = self.reader.feed(chunk)
+        except protocol.ProtocolError as error:
+            return Failure(FailureKind.PROTOCOL, f"wrote something that is not a grader message ({error})")
+        for message in messages:
+            if not isinstance(message, dict) or message.get("id") != expected_id:
+                return Failure(FailureKind.PROTOCOL, "wrote a message the grader did not ask for")
+            output.drain(self.output_fd)
+            return message
+        return None
+
+    def death(self) -> Failure:
+        """Why the worker is gone, from its exit status."""
+        code = self.exit_status(5.0)
+        if code is None:
+            return Failure(FailureKind.CRASH, "closed its connection to the grader")
+        if code < 0:
+            name = SIGNAL_NAMES.get(-code, f"signal {-code}")
+            hint = " (possibly out of memory)" if -code == signal.SIGKILL else ""
+            return Failure(FailureKind.CRASH, f"the process was killed by {name}{hint}")
+        return Failure(FailureKind.CRASH, f"the process exited with status {code} (e.g. sys.exit or os._exit)")
+
+    def close(self) -> None:
+        for fd in (self.request_fd, self.reply_fd, self.output_fd):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+def _seconds(value: float) -> str:
+    return f"{value:.0f} s" if value >= 10 else f"{value:.1f} s"

@@ -1,0 +1,46 @@
+"""What a call to student code gives back: a plain-data value or a failure, and the student's captured output."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..kinds import FailureKind
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why a call to student code produced no value; ``message`` is written for the student."""
+
+    kind: FailureKind
+    message: str
+    traceback: str = ""
+    """The frames of the submission's own files, when the student's code raised."""
+    function: str | None = None
+    """The student function the failure is attributed to (e.g. "backpropagation", "MyMLP.__init__")."""
+
+
+@dataclass
+class Reply:
+    """The outcome of one call: a plain-data ``value`` or a ``failure``, and the student's captured output."""
+
+    value: object = None
+    failure: Failure | None = None
+    output: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.failure is None
+
+
+@dataclass
+class PendingCall:
+    """A call sent to the worker and not yet answered; the host's ``finish`` waits for its Reply."""
+
+    call: str
+    sequence: int | None
+    function: str | None = None
+    unsent: bytes = b""
+    """Bytes of the request the pipe did not take yet (written while waiting for the reply)."""
+    early: Reply | None = None
+    """Answered without the worker: the submission did not import, or the function is no longer called."""
+    startup_seconds: float = 0.0
+    """Time spent starting and loading a worker for this call (not the student's time)."""

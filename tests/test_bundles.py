@@ -1,0 +1,144 @@
+"""The student kit and the Gradescope autograder: built, installed the way they are used, and exercised.
+
+The virtual environments reuse this environment's packages (``--system-site-packages``: torch is several GB)
+but get the grader only from the bundle's wheel, so what runs is what ships."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from grader.bundle import solution_bodies, solution_in, solution_in_wheel
+from grader.commands.bundle import bundle_main
+
+from .catalogue.hostile import SPY_ON_THE_CLASS, hostile_backprop, steals_the_solution
+from .conftest import REFERENCE, ROOT, SHARED_DATA, write_submission
+
+BODIES = solution_bodies()
+
+
+def venv_with(wheel_folder: Path, where: Path) -> Path:
+    """A fresh virtual environment with the bundle's grader wheel installed; its bin folder."""
+    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(where)], check=True)
+    python = where / "bin" / "python"
+    subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--no-deps", "--no-index",
+                    *map(str, wheel_folder.glob("*.whl"))], check=True)
+    origin = subprocess.run([str(python), "-c", "import grader; print(grader.__file__)"], capture_output=True,
+                            text=True, check=True, cwd=where).stdout
+    assert origin.startswith(str(where)), f"the venv must use the bundle's grader, not {origin}"
+    return where / "bin"
+
+
+def assert_no_solution(root: Path) -> None:
+    """No file under ``root`` (wheels opened) is the reference package or holds a reference function."""
+    assert len(BODIES) >= 8, "the check knows the reference's functions"
+    files = [path for path in root.rglob("*") if path.is_file()]
+    for wheel in (path for path in files if path.suffix == ".whl"):
+        assert not solution_in_wheel(wheel, BODIES), wheel
+    texts = {str(path.relative_to(root)): path.read_text(errors="replace") for path in files if path.suffix != ".whl"}
+    assert not solution_in(texts, BODIES)
+    assert not list(root.rglob("reference")), "no reference package anywhere"
+
+
+def test_the_leak_check_finds_the_reference():
+    texts = {"gradient_descent.py": (REFERENCE / "gradient_descent.py").read_text(), "reference/x.py": ""}
+    assert solution_in(texts, BODIES) == ["gradient_descent.py", "reference/x.py"]
+
+
+def run_check(bin_folder: Path, folder: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PATH": f"{bin_folder}:{os.environ['PATH']}"}
+    return subprocess.run([str(bin_folder / "autograde"), "check", str(folder), "--skip-accuracy"], env=env,
+                          capture_output=True, text=True, timeout=600)
+
+
+def test_the_student_kit_installs_holds_no_solution_and_checks_work(tmp_path):
+    kit = tmp_path / "kit"
+    assert bundle_main(kind="student", out=str(kit)) == 0
+    assert {"backpropagation.py", "gradient_descent.py", "given_code.py", "README.md"} <= {p.name for p in kit.iterdir()}
+    assert (kit / ".github" / "workflows" / "classroom.yml").is_file()
+    assert_no_solution(kit)
+    bin_folder = venv_with(kit / "wheels", tmp_path / "venv")
+    assert_no_solution(tmp_path / "venv" / "lib")
+    template = run_check(bin_folder, kit)
+    assert template.returncode == 0 and "Total: 0 / 100" in template.stdout
+    assert "not implemented yet: backpropagation" in template.stdout
+    solution = tmp_path / "solution"
+    solution.mkdir()
+    for module in ("backpropagation.py", "gradient_descent.py"):
+        shutil.copy(REFERENCE / module, solution / module)
+    solved = run_check(bin_folder, solution)
+    assert solved.returncode == 0 and "Total: 85 / 100" in solved.stdout and "[ FAIL]" not in solved.stdout
+
+
+@pytest.fixture(scope="module")
+def autograder(tmp_path_factory) -> tuple[Path, Path]:
+    """The Gradescope zip (with the decoded data when the real data is here), unpacked as /autograder/source,
+    and a venv where its wheel is installed as setup.sh would install it."""
+    root = tmp_path_factory.mktemp("bundle")
+    data = SHARED_DATA if (SHARED_DATA / "train").is_dir() else None
+    archive = root / "autograder.zip"
+    assert bundle_main(kind="gradescope", out=str(archive), data_root=str(data) if data else None) == 0
+    source = root / "autograder" / "source"
+    with zipfile.ZipFile(archive) as unpacked:
+        names = unpacked.namelist()
+        assert {"setup.sh", "run_autograder", "rubric.toml"} <= set(names)
+        assert all(unpacked.getinfo(n).external_attr >> 16 & 0o100 for n in ("setup.sh", "run_autograder"))
+        unpacked.extractall(source)
+    for script in ("setup.sh", "run_autograder"):
+        (source / script).chmod(0o755)
+    assert_no_solution(source)
+    if data:
+        assert (source / "data" / "cifar2.npz").is_file()
+        subprocess.run(["sha256sum", "--check", "--quiet", "cifar2.npz.sha256"], cwd=source / "data", check=True)
+    return root / "autograder", venv_with(source / "wheels", root / "venv")
+
+
+def run_autograder(autograder, submission_files: dict[str, str] | Path) -> dict:
+    root, bin_folder = autograder
+    submission = root / "submission"
+    shutil.rmtree(submission, ignore_errors=True)
+    shutil.rmtree(root / "results", ignore_errors=True)
+    if isinstance(submission_files, Path):
+        shutil.copytree(submission_files, submission / "nested")  # uploads are often one folder down
+    else:
+        submission.mkdir()
+        for name, text in submission_files.items():
+            (submission / name).write_text(text)
+    env = {**os.environ, "AUTOGRADER_ROOT": str(root), "PATH": f"{bin_folder}:{os.environ['PATH']}"}
+    done = subprocess.run(["bash", str(root / "source" / "run_autograder")], env=env, capture_output=True, text=True,
+                          timeout=900)
+    assert done.returncode == 0, done.stderr
+    return json.loads((root / "results" / "results.json").read_text())
+
+
+def test_gradescope_gives_the_reference_full_marks(autograder):
+    if not (SHARED_DATA / "train").is_dir():
+        pytest.skip(f"the real data is not at {SHARED_DATA}: the bundle has no data to train on")
+    results = run_autograder(autograder, REFERENCE)
+    assert results["score"] == 100, [(t["name"], t["score"], t["output"][:300]) for t in results["tests"]]
+
+
+def test_gradescope_gives_the_template_zero(autograder):
+    template = {m: (ROOT / "student_template" / m).read_text() for m in ("backpropagation.py", "gradient_descent.py")}
+    results = run_autograder(autograder, template)
+    assert results["score"] == 0 and "not implemented yet" in results["tests"][1]["output"]
+
+
+def test_gradescope_contains_a_hostile_submission(autograder, tmp_path):
+    root = autograder[0]
+    known = [str(root / "source" / "rubric.toml"), str(root / "source" / "data" / "cifar2.npz"),
+             str(root / "results" / "results.json"), str(root / "source" / "run_autograder")]
+    spy = write_submission(tmp_path / "spy", hostile_backprop(SPY_ON_THE_CLASS % {"known": known}))
+    results = run_autograder(autograder, spy)
+    printed = results["tests"][1]["output"]
+    assert all(f"blocked read {path}" in printed for path in known[:2] + known[3:]), printed
+    assert "KILLED" not in printed and "WROTE" not in printed
+    assert results["tests"][1]["score"] == results["tests"][1]["max_score"], "its own (correct) code still counts"
+    thief = steals_the_solution(str(ROOT)).write(tmp_path / "thief")
+    assert run_autograder(autograder, thief)["score"] == 0

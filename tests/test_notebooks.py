@@ -1,0 +1,184 @@
+"""Notebook submissions: graded like the .py files with the same definitions, top-level code never run."""
+from __future__ import annotations
+
+import ast
+import json
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from grader.commands.grade import check_main, grade_main
+from grader.notebooks import convert
+from grader.pipeline import grade
+
+from .catalogue import REFERENCE, TEMPLATE
+from .catalogue.buggy import BY_NAME as BUGGY
+from .conftest import rubric_for
+
+TRAINING_CELL = ("model = MyMLP()\nprint('TRAINING FOR MINUTES')\nimport time\ntime.sleep(600)\n"
+                 "history = train(30, None, model, None, None)")
+CPU_CHECKS = ("interface", "backpropagation_one_sample", "backpropagation_mini_batch", "rules", "grad_check", "train",
+              "train_manual_update", "MyMLP", "load_cifar")
+
+
+def write_notebook(path: Path, cells: list[str]) -> Path:
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_markdown_cell("# Assignment")] + [nbformat.v4.new_code_cell(c) for c in cells]
+    path.write_text(nbformat.writes(notebook))
+    return path
+
+
+def cells_of(module_source: str) -> list[str]:
+    """A module split the way students split it: one cell per top-level definition (imports in the first)."""
+    tree = ast.parse(module_source)
+    lines = module_source.splitlines()
+    starts = [node.lineno - 1 - len(getattr(node, "decorator_list", [])) for node in tree.body
+              if isinstance(node, (ast.FunctionDef, ast.ClassDef))]
+    bounds = [0, *starts, len(lines)]
+    return ["\n".join(lines[a:b]).strip() for a, b in zip(bounds, bounds[1:]) if "\n".join(lines[a:b]).strip()]
+
+
+def notebook_twin(py_folder: Path, folder: Path, extra_cells=("%matplotlib inline", "!pip install torch")) -> Path:
+    """The .py submission in ``py_folder`` handed in as notebooks: same definitions over several cells, with
+    magics, a shell line and a training cell at top level."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for module in ("backpropagation", "gradient_descent"):
+        cells = [*extra_cells, *cells_of((py_folder / f"{module}.py").read_text()), TRAINING_CELL]
+        write_notebook(folder / f"{module}.ipynb", cells)
+    return folder
+
+
+def without_cell_references(text: str) -> str:
+    return re.sub(r"Where, in your files:\n(  .*\n?)*", "Where, in your files: ...\n", text)
+
+
+def comparable(report) -> list[tuple]:
+    return [(r.name, r.score, r.status, without_cell_references(r.feedback)) for r in report.results]
+
+
+@pytest.mark.parametrize("source", ["reference", "mean over the batch", "template"])
+def test_a_notebook_gets_the_same_scores_and_feedback_as_its_py_twin(tmp_path, source):
+    if source == "reference":
+        py_folder = REFERENCE
+    elif source == "template":
+        py_folder = TEMPLATE
+    else:
+        py_folder = BUGGY[source].write(tmp_path / "py")
+    rubric = rubric_for(*CPU_CHECKS, examples=20)
+    twin = notebook_twin(py_folder, tmp_path / "notebooks")
+    from_notebooks, from_py = grade(twin, rubric), grade(py_folder, rubric)
+    assert comparable(from_notebooks) == comparable(from_py)
+    printed = "".join(r.output for r in from_notebooks.results)
+    assert "TRAINING FOR MINUTES" not in printed, "top-level code never runs"
+    assert any("cell(s)" in note and "was not run" in note for note in from_notebooks.notes)
+    assert any("magic or shell line" in note for note in from_notebooks.notes)
+
+
+REDEFINED = '''
+def backpropagation(model, y_true, y_pred):
+    raise RuntimeError("the first, abandoned attempt")
+'''
+USES_A_LATER_HELPER = '''
+def backpropagation(model, y_true, y_pred):
+    with torch.no_grad():
+        delta = output_delta(model, y_true, y_pred)
+        for l in range(model.L, 0, -1):
+            model.dL_dw[l] = delta.T @ model.a[l - 1]
+            model.dL_db[l] = delta.sum(dim=0)
+            if l > 1:
+                delta = (delta @ model.fc[str(l)].weight) * model.df[l - 1](model.z[l - 1])
+'''
+HELPER = '''
+def output_delta(model, y_true, y_pred):
+    return 2 * (y_pred - y_true) * model.df[model.L](model.z[model.L])
+'''
+OWN_MYNET = '''
+class MyNet(torch.nn.Module):
+    """The student's own copy of the given class (not used by the grader)."""
+    def __init__(self, n_l=(2, 3, 2), activation="tanh"):
+        super().__init__()
+        raise RuntimeError("the grader must build its own MyNet")
+'''
+
+
+def test_redefinitions_the_last_one_wins_and_a_helper_may_come_after_its_use(tmp_path):
+    cells = ["import torch", OWN_MYNET, REDEFINED, "print(backpropagation)", USES_A_LATER_HELPER, HELPER,
+             TRAINING_CELL, *cells_of((REFERENCE / "backpropagation.py").read_text())[-2:]]
+    folder = tmp_path / "s"
+    folder.mkdir()
+    write_notebook(folder / "backpropagation.ipynb", cells)
+    report = grade(folder, rubric_for("backpropagation_one_sample", "backpropagation_mini_batch", "grad_check",
+                                      examples=20))
+    failed = {r.name: r.feedback for r in report.results if not r.passed}
+    assert not failed, failed
+
+
+def test_an_unresolved_import_is_reported_and_fails_only_the_code_that_uses_it(tmp_path):
+    uses_it = REFERENCE.joinpath("backpropagation.py").read_text().replace(
+        "    with torch.no_grad():\n        delta = 2", "    main_test()\n    with torch.no_grad():\n        delta = 2", 1)
+    folder = tmp_path / "s"
+    folder.mkdir()
+    write_notebook(folder / "backpropagation.ipynb", ["from tests_backpropagation import main_test", uses_it])
+    write_notebook(folder / "gradient_descent.ipynb", ["from tests_gradient_descent import *",
+                                                      (REFERENCE / "gradient_descent.py").read_text()])
+    report = grade(folder, rubric_for("backpropagation_one_sample", "grad_check", "MyMLP", examples=5))
+    results = {r.name: r for r in report.results}
+    assert results["grad_check"].passed and results["MyMLP"].passed
+    feedback = results["backpropagation_one_sample"].feedback
+    assert "main_test is not available: `from tests_backpropagation import main_test` could not be imported" in feedback
+    assert 'File "backpropagation.ipynb, cell 3"' in feedback, "cell 1 is markdown, the import is cell 2"
+    assert any("backpropagation.ipynb, cell 2: `from tests_backpropagation import main_test` could not be imported"
+               in note for note in report.notes)
+    assert any("gradient_descent.ipynb, cell 2" in note for note in report.notes)
+
+
+def test_a_syntax_error_names_the_cell_and_the_line(tmp_path):
+    folder = tmp_path / "s"
+    folder.mkdir()
+    write_notebook(folder / "backpropagation.ipynb", ["import torch", "x = 1\ndef broken(:\n    pass"])
+    (folder / "gradient_descent.py").write_text((REFERENCE / "gradient_descent.py").read_text())
+    results = {r.name: r for r in grade(folder, rubric_for("interface", "MyMLP")).results}
+    assert "SyntaxError: backpropagation.ipynb, cell 3, line 2" in results["interface"].feedback
+    assert results["MyMLP"].passed, "the other module is still graded"
+
+
+def test_notebooks_work_in_grade_and_check(tmp_path, capsys):
+    twin = notebook_twin(REFERENCE, tmp_path / "upload" / "my_notebooks")
+    path = tmp_path / "results.json"
+    assert grade_main(submission=str(tmp_path / "upload"), outputs={"json": str(path)}, skip_accuracy=True) == 0
+    results = json.loads(path.read_text())
+    assert results["score"] == 85 and "was not run" in results["output"]
+    assert check_main(directory=str(twin), skip_accuracy=True) == 0
+    assert "Total: 85 / 100" in capsys.readouterr().out
+
+
+def test_a_py_file_wins_over_a_notebook_of_the_same_name(tmp_path):
+    folder = tmp_path / "s"
+    folder.mkdir()
+    for module in ("backpropagation", "gradient_descent"):
+        (folder / f"{module}.py").write_text((REFERENCE / f"{module}.py").read_text())
+    write_notebook(folder / "backpropagation.ipynb", ["raise SystemExit('never used')"])
+    report = grade(folder, rubric_for("backpropagation_one_sample", examples=5))
+    assert report.results[0].passed and "backpropagation.ipynb was not used" in report.notes[0]
+
+
+def test_conversion_keeps_imports_definitions_and_constants_only(tmp_path):
+    path = write_notebook(tmp_path / "backpropagation.ipynb", [
+        "%%time\nprint('a cell magic: the whole cell is left out')",
+        '"""A docstring is not code that was left out."""\nimport torch\nSEED = 3\nlr = 0.1\nprint(SEED)',
+        "@torch.no_grad()\ndef f():\n    return SEED",
+        "files = !ls\nclass A:\n    pass"])
+    conversion = convert(path)
+    assert "SEED = 3" in conversion.source and "def f" in conversion.source and "class A" in conversion.source
+    assert "lr = 0.1" not in conversion.source and "print(" not in conversion.source
+    assert "@torch.no_grad()" in conversion.source and "!ls" not in conversion.source
+    assert "cell(s) 2, 3 was not run" in conversion.notes[0], "cell 1 is markdown"
+
+
+def test_a_file_that_is_not_a_notebook_fails_to_import_with_a_reason(tmp_path):
+    path = tmp_path / "backpropagation.ipynb"
+    path.write_text("{not json")
+    conversion = convert(path)
+    assert "is not a readable notebook" in conversion.notes[0] and conversion.source.startswith("raise ImportError")
