@@ -1,19 +1,23 @@
-"""Calibrate the accuracy stage: the run-to-run spread of correct solutions, thresholds, and broken loops.
+"""Calibrate the accuracy stage: the run-to-run spread of correct solutions, the thresholds, and broken loops.
 
     python benchmarks/calibrate_accuracy.py --data-root ../shared/data/cifar10-airplane-bird \
-        [--device cpu] [--seeds 265 1 2 ... 19] [--broken] [--out benchmarks/results/calibration-cpu.json]
+        [--device cpu] [--seeds 265 1 2 ... 19] [--broken] [--out benchmarks/results/calibration-cpu.json] \
+        [--rows earlier.jsonl ...]
 
-1. Every correct submission whose training differs from the reference's (tests/catalogue/correct.py,
-   TRAINS_DIFFERENTLY) and the reference itself run the real accuracy stage (sandboxed worker, rubric
-   hyperparameters) at every seed: the test accuracy of ``train`` and of ``train_manual_update``.
-2. From the pooled samples of each function: a normal model with a lower 95% confidence bound on the mean and
-   an upper 95% confidence bound on the standard deviation; the bound on a correct solution's chance of losing
-   any accuracy point at the rubric's threshold is the sum over both functions of P(X < threshold) under that
-   model; and the highest threshold (on a 0.005 grid) whose bound stays below 1 in 10,000.
-3. ``--broken``: the broken loops (tests/catalogue/buggy.py, BROKEN_LOOPS) at the first three seeds, with the
-   score each gets, to show which lose points and which accuracy cannot tell apart.
+1. The reference, and every correct submission whose training arithmetic differs from the reference's
+   (tests/catalogue/correct.py, TRAINS_DIFFERENTLY: only in the functions it names; the others run the
+   reference's own code, bit-identical on a CPU), train through the worker's ``accuracy`` call, exactly as the
+   accuracy stage does, at every seed: one row per (submission, function, seed) with its test accuracy.
+2. From the pooled rows of each function: a normal model with a lower 95% confidence bound on the mean and an
+   upper 95% confidence bound on the standard deviation. The bound on a correct solution's chance of losing any
+   accuracy point at a threshold t is the sum over the two functions of P(X < t) under that model (each
+   function is judged on its own); the script reports it at the rubric's threshold, and the highest threshold on
+   a 0.005 grid whose bound stays below 1 in 10,000.
+3. ``--broken``: the broken loops (tests/catalogue/buggy.py, BROKEN_LOOPS) through the whole accuracy stage at
+   the first seed: the score each gets, to show which lose points and which accuracy cannot tell apart.
 
-Rows are printed as they come (JSON lines) and everything is written to --out.
+Rows are printed as JSON lines as they come; ``--rows`` adds rows measured earlier (JSON lines); everything is
+written to --out.
 """
 from __future__ import annotations
 
@@ -30,9 +34,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from grader.checks.accuracy import FUNCTIONS, reached  # noqa: E402
+from grader.checks.accuracy import FUNCTIONS, judge_logits, reached, stage_payload  # noqa: E402
+from grader.data import load_arrays  # noqa: E402
 from grader.pipeline import grade  # noqa: E402
 from grader.rubric import load_rubric  # noqa: E402
+from grader.sandbox.host import Host, SandboxOptions  # noqa: E402
 from grader.sandbox.zygote import Zygote  # noqa: E402
 from tests.catalogue import REFERENCE  # noqa: E402
 from tests.catalogue.buggy import BROKEN_LOOPS  # noqa: E402
@@ -42,29 +48,50 @@ DEFAULT_SEEDS = (265, *range(1, 20))
 FALSE_FAIL_TARGET = 1e-4
 
 
-def accuracy_rubric(seed: int, epochs: int | None = None):
-    rubric = dataclasses.replace(load_rubric().only("accuracy"), seed=seed)
-    return rubric.configure("accuracy", epochs=epochs) if epochs else rubric
+def settings(epochs: int | None = None):
+    rubric = load_rubric().only("accuracy")
+    return (rubric.configure("accuracy", epochs=epochs) if epochs else rubric).spec("accuracy").settings
 
 
-def run_one(folder: Path, seed: int, data_root: Path, device: str, zygote=None, epochs: int | None = None) -> dict:
-    """One accuracy stage: each function's test accuracy, the stage's score, and the training time."""
-    rubric = accuracy_rubric(seed, epochs)
-    result = grade(folder, rubric, device=device, data_root=data_root, zygote=zygote).results[0]
-    runs = reached(result)
-    return {"seed": seed, **{name: runs.get(name, {}).get("accuracy") for name in FUNCTIONS},
-            "train_seconds": sum(run["train_seconds"] for run in runs.values()),
-            "score": result.score, "max_score": result.max_score}
+def train_once(host: Host, arrays, stage, seed: int, device: str, function: str) -> dict:
+    """One training of ``function`` at ``seed`` through the worker, judged as the accuracy stage judges it."""
+    reply = host.call("accuracy", {**stage_payload(arrays, stage, seed, device), "function": function},
+                      timeout=stage.seconds)
+    outcome = judge_logits(reply.value, function, arrays.test_labels) if reply.ok else reply.failure
+    if not isinstance(outcome, dict):
+        return {"accuracy": None, "train_seconds": None, "failure": str(outcome)}
+    return {"accuracy": outcome["accuracy"], "train_seconds": outcome["train_seconds"]}
 
 
-def sweep(submissions: dict[str, Path], seeds, data_root: Path, device: str, log, epochs=None) -> list[dict]:
+def sweep(plan: dict[str, tuple[Path, tuple[str, ...]]], seeds, arrays, device: str, stage, log) -> list[dict]:
+    """Rows for every (submission, function, seed) of ``plan`` (name -> (folder, functions))."""
     rows = []
     with Zygote() as zygote:
-        for name, folder in submissions.items():
-            for seed in seeds:
-                row = {"submission": name, **run_one(folder, seed, data_root, device, zygote, epochs)}
-                rows.append(row)
-                log(json.dumps(row))
+        for name, (folder, functions) in plan.items():
+            with Host(folder, SandboxOptions(device=device), zygote=zygote) as host:
+                for function in functions:
+                    for seed in seeds:
+                        row = {"submission": name, "function": function, "seed": seed,
+                               **train_once(host, arrays, stage, seed, device, function)}
+                        rows.append(row)
+                        log(json.dumps(row))
+    return rows
+
+
+def broken_loops(data_root: Path, device: str, seed: int, epochs, log) -> list[dict]:
+    """Each broken loop through the whole accuracy stage: what each function reached, and the score."""
+    rubric = dataclasses.replace(load_rubric().only("accuracy"), seed=seed)
+    rubric = rubric.configure("accuracy", epochs=epochs) if epochs else rubric
+    rows = []
+    workdir = Path(tempfile.mkdtemp(prefix="broken-"))
+    for index, entry in enumerate(BROKEN_LOOPS):
+        result = grade(entry.write(workdir / f"b{index}"), rubric, device=device, data_root=data_root).results[0]
+        runs = reached(result)
+        lost = sorted({p.label for p in result.failed_parts})
+        row = {"broken": entry.name, "seed": seed, "score": result.score, "max_score": result.max_score,
+               **{function: runs.get(function, {}).get("accuracy") for function in FUNCTIONS}, "lost": lost}
+        rows.append(row)
+        log(json.dumps(row))
     return rows
 
 
@@ -99,7 +126,9 @@ def highest_safe_threshold(models: list[dict], target: float = FALSE_FAIL_TARGET
 
 
 def summarise(rows: list[dict], full_credit: float) -> dict:
-    models = {name: conservative_model([r[name] for r in rows if r[name] is not None]) for name in FUNCTIONS}
+    models = {function: conservative_model([r["accuracy"] for r in rows
+                                            if r["function"] == function and r["accuracy"] is not None])
+              for function in FUNCTIONS}
     return {"models": models, "rubric_full_credit": full_credit, "cpu": cpu_name(),
             "false_fail_bound_at_rubric_threshold": false_fail_bound(list(models.values()), full_credit),
             "highest_threshold_with_bound_below_1e-4": highest_safe_threshold(list(models.values()))}
@@ -116,22 +145,29 @@ def cpu_name() -> str:
 
 # ---------------------------------------------------------------- main
 
-def materialise(entries, workdir: Path) -> dict[str, Path]:
-    return {entry.name: entry.write(workdir / f"s{index}") for index, entry in enumerate(entries)}
+def plan_for(submissions, workdir: Path) -> dict[str, tuple[Path, tuple[str, ...]]]:
+    chosen = TRAINS_DIFFERENTLY if submissions is None else {name: TRAINS_DIFFERENTLY.get(name, FUNCTIONS)
+                                                             for name in submissions}
+    plan = {"reference": (REFERENCE, FUNCTIONS)}
+    for index, (name, functions) in enumerate(chosen.items()):
+        plan[name] = (BY_NAME[name].write(workdir / f"s{index}"), tuple(functions))
+    return plan
 
 
 def main(*, data_root: str, device: str = "cpu", seeds=DEFAULT_SEEDS, broken: bool = False,
-         out: str | None = None, submissions=None, log=print, epochs: int | None = None) -> dict:
+         out: str | None = None, submissions=None, log=print, epochs: int | None = None,
+         earlier: list[dict] = (), skip_reference: bool = False) -> dict:
     root = Path(data_root).resolve()
-    workdir = Path(tempfile.mkdtemp(prefix="calibration-"))
-    chosen = [BY_NAME[name] for name in (TRAINS_DIFFERENTLY if submissions is None else submissions)]
+    stage, arrays = settings(epochs), load_arrays(root)
+    plan = plan_for(submissions, Path(tempfile.mkdtemp(prefix="calibration-")))
+    if skip_reference:
+        plan.pop("reference")
     started = time.perf_counter()
-    rows = sweep({"reference": REFERENCE, **materialise(chosen, workdir)}, seeds, root, device, log, epochs)
-    result = {"device": device, "seeds": list(seeds), "rows": rows,
+    rows = [*earlier, *sweep(plan, seeds, arrays, device, stage, log)]
+    result = {"device": device, "seeds": list(seeds), "epochs": stage.epochs, "rows": rows,
               "summary": summarise(rows, load_rubric().spec("accuracy").settings.full_credit)}
     if broken:
-        result["broken"] = sweep(materialise(BROKEN_LOOPS, workdir / "broken"), list(seeds)[:3], root, device, log,
-                                 epochs)
+        result["broken"] = broken_loops(root, device, list(seeds)[0], epochs, log)
     result["seconds"] = time.perf_counter() - started
     log(json.dumps(result["summary"], indent=2))
     if out:
@@ -145,9 +181,13 @@ if __name__ == "__main__":
     parser.add_argument("--data-root", required=True)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--seeds", type=int, nargs="+", default=list(DEFAULT_SEEDS))
-    parser.add_argument("--broken", action="store_true", help="also run the broken loops (first three seeds)")
-    parser.add_argument("--submissions", nargs="+", help="correct-catalogue names (default: TRAINS_DIFFERENTLY)")
+    parser.add_argument("--broken", action="store_true", help="also run the broken loops (first seed)")
+    parser.add_argument("--submissions", nargs="*", help="correct-catalogue names (default: TRAINS_DIFFERENTLY)")
+    parser.add_argument("--rows", nargs="*", default=[], help="JSON-lines files of rows measured earlier")
+    parser.add_argument("--skip-reference", action="store_true", help="the reference's rows come from --rows")
     parser.add_argument("--out", help="write the JSON result here")
     args = parser.parse_args()
+    earlier = [json.loads(line) for path in args.rows for line in Path(path).read_text().splitlines() if line.strip()]
     main(data_root=args.data_root, device=args.device, seeds=args.seeds, broken=args.broken, out=args.out,
-         submissions=args.submissions, log=lambda text: print(text, flush=True))
+         submissions=args.submissions, log=lambda text: print(text, flush=True), earlier=earlier,
+         skip_reference=args.skip_reference)

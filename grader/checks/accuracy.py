@@ -52,17 +52,23 @@ def run(ctx: Context) -> list[Part]:
     except DataError as error:
         raise Skip(str(error)) from None
     settings: AccuracySettings = ctx.settings
-    train_idx, _ = split_indices(len(arrays.train_labels), VAL_FRACTION, SEED)
-    payload = {"train_x": arrays.train_images[train_idx], "train_y": arrays.train_labels[train_idx],
-               "test_x": arrays.test_images, "test_y": arrays.test_labels, "device": ctx.device,
-               "seed": ctx.seed, "batch_size": settings.batch_size,
-               "hyperparameters": {"epochs": settings.epochs, "lr": settings.lr, "momentum": settings.momentum,
-                                   "weight_decay": settings.weight_decay}}
+    payload = stage_payload(arrays, settings, ctx.seed, ctx.device)
     setting = (f"{settings.epochs} epochs, batch {settings.batch_size}, lr {settings.lr:g}, momentum "
-               f"{settings.momentum:g}, weight decay {settings.weight_decay:g}, seed {ctx.seed}, on {len(train_idx)} "
-               f"training images, tested on {len(arrays.test_labels)}")
+               f"{settings.momentum:g}, weight decay {settings.weight_decay:g}, seed {ctx.seed}, on "
+               f"{len(payload['train_y'])} training images, tested on {len(arrays.test_labels)}")
     outcomes = {function: _train_and_test(ctx, payload, function, arrays.test_labels) for function in FUNCTIONS}
     return verdict(settings, setting, outcomes, len(arrays.test_labels))
+
+
+def stage_payload(arrays, settings: AccuracySettings, seed: int, device: str) -> dict:
+    """What the worker's ``accuracy`` call trains on: the training split (the assignment's seeded validation
+    split left out), the test images, and the rubric's hyperparameters."""
+    train_idx, _ = split_indices(len(arrays.train_labels), VAL_FRACTION, SEED)
+    return {"train_x": arrays.train_images[train_idx], "train_y": arrays.train_labels[train_idx],
+            "test_x": arrays.test_images, "test_y": arrays.test_labels, "device": device, "seed": seed,
+            "batch_size": settings.batch_size,
+            "hyperparameters": {"epochs": settings.epochs, "lr": settings.lr, "momentum": settings.momentum,
+                                "weight_decay": settings.weight_decay}}
 
 
 def _train_and_test(ctx: Context, payload: dict, function: str, labels: torch.Tensor) -> dict | Failure:
@@ -72,15 +78,22 @@ def _train_and_test(ctx: Context, payload: dict, function: str, labels: torch.Te
     reply = ctx.call("accuracy", {**payload, "function": function})
     if not reply.ok:
         return reply.failure
-    logits = reply.value["logits"]
+    outcome = judge_logits(reply.value, function, labels)
+    if isinstance(outcome, dict):
+        outcome["seconds"] = time.perf_counter() - started
+    return outcome
+
+
+def judge_logits(value: dict, function: str, labels: torch.Tensor) -> dict | Failure:
+    """The test accuracy the grader counts from the returned logits (a Failure when they are malformed)."""
+    logits = value["logits"]
     if not isinstance(logits, torch.Tensor) or tuple(logits.shape) != (len(labels), 2) or \
             not torch.isfinite(logits.double()).all():
         shape = tuple(logits.shape) if isinstance(logits, torch.Tensor) else type(logits).__name__
         return Failure(FailureKind.WRONG, f"after {CALLS[function]}, MyMLP's test outputs are {shape} (or not "
                                           f"finite); expected ({len(labels)}, 2)", function=function)
     accuracy = (logits.argmax(dim=1) == labels).double().mean().item()
-    return {"accuracy": accuracy, "student_accuracy": reply.value["student_accuracy"],
-            "train_seconds": reply.value["train_seconds"], "seconds": time.perf_counter() - started}
+    return {"accuracy": accuracy, "student_accuracy": value["student_accuracy"], "train_seconds": value["train_seconds"]}
 
 
 def verdict(settings: AccuracySettings, setting: str, outcomes: dict, n_test: int) -> list[Part]:
