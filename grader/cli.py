@@ -46,16 +46,28 @@ def build_parser() -> argparse.ArgumentParser:
         "isolated worker process; every verdict is computed by the grader.", epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for add in (_add_grade, _add_check, _add_batch, _add_merge, _add_bundle):
+        add(commands)
+    return parser
+
+
+def _add_grade(commands) -> None:
     grade = commands.add_parser("grade", help="grade a submission folder (instructors, CI)",
                                 description="Grade SUBMISSION_DIR and print the report; write the requested files.")
     grade.add_argument("submission", metavar="SUBMISSION_DIR")
     _grading(grade)
     for fmt in FORMATS:
         grade.add_argument(f"--{fmt.name}", metavar="PATH", help=f"write {fmt.help}")
+
+
+def _add_check(commands) -> None:
     check = commands.add_parser("check", help="check your work in progress (students)",
                                 description="Run every check on DIR and say what to do next.")
     check.add_argument("directory", nargs="?", default=".", metavar="DIR")
     _environment(check)
+
+
+def _add_batch(commands) -> None:
     batch = commands.add_parser(
         "batch", help="grade a whole class: gradebook, summary, resumable (instructors)",
         description="Grade every entry of SUBMISSIONS_DIR (a folder or .zip per student, named by the entry) into "
@@ -69,11 +81,17 @@ def build_parser() -> argparse.ArgumentParser:
     batch.add_argument("--force", action="store_true", help="grade every submission again, changed or not")
     batch.add_argument("--shard", metavar="I/N", help="grade only the I-th of N deterministic parts of the class")
     _grading(batch, only_checks=False)
+
+
+def _add_merge(commands) -> None:
     merge = commands.add_parser("merge", help="combine batch outputs of several shards into one gradebook",
                                 description="Combine the OUT folders of sharded batch runs into one.")
     merge.add_argument("outputs", nargs="+", metavar="OUT")
     merge.add_argument("--out", required=True, metavar="MERGED")
     merge.add_argument("--rubric", metavar="FILE", help="the rubric the shards used (for the gradebook's columns)")
+
+
+def _add_bundle(commands) -> None:
     bundle = commands.add_parser("bundle", help="build the student kit or the Gradescope autograder (instructors)",
                                  description="student: the template, a grader wheel (no reference solution), the "
                                              "given code, a README and the GitHub Classroom workflow, in a folder. "
@@ -82,7 +100,6 @@ def build_parser() -> argparse.ArgumentParser:
     bundle.add_argument("--out", required=True, metavar="PATH", help="the folder (student) or the .zip (gradescope)")
     bundle.add_argument("--rubric", metavar="FILE", help="gradescope: the rubric to grade with (default: packaged)")
     bundle.add_argument("--data-root", metavar="DIR", help="gradescope: bundle these images, decoded and checksummed")
-    return parser
 
 
 def _outputs(args) -> dict[str, str | None]:

@@ -100,7 +100,10 @@ class GraderPool:
         return answers
 
     def _read(self, slot: _Slot) -> list[tuple[_Slot, dict]]:
-        chunk = slot.process.stdout.read() or b""
+        try:
+            chunk = os.read(slot.process.stdout.fileno(), 1 << 20)
+        except BlockingIOError:
+            return []
         if not chunk:
             answer = _zero(slot.entry, "grader error: the grader process died (see the log)")
             self._replace(slot)

@@ -7,6 +7,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..kinds import FailureKind, Status
+
 NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:e[-+]?\d+)?")
 TOP_FAILURES = 5
 
@@ -28,15 +30,16 @@ class CheckSummary:
         return self.passed / len(self.scores) if self.scores else 0.0
 
 
-KIND_SUMMARIES = {"not_implemented": "not implemented yet", "timeout": "did not finish in time",
-                  "crash": "crashed the worker", "memory": "used too much memory", "not_run": "not run",
-                  "protocol": "interfered with the grader's worker"}
+KIND_SUMMARIES = {FailureKind.NOT_IMPLEMENTED: "not implemented yet", FailureKind.TIMEOUT: "did not finish in time",
+                  FailureKind.CRASH: "crashed the worker", FailureKind.MEMORY: "used too much memory",
+                  FailureKind.NOT_RUN: "not run", FailureKind.PROTOCOL: "interfered with the grader's worker"}
 
 
 def failure_key(part: dict) -> str:
     """A failed part as a mistake shared across students: its label and what went wrong, without the numbers
     and the generated case (which differ from student to student)."""
-    return f"{part['label']}: {KIND_SUMMARIES.get(part.get('kind')) or _first_finding(part.get('message') or '')}"
+    kind = FailureKind(part["kind"]) if part.get("kind") else None
+    return f"{part['label']}: {KIND_SUMMARIES.get(kind) or _first_finding(part.get('message') or '')}"
 
 
 def _first_finding(message: str) -> str:
@@ -59,10 +62,10 @@ def summarise(states: dict[str, dict], checks: list[tuple[str, float]]) -> tuple
         totals.append(0.0 if report.get("grader_error") else report["score"])
         for result in report["results"]:
             summary = summaries.get(result["name"])
-            if summary is None or result["status"] == "skipped":
+            if summary is None or result["status"] == Status.SKIPPED:
                 continue
             summary.scores.append(result["score"])
-            summary.passed += result["status"] == "passed"
+            summary.passed += result["status"] == Status.PASSED
             summary.failures.update({failure_key(p) for p in result["parts"] if not p["passed"]})
     return totals, list(summaries.values())
 

@@ -146,6 +146,38 @@ class GraderCheckError(Exception):
     """The grader's own code failed while judging a case: an autograder error, never a pass."""
 
 
+class _Search:
+    """One hypothesis run: the cases run, the failing case kept, and a grader error if one happened."""
+
+    def __init__(self, check_one: Callable[[object], Part | None]):
+        self.check_one, self.runs, self.part, self.final, self.grader_error = check_one, 0, None, None, None
+
+    def step(self, case) -> None:
+        """Judge one case; a failure worth shrinking raises AssertionError, a final one stops the run."""
+        if self.final is not None or self.grader_error is not None:
+            raise _Stop()
+        self.runs += 1
+        try:
+            part = self.check_one(case)
+        except Exception:
+            self.grader_error = traceback.format_exc()
+            raise _Stop() from None
+        if part is None:
+            return
+        if part.kind in RETRY_KINDS:
+            self.part = part
+            raise AssertionError(part.message)
+        self.final = part
+        raise _Stop()
+
+    def outcome(self, hypothesis_error: str | None) -> tuple[int, Part | None]:
+        if self.grader_error is not None:
+            raise GraderCheckError(f"the grader failed while judging a generated case:\n{self.grader_error}")
+        if hypothesis_error and self.part is None and self.final is None:
+            raise GraderCheckError(f"hypothesis failed without a failing case:\n{hypothesis_error}")
+        return self.runs, self.final or self.part
+
+
 def find_failure(strategy, examples: int, run_seed: int,
                  check_one: Callable[[object], Part | None]) -> tuple[int, Part | None]:
     """Run ``check_one`` on up to ``examples`` drawn cases; return (cases run, the smallest failing case's Part).
@@ -155,35 +187,13 @@ def find_failure(strategy, examples: int, run_seed: int,
     pointless (a crash, a timeout, code not implemented) stops the run at once and is kept as it is.
     Raises GraderCheckError when ``check_one`` itself raises (a grader bug) or hypothesis fails on its own.
     """
-    state = {"runs": 0, "part": None, "final": None, "grader_error": None}
-
-    @seed(run_seed)
-    @settings(max_examples=examples, database=None, deadline=None, derandomize=False, verbosity=Verbosity.quiet,
-              suppress_health_check=list(HealthCheck), report_multiple_bugs=False,
-              phases=(Phase.explicit, Phase.generate, Phase.shrink))
-    @given(strategy)
-    def run(case):
-        if state["final"] is not None or state["grader_error"] is not None:
-            raise _Stop()
-        state["runs"] += 1
-        try:
-            part = check_one(case)
-        except Exception:
-            state["grader_error"] = traceback.format_exc()
-            raise _Stop() from None
-        if part is None:
-            return
-        if part.kind in RETRY_KINDS:
-            state["part"] = part
-            raise AssertionError(part.message)
-        state["final"] = part
-        raise _Stop()
-
+    search = _Search(check_one)
+    run = seed(run_seed)(settings(max_examples=examples, database=None, deadline=None, derandomize=False,
+                                  verbosity=Verbosity.quiet, suppress_health_check=list(HealthCheck),
+                                  report_multiple_bugs=False, phases=(Phase.explicit, Phase.generate, Phase.shrink))(
+        given(strategy)(search.step)))
     try:
         run()
-    except Exception:  # a failure is in state; hypothesis' own wrapping of it is not needed
-        if state["part"] is None and state["final"] is None and state["grader_error"] is None:
-            raise GraderCheckError(f"hypothesis failed without a failing case:\n{traceback.format_exc()}") from None
-    if state["grader_error"] is not None:
-        raise GraderCheckError(f"the grader failed while judging a generated case:\n{state['grader_error']}")
-    return state["runs"], state["final"] or state["part"]
+    except Exception:  # a failure is in the search; hypothesis' own wrapping of it is not needed
+        return search.outcome(traceback.format_exc())
+    return search.outcome(None)

@@ -36,15 +36,8 @@ def run(ctx: Context) -> list[Part]:
 
 
 def _judge(ctx: Context, case: NetCase, variant: str) -> dict[str, Part]:
-    dL_dw, dL_db = expected_gradients(case)
-    what = "correct gradients"
-    if variant == "weight":
-        dL_dw[1][0, 0] += _corruption(dL_dw, dL_db)
-        what = "gradients whose dL_dw[1][0, 0] is wrong"
-    elif variant == "bias":
-        last = len(case.n_l) - 1
-        dL_db[last][0] += _corruption(dL_dw, dL_db)
-        what = f"gradients whose dL_db[{last}][0] is wrong"
+    """The failed parts (by key) of one call of grad_check with correct or corrupted gradients."""
+    dL_dw, dL_db, what = _gradients(case, variant)
     payload = {**case.payload(), "dL_dw": {str(l): g for l, g in dL_dw.items()},
                "dL_db": {str(l): g for l, g in dL_db.items()}, "eps": EPS, "tol": TOL}
     reply = ctx.call("grad_check", payload)
@@ -56,8 +49,25 @@ def _judge(ctx: Context, case: NetCase, variant: str) -> dict[str, Part]:
     if verdict is None:
         message = f"{context} returned {reply.value['result']!r:.100}; expected a tuple (bool, float)."
         return {key: Part.fail(LABELS[key], message) for key in (variant, "rel_err")}
+    return _verdict(case, variant, context, verdict, rel_err, relative_error(case, dL_dw, dL_db),
+                    reply.value["params_after"])
+
+
+def _gradients(case: NetCase, variant: str):
+    """(dL_dw, dL_db, description): autograd's gradients, one entry corrupted for "weight" and "bias"."""
+    dL_dw, dL_db = expected_gradients(case)
+    if variant == "weight":
+        dL_dw[1][0, 0] += _corruption(dL_dw, dL_db)
+        return dL_dw, dL_db, "gradients whose dL_dw[1][0, 0] is wrong"
+    if variant == "bias":
+        last = len(case.n_l) - 1
+        dL_db[last][0] += _corruption(dL_dw, dL_db)
+        return dL_dw, dL_db, f"gradients whose dL_db[{last}][0] is wrong"
+    return dL_dw, dL_db, "correct gradients"
+
+
+def _verdict(case, variant, context, verdict, rel_err, ours, params_after) -> dict[str, Part]:
     failures = {}
-    ours = relative_error(case, dL_dw, dL_db)
     if verdict != (variant == "correct"):
         failures[variant] = Part.fail(LABELS[variant], f"{context} returned ({verdict}, {rel_err:.3g}); expected "
                                                        f"({not verdict}, about {ours:.3g}).")
@@ -65,8 +75,7 @@ def _judge(ctx: Context, case: NetCase, variant: str) -> dict[str, Part]:
         failures["rel_err"] = Part.fail(LABELS["rel_err"], f"{context} reported rel_err {rel_err:.6g}; the contract's "
                                                            f"formula gives {ours:.6g}.")
     changed = [name for name, tensor in case.params.items()
-               if not (isinstance(reply.value["params_after"].get(name), torch.Tensor)
-                       and torch.equal(reply.value["params_after"][name], tensor))]
+               if not (isinstance(params_after.get(name), torch.Tensor) and torch.equal(params_after[name], tensor))]
     if changed:
         failures["restores"] = Part.fail(LABELS["restores"], f"after {context}, these parameters differ from before: "
                                          f"{', '.join(changed)}. Restore each entry exactly (e.g. keep the original "

@@ -20,6 +20,8 @@ import sys
 from pathlib import Path
 
 _libc = ctypes.CDLL(None, use_errno=True)
+LINUX = sys.platform.startswith("linux")
+"""Landlock, mount namespaces and these syscall numbers exist only on Linux; elsewhere nothing is applied."""
 SYS_CREATE_RULESET, SYS_ADD_RULE, SYS_RESTRICT_SELF = 444, 445, 446  # the same numbers on x86_64 and aarch64
 CREATE_RULESET_VERSION = 1
 RULE_PATH_BENEATH = 1
@@ -50,7 +52,9 @@ class _PathBeneathAttr(ctypes.Structure):
 
 
 def landlock_abi() -> int:
-    """The kernel's Landlock ABI version; 0 when Landlock is unavailable (old kernel, disabled, gVisor)."""
+    """The kernel's Landlock ABI version; 0 when Landlock is unavailable (old kernel, disabled, gVisor, not Linux)."""
+    if not LINUX:
+        return 0
     version = _libc.syscall(SYS_CREATE_RULESET, None, ctypes.c_size_t(0), ctypes.c_uint32(CREATE_RULESET_VERSION))
     return max(int(version), 0)
 
@@ -109,6 +113,8 @@ def _allow(ruleset: int, path: str, rights: int) -> None:
 
 def hide_with_mount_namespace(paths: list[str]) -> bool:
     """As root: a private mount namespace in which each of ``paths`` is covered (empty folder or /dev/null)."""
+    if not LINUX:
+        return False
     if _libc.unshare(CLONE_NEWNS) != 0 or _libc.mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None) != 0:
         return False
     for path in paths:

@@ -65,8 +65,8 @@ class Host:
         self._tmp = Path(tempfile.mkdtemp(prefix="autograde-"))
         self._scratch = self._tmp / "scratch"
         self._scratch.mkdir()
-        for folder in (self._tmp, self._scratch):
-            os.chmod(folder, 0o711 if folder == self._tmp else 0o755)
+        os.chmod(self._tmp, 0o711)  # workers (other uids) reach their own folder inside, but cannot list it
+        os.chmod(self._scratch, 0o755)
         self._channel: Channel | None = None
         self._load: Reply | None = None
         self._blocked: dict[str, Failure] = {}

@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass
 
 from . import filesystem
+from .filesystem import LINUX
 
 CLONE_NEWNET = 0x40000000
 PR_SET_CHILD_SUBREAPER = 36
@@ -64,12 +65,12 @@ def apply(containment: Containment) -> dict[str, bool]:
     active = {"separate_process": True, "own_session": os.getsid(0) == os.getpid(), "memory_limit": False,
               "network_namespace": False, "unprivileged_user": False, "filesystem_allowlist": False,
               "landlock_no_tcp": False, "landlock_signal_scope": False}
-    if containment.memory_bytes:
+    if containment.memory_bytes and _vm_size_bytes():
         limit = _vm_size_bytes() + containment.memory_bytes
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
         active["memory_limit"] = True
     root = containment.uid is not None and is_root()
-    if root:
+    if root and LINUX:
         active["network_namespace"] = _libc.unshare(CLONE_NEWNET) == 0
     active.update(_restrict_filesystem(containment, root))
     if root:
@@ -102,28 +103,26 @@ def close_fds_except(keep: set[int]) -> None:
 
 
 def _vm_size_bytes() -> int:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith("VmSize:"):
-                return int(line.split()[1]) * 1024
-    return 0
+    """This process's address-space size (0 where /proc does not tell it)."""
+    return _status_kib("self", "VmSize:") * 1024
 
 
 def rss_bytes(pid: int) -> int:
-    """Resident memory of ``pid`` (0 when it is gone)."""
+    """Resident memory of ``pid`` (0 when it is gone, or where /proc does not tell it)."""
+    return _status_kib(pid, "VmRSS:") * 1024
+
+
+def _status_kib(pid, field: str) -> int:
     try:
         with open(f"/proc/{pid}/status") as status:
-            for line in status:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) * 1024
+            return next((int(line.split()[1]) for line in status if line.startswith(field)), 0)
     except OSError:
-        pass
-    return 0
+        return 0
 
 
 def become_subreaper() -> bool:
     """Make orphaned descendants of this process re-parent to it (so they can be found and killed)."""
-    return _libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+    return LINUX and _libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
 
 
 def kill_uid(uid: int) -> None:
@@ -146,7 +145,7 @@ def kill_uid(uid: int) -> None:
 def _processes() -> list[tuple[int, int, int]]:
     """(pid, parent pid, uid) of every live process; zombies (already dead, not yet reaped) are left out."""
     found = []
-    for entry in os.listdir("/proc"):
+    for entry in os.listdir("/proc") if os.path.isdir("/proc") else ():
         if not entry.isdigit():
             continue
         try:
