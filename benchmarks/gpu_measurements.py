@@ -102,23 +102,23 @@ def accuracy_stage(data_root: Path, device: str, epochs: int) -> dict:
                                               for key, value in run.items()}}
 
 
-def reference_experiment(data_root: Path, device: str, epochs: int, out: Path) -> dict:
+def reference_experiment(data_root: Path, device: str, epochs: int, out: Path, sweep) -> dict:
     started = time.perf_counter()
     result = experiment.main(data_root=data_root, out=out / "experiment", epochs=epochs, device=device,
-                             log=lambda text: None)
+                             sweep=sweep, log=lambda text: None)
     training = sum(row["seconds"] for row in result["rows"])
     return {"wall_seconds": time.perf_counter() - started, "training_seconds": training,
             "test_acc": result["test_acc"], "best": result["best"]}
 
 
-def plain_experiment(data_root: Path, device: str, epochs: int) -> dict:
+def plain_experiment(data_root: Path, device: str, epochs: int, sweep) -> dict:
     """The sweep with a CPU DataLoader and per-batch .to(device): what a straightforward solution does."""
     device = torch.device(device)
     train_set, val_set, _ = load_cifar(data_root)
     loader = torch.utils.data.DataLoader(train_set, batch_size=256, shuffle=False)
     val_loader = torch.utils.data.DataLoader(val_set, batch_size=256, shuffle=False)
     training = 0.0
-    for momentum, weight_decay in experiment.SWEEP:
+    for momentum, weight_decay in sweep:
         torch.manual_seed(265)
         for manual in (False, True):
             model = MyMLP().to(device)
@@ -135,17 +135,18 @@ def plain_experiment(data_root: Path, device: str, epochs: int) -> dict:
     return {"training_seconds": training}
 
 
-def stage(data_root: Path, device: str, epochs: int, out: Path) -> dict:
+def stage(data_root: Path, device: str, epochs: int, out: Path, sweep=experiment.SWEEP) -> dict:
     results = {"accuracy_stage": accuracy_stage(data_root, device, epochs),
-               "reference_experiment": reference_experiment(data_root, device, epochs, out),
-               "plain_experiment": plain_experiment(data_root, device, epochs)}
+               "reference_experiment": reference_experiment(data_root, device, epochs, out, sweep),
+               "plain_experiment": plain_experiment(data_root, device, epochs, sweep)}
     results["speedup_device_resident_vs_plain"] = (results["plain_experiment"]["training_seconds"] /
                                                    results["reference_experiment"]["training_seconds"])
     return results
 
 
 def main(*, data_root: str, device: str = "cuda", epochs: int = 30, out: str = "gpu-out", parts=PARTS,
-         workers: int = 8, size: int = 100, seeds: int = 20, levels=(1, 2, 4, 8), concurrency_size: int = 8) -> dict:
+         workers: int = 8, size: int = 100, seeds: int = 20, levels=(1, 2, 4, 8), concurrency_size: int = 8,
+         configurations: int | None = None) -> dict:
     root, out_dir = Path(data_root).resolve(), Path(out)
     out_dir.mkdir(parents=True, exist_ok=True)
     rubric = rubric_with_epochs(epochs, out_dir)
@@ -156,7 +157,7 @@ def main(*, data_root: str, device: str = "cuda", epochs: int = 30, out: str = "
     runners = {"class": lambda: whole_class(root, device, workers, size, out_dir, rubric),
                "concurrency": lambda: concurrency(root, device, levels, concurrency_size, rubric),
                "calibration": lambda: calibration(root, device, seeds, epochs),
-               "stage": lambda: stage(root, device, epochs, out_dir)}
+               "stage": lambda: stage(root, device, epochs, out_dir, experiment.SWEEP[:configurations])}
     for part in parts:
         started = time.perf_counter()
         results[part] = runners[part]()

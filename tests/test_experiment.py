@@ -35,7 +35,7 @@ def test_gpu_measurement_script_dry_run_on_cpu(tmp_path):
 
     results = gpu_measurements.main(data_root=str(shared_data()), device="cpu", epochs=1, out=str(tmp_path),
                                     parts=("concurrency", "calibration", "stage"), seeds=1, levels=(2,),
-                                    concurrency_size=2)
+                                    concurrency_size=2, configurations=1)
     assert results["stage"]["accuracy_stage"]["max_score"] == 15
     assert results["stage"]["speedup_device_resident_vs_plain"] > 0
     assert results["calibration"]["rows"][0]["submission"] == "reference"

@@ -34,8 +34,9 @@ class AccuracySettings(Settings):
     momentum: float = 0.9
     weight_decay: float = 0.001
     batch_size: int = 256
-    full_credit: float = 0.80
-    """Test accuracy from which a function earns its full weight (calibrated: README)."""
+    full_credit: float = 0.765
+    """Test accuracy from which a function earns its full weight: under the calibrated spread of correct runs,
+    the chance that a correct solution falls below it in either function is under 1 in 10,000 (README)."""
     partial_credit: float = 0.70
     """Test accuracy from which a function earns ``partial_share`` of its weight."""
     partial_share: float = 0.5
