@@ -195,9 +195,17 @@ def highest_safe_threshold(models: list[dict], target: float = FALSE_FAIL_TARGET
     return round(threshold, 6)
 
 
+MINIMUM_SAMPLES = 3
+
+
 def summarise(rows: list[dict], full_credit: float) -> dict:
+    """Both models of each function's accuracy and the thresholds they allow; a note instead when a function has
+    fewer than MINIMUM_SAMPLES runs (a spread needs several)."""
     samples = {function: [r["accuracy"] for r in rows if r["function"] == function and r["accuracy"] is not None]
                for function in FUNCTIONS}
+    too_few = {function: len(values) for function, values in samples.items() if len(values) < MINIMUM_SAMPLES}
+    if too_few:
+        return {"too_few_runs": too_few, "needed": MINIMUM_SAMPLES, "rubric_full_credit": full_credit}
     normal = [conservative_model(values) for values in samples.values()]
     heavy = [heavy_tailed_model(values) for values in samples.values()]
     return {"normal": dict(zip(FUNCTIONS, normal)), "student_t": dict(zip(FUNCTIONS, heavy)),

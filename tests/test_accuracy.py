@@ -9,12 +9,11 @@ import torch
 
 from grader.checks.accuracy import AccuracySettings, verdict
 from grader.kinds import FailureKind
-from grader.pipeline import grade
 from grader.report.results import CheckResult
 from grader.rubric import load_rubric
 from grader.sandbox.reply import Failure
 
-from .conftest import REFERENCE, TEMPLATE, shared_data, write_submission
+from .conftest import REFERENCE, TEMPLATE, grade, shared_data, write_submission
 
 TRAIN_STEP = "        optimizer.step()\n        optimizer.zero_grad()\n"
 SETTINGS = load_rubric().spec("accuracy").settings

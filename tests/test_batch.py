@@ -3,7 +3,9 @@ batch that goes on whatever one submission or one grader process does."""
 from __future__ import annotations
 
 import csv
+import io
 import json
+import shutil
 import sys
 import zipfile
 from pathlib import Path
@@ -30,8 +32,6 @@ def zipped(folder: Path, target: Path, inner: str = "") -> Path:
 def klass(tmp_path_factory) -> Path:
     """A class of eight: correct, stubbed, buggy, zipped, nested, notebooks, a broken zip and a stray file."""
     root = tmp_path_factory.mktemp("class")
-    import shutil
-
     shutil.copytree(REFERENCE, root / "alice")
     shutil.copytree(TEMPLATE, root / "bob")
     BUGGY["mean over the batch"].write(root / "carol")
@@ -48,12 +48,10 @@ def rows(out: Path) -> dict[str, dict]:
         return {row["name"]: row for row in csv.DictReader(handle)}
 
 
-@pytest.fixture
-def small_class(tmp_path) -> Path:
+@pytest.fixture(scope="module")
+def small_class(tmp_path_factory) -> Path:
     """Three entries (correct, stubbed, malformed): enough for reruns and shards."""
-    import shutil
-
-    root = tmp_path / "small"
+    root = tmp_path_factory.mktemp("small")
     shutil.copytree(REFERENCE, root / "alice")
     shutil.copytree(TEMPLATE, root / "bob")
     (root / "grace.zip").write_bytes(b"not a zip at all")
@@ -70,6 +68,14 @@ def graded(klass, tmp_path_factory):
     out = tmp_path_factory.mktemp("out")
     assert batch_main(submissions=str(klass), out=str(out), skip_accuracy=True, workers=2) == 0
     return out
+
+
+@pytest.fixture(scope="module")
+def small_graded(small_class, tmp_path_factory) -> tuple[Path, str]:
+    """The small class graded once (its output folder, what the batch printed); tests copy it before changing it."""
+    out, printed = tmp_path_factory.mktemp("small-out"), io.StringIO()
+    assert batch_main(submissions=str(small_class), out=str(out), skip_accuracy=True, workers=2, stream=printed) == 0
+    return out, printed.getvalue()
 
 
 def test_every_entry_gets_a_row_and_its_reports(graded):
@@ -94,28 +100,29 @@ def test_the_summary_says_which_mistakes_the_class_makes(graded):
     assert (graded / "summary.png").stat().st_size > 10_000
 
 
-def test_a_rerun_grades_only_what_changed_only_regrades_named_students_and_force_regrades_all(small_class, capsys,
+def test_a_rerun_grades_only_what_changed_only_regrades_named_students_and_force_regrades_all(small_class,
+                                                                                             small_graded, capsys,
                                                                                              tmp_path):
-    out = tmp_path / "out"
-    assert "3 graded, 0 up to date" in run(small_class, out, capsys)
+    first_out, first_printed = small_graded
+    assert "3 graded, 0 up to date" in first_printed
+    out, moved = tmp_path / "out", tmp_path / "moved"
+    shutil.copytree(first_out, out)
     assert "0 graded, 3 up to date" in run(small_class, out, capsys)
     assert "1 graded, 0 up to date" in run(small_class, out, capsys, only=("bob",))
-    moved = tmp_path / "moved"
-    small_class.rename(moved)
+    shutil.copytree(small_class, moved)
     (moved / "alice" / "notes.md").write_text("a new file changes the submission")
     assert "1 graded, 2 up to date" in run(moved, out, capsys), "moving the class regrades nothing; a change does"
     assert "3 graded, 0 up to date" in run(moved, out, capsys, force=True)
 
 
-def test_shards_are_deterministic_and_merge_into_the_same_gradebook(small_class, tmp_path, capsys):
+def test_shards_are_deterministic_and_merge_into_the_same_gradebook(small_class, small_graded, tmp_path, capsys):
     names = [entry.name for entry in list_entries(small_class)]
     assert sorted(n for i in (1, 2, 3) for n in names if in_shard(n, i, 3)) == sorted(names)
     outs = [tmp_path / f"shard{i}" for i in (1, 2)]
     for index, out in enumerate(outs, start=1):
         run(small_class, out, capsys, shard=f"{index}/2")
     assert merge_main(outputs=[str(o) for o in outs], out=str(tmp_path / "merged")) == 0
-    run(small_class, tmp_path / "whole", capsys)
-    merged, whole = rows(tmp_path / "merged"), rows(tmp_path / "whole")
+    merged, whole = rows(tmp_path / "merged"), rows(small_graded[0])
     assert {n: r["total"] for n, r in merged.items()} == {n: r["total"] for n, r in whole.items()}
     assert len(merged) == 4 and (tmp_path / "merged" / "alice" / "results.json").is_file()
 
@@ -161,24 +168,23 @@ def test_a_grader_process_that_dies_or_hangs_costs_only_its_entry(tmp_path):
         "hangs": "timeout: grading took longer than the limit of 3 s"}
 
 
-def test_one_student_cannot_read_write_or_signal_another_nor_the_gradebook(tmp_path, capsys):
-    import shutil
-
+def test_one_student_cannot_read_write_or_signal_another_nor_the_gradebook(small_class, small_graded, tmp_path,
+                                                                          capsys):
     from .catalogue.hostile import SPY_ON_THE_CLASS, hostile_backprop
     from .conftest import write_submission
 
     klass, out = tmp_path / "class", tmp_path / "out"
-    shutil.copytree(REFERENCE, klass / "victim")
-    assert "1 graded" in run(klass, out, capsys)
-    victim_state = (out / "victim" / "state.json").read_text()
-    known = [str(klass / "victim" / "backpropagation.py"), str(out / "grades.csv"), str(out / "victim" / "state.json")]
+    shutil.copytree(small_class, klass)
+    shutil.copytree(small_graded[0], out)
+    victim_state = (out / "alice" / "state.json").read_text()
+    known = [str(klass / "alice" / "backpropagation.py"), str(out / "grades.csv"), str(out / "alice" / "state.json")]
     write_submission(klass / "attacker", hostile_backprop(SPY_ON_THE_CLASS % {"known": known}))
     shutil.copytree(REFERENCE, klass / "victim2")
-    assert "2 graded, 1 up to date" in run(klass, out, capsys)
+    assert "2 graded, 3 up to date" in run(klass, out, capsys)
     printed = json.loads((out / "attacker" / "state.json").read_text())["report"]["results"][1]["output"]
     for path in known:
         assert f"blocked read {path}" in printed and f"blocked write {path}" in printed, printed
     assert "KILLED" not in printed and "READ " not in printed.replace("blocked read", "")
-    assert (out / "victim" / "state.json").read_text() == victim_state
+    assert (out / "alice" / "state.json").read_text() == victim_state
     gradebook = rows(out)
-    assert gradebook["victim"]["total"] == gradebook["victim2"]["total"] == "85"
+    assert gradebook["alice"]["total"] == gradebook["victim2"]["total"] == "85"

@@ -134,7 +134,9 @@ def test_gradescope_contains_a_hostile_submission(autograder, tmp_path):
     root = autograder[0]
     known = [str(root / "source" / "rubric.toml"), str(root / "source" / "data" / "cifar2.npz"),
              str(root / "results" / "results.json"), str(root / "source" / "run_autograder")]
-    spy = write_submission(tmp_path / "spy", hostile_backprop(SPY_ON_THE_CLASS % {"known": known}))
+    stubbed_training = {"gradient_descent.py": (ROOT / "student_template" / "gradient_descent.py").read_text()}
+    spy = write_submission(tmp_path / "spy", hostile_backprop(SPY_ON_THE_CLASS % {"known": known}),
+                           files=stubbed_training)  # no minute of training: the spying happens in backpropagation
     results = run_autograder(autograder, spy)
     printed = results["tests"][1]["output"]
     assert all(f"blocked read {path}" in printed for path in known[:2] + known[3:]), printed

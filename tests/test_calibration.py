@@ -40,3 +40,10 @@ def test_the_threshold_found_keeps_the_bound_below_the_target():
     assert calibration.false_fail_bound(models, threshold) < calibration.FALSE_FAIL_TARGET
     assert calibration.false_fail_bound(models, threshold + 0.005) >= calibration.FALSE_FAIL_TARGET
     assert threshold < statistics.mean(m["loc"] for m in models)
+
+
+def test_a_summary_of_too_few_runs_says_so_instead_of_inventing_a_spread():
+    rows = [{"function": function, "accuracy": 0.84} for function in calibration.FUNCTIONS]
+    summary = calibration.summarise(rows, full_credit=0.765)
+    assert summary["too_few_runs"] == {function: 1 for function in calibration.FUNCTIONS}
+    assert "student_t" not in summary

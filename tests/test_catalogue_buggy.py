@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from grader.pipeline import grade
 
 from .catalogue.buggy import BUGS
-from .conftest import rubric_for
+from .conftest import grade, rubric_for
 
 
 def test_catalogue_is_large_enough():

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from grader.pipeline import grade
 
 from .catalogue.correct import CORRECT
-from .conftest import rubric_for
+from .conftest import grade, rubric_for
 
 
 @pytest.mark.parametrize("submission", CORRECT, ids=[s.name for s in CORRECT])

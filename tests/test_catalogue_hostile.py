@@ -18,12 +18,11 @@ from pathlib import Path
 import pytest
 
 import grader
-from grader.pipeline import grade
 from grader.sandbox.limits import is_root
 
 from .catalogue import hostile
 from .catalogue.hostile import LINGER, at_import, hostile_backprop, lingering_pids, running
-from .conftest import ROOT, rubric_for, write_submission
+from .conftest import ROOT, grade, rubric_for, write_submission
 
 needs_root = pytest.mark.skipif(not is_root(), reason="needs root: the worker drops to an unprivileged user only then")
 

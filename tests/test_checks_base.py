@@ -7,10 +7,9 @@ from hypothesis import strategies as st
 from grader.checks import backprop
 from grader.checks.base import GraderCheckError, find_failure
 from grader.kinds import FailureKind
-from grader.pipeline import grade
 from grader.report.results import Part
 
-from .conftest import REFERENCE, rubric_for
+from .conftest import REFERENCE, grade, rubric_for
 
 
 def too_big(n):

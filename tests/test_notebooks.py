@@ -11,11 +11,10 @@ import pytest
 
 from grader.commands.grade import check_main, grade_main
 from grader.notebooks import convert
-from grader.pipeline import grade
 
 from .catalogue import REFERENCE, TEMPLATE
 from .catalogue.buggy import BY_NAME as BUGGY
-from .conftest import rubric_for
+from .conftest import grade, rubric_for
 
 TRAINING_CELL = ("model = MyMLP()\nprint('TRAINING FOR MINUTES')\nimport time\ntime.sleep(600)\n"
                  "history = train(30, None, model, None, None)")

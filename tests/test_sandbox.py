@@ -12,7 +12,7 @@ from grader.sandbox.host import Host, SandboxOptions
 from grader.sandbox.limits import is_root
 
 from .catalogue.hostile import ENDLESS_LOOP, LINGER, at_import, lingering_pids, running
-from .conftest import REFERENCE, rubric_for, write_submission
+from .conftest import REFERENCE, grade, rubric_for, write_submission
 
 IMAGES = {"x": torch.zeros(1, 3, 32, 32)}
 
@@ -52,8 +52,7 @@ def test_a_function_that_crashed_is_not_called_again(tmp_path):
 
 
 def test_an_endless_loop_costs_one_time_limit_for_the_whole_submission(tmp_path):
-    from grader.pipeline import grade
-
+    
     folder = ENDLESS_LOOP.write(tmp_path / "s")
     rubric = rubric_for("backpropagation_one_sample", "backpropagation_mini_batch", "rules", "train", examples=5,
                         check_seconds=3)
@@ -94,8 +93,7 @@ def test_uncontained_worker_leaves_no_orphans(tmp_path):
 
 
 def test_a_submission_with_one_module_is_graded_on_that_module(tmp_path):
-    from grader.pipeline import grade
-
+    
     folder = write_submission(tmp_path / "s")
     (folder / "gradient_descent.py").unlink()
     results = {r.name: r for r in grade(folder, rubric_for("interface", "backpropagation_one_sample", "train",

@@ -6,13 +6,12 @@ import json
 import subprocess
 import sys
 
-from grader.pipeline import grade
 from grader.report.results import Report
 from grader.report.terminal import render
 from grader.sandbox.filesystem import solution_reachable
 
 from .catalogue.hostile import SPY_ON_THE_CLASS, hostile_backprop, steals_the_solution
-from .conftest import REFERENCE, ROOT, rubric_for, write_submission
+from .conftest import REFERENCE, ROOT, grade, rubric_for, write_submission
 
 CHECKS = ("interface", "backpropagation_one_sample", "train", "MyMLP")
 

@@ -139,7 +139,7 @@ def solution_reachable(search_path: list[str]) -> str | None:
 
     Looks in every import-path entry and next to the grader package (and one level up from each).
     """
-    places = {Path(p) for p in search_path if p} | {checkout_root()}
+    places = {Path(os.path.abspath(entry or ".")) for entry in search_path} | {checkout_root()}
     places |= {place.parent for place in places}
     for place in sorted(places):
         candidate = place / SOLUTION_PACKAGE / "backpropagation.py"
