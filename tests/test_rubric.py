@@ -24,11 +24,15 @@ def test_default_rubric_has_every_check_and_100_points():
     ("[limits]\nmemory_mb = 'lots'", "[limits] memory_mb must be a number (int), got 'lots'"),
     ("[checks.accuracy]\nfull_credit = 'high'", "full_credit must be a number (float)"),
     ("this is = not toml =", "not valid TOML"),
+    ("[limits]\nmemory_mb = 2.5", "[limits] memory_mb must be a whole number, got 2.5"),
+    ("[checks.train_manual_update]\nexamples = 1.5", "[checks.train_manual_update] examples must be a whole number"),
+    ("[limits]\ncheck_seconds = true", "[limits] check_seconds must be a number"),
+    ("seed = 'x'", "seed must be a number"),
 ])
-def test_bad_rubrics_are_explained(tmp_path, text, fragment):
+def test_bad_rubrics_are_explained_naming_the_key(tmp_path, text, fragment):
     path = tmp_path / "rubric.toml"
     path.write_text(text)
-    with pytest.raises(RubricError, match=None) as error:
+    with pytest.raises(RubricError) as error:
         load_rubric(path)
     assert fragment in str(error.value)
 
@@ -56,16 +60,3 @@ def test_numbers_keep_their_declared_type(tmp_path):
     assert rubric.spec("train").points == 2.5 and rubric.spec("accuracy").points == 7.5
     assert rubric.spec("accuracy").settings.seconds == 0.5
 
-
-@pytest.mark.parametrize("text, fragment", [
-    ("[limits]\nmemory_mb = 2.5", "[limits] memory_mb must be a whole number, got 2.5"),
-    ("[checks.train_manual_update]\nexamples = 1.5", "[checks.train_manual_update] examples must be a whole number"),
-    ("[limits]\ncheck_seconds = true", "[limits] check_seconds must be a number"),
-    ("seed = 'x'", "seed must be a number"),
-])
-def test_values_that_cannot_be_converted_are_refused_naming_the_key(tmp_path, text, fragment):
-    path = tmp_path / "rubric.toml"
-    path.write_text(text)
-    with pytest.raises(RubricError) as error:
-        load_rubric(path)
-    assert fragment in str(error.value)
