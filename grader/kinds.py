@@ -38,5 +38,6 @@ class FailureKind(str, Enum):
 
     @property
     def ends_worker(self) -> bool:
-        """The worker was killed or died: the function that ran is not called again for this submission."""
+        """The worker was killed or died, or the call exhausted its memory: the function that ran is not called
+        again for this submission."""
         return self in (FailureKind.TIMEOUT, FailureKind.CRASH, FailureKind.MEMORY, FailureKind.PROTOCOL)

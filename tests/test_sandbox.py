@@ -51,15 +51,23 @@ def test_a_function_that_crashed_is_not_called_again(tmp_path):
         assert host.call("ping", {}, timeout=30).ok, "other calls still run"
 
 
+def test_a_function_that_ran_out_of_memory_is_neither_retried_nor_called_again(tmp_path):
+    folder = write_submission(tmp_path / "s", append={"gradient_descent": "def MyMLP():\n    raise MemoryError()\n"})
+    with Host(folder) as host:
+        exhausted = host.call("mlp", IMAGES, timeout=30)
+        assert exhausted.failure.kind is FailureKind.MEMORY and "MemoryError" in exhausted.failure.message
+        again = host.call("mlp", IMAGES, timeout=30)
+        assert again.failure.kind is FailureKind.NOT_RUN and "MyMLP ran out of memory" in again.failure.message
+
+
 def test_an_endless_loop_costs_one_time_limit_for_the_whole_submission(tmp_path):
-    
     folder = ENDLESS_LOOP.write(tmp_path / "s")
     rubric = rubric_for("backpropagation_one_sample", "backpropagation_mini_batch", "rules", "train", examples=5,
                         check_seconds=3)
     results = {r.name: r for r in grade(folder, rubric).results}
     assert "did not finish within this check's time limit of 3 s" in results["backpropagation_one_sample"].feedback
     for name in ("backpropagation_mini_batch", "rules"):
-        assert "an earlier call of backpropagation ended the grader's worker" in results[name].feedback
+        assert "an earlier call of backpropagation ran out of time" in results[name].feedback
         blocked = [p for p in results[name].failed_parts if p.details.get("function") == "backpropagation"]
         assert blocked and all(p.kind is FailureKind.NOT_RUN for p in blocked), "failed at once, not timed out"
     assert results["train"].passed

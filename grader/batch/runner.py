@@ -36,6 +36,19 @@ class _Slot:
 GRADER_PROCESS = (sys.executable, "-m", "grader.batch.worker")
 
 
+def thread_environment(processes: int) -> dict[str, str]:
+    """This environment with torch's thread count set so that ``processes`` grader processes share the usable
+    cores (an explicit OMP_NUM_THREADS is kept). Several processes each running all-core OpenMP on small
+    tensors oversubscribe the cores and slow every check down (measured: 5.3 s a submission instead of 2.2 s
+    with 2 processes on 2 cores)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    threads = str(max(1, cores // max(1, processes)))
+    environment = dict(os.environ)
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        environment.setdefault(name, environment.get("OMP_NUM_THREADS", threads))
+    return environment
+
+
 class GraderPool:
     """Up to ``workers`` grader processes (``command``, see :mod:`grader.batch.worker`), started on demand and
     replaced when one dies or is killed."""
@@ -48,10 +61,11 @@ class GraderPool:
         self.log = open(log, "ab")
         self.command = command
         self.slots: list[_Slot] = []
+        self.environment = thread_environment(self.workers)
 
     def _start(self) -> _Slot:
-        process = subprocess.Popen(list(self.command), stdin=subprocess.PIPE,
-                                   stdout=subprocess.PIPE, stderr=self.log, start_new_session=True)
+        process = subprocess.Popen(list(self.command), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                   stderr=self.log, start_new_session=True, env=self.environment)
         process.stdin.write(self.settings.encode() + b"\n")
         process.stdin.flush()
         os.set_blocking(process.stdout.fileno(), False)

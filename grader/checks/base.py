@@ -116,6 +116,8 @@ def failure_text(call: str, failure: Failure) -> str:
         text = f"{call} raised {failure.message}"
     elif kind is FailureKind.TIMEOUT:
         text = f"{call} {failure.message} (an endless loop, or far too slow?)"
+    elif kind is FailureKind.MEMORY:
+        text = f"{call} ran out of memory: {failure.message}"
     else:
         text = f"{call} stopped the grader's worker: {failure.message}"
     if failure.traceback:

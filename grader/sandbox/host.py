@@ -227,14 +227,23 @@ def _attributed(failure: Failure, function: str | None) -> Failure:
     return Failure(failure.kind, failure.message, failure.traceback, failure.function or function)
 
 
+STUDENT_EXCEPTION_KINDS = {"NotImplementedError": FailureKind.NOT_IMPLEMENTED, "MemoryError": FailureKind.MEMORY}
+"""Exceptions with a kind of their own: a stub, and memory exhaustion (every further call would exhaust it again,
+so it is neither retried nor shrunk)."""
+
+
 def _student_exception(error, function: str | None) -> Failure:
     error = error if isinstance(error, dict) else {}
-    kind = FailureKind.NOT_IMPLEMENTED if error.get("type") == "NotImplementedError" else FailureKind.EXCEPTION
+    kind = STUDENT_EXCEPTION_KINDS.get(error.get("type"), FailureKind.EXCEPTION)
     message = f"{error.get('type', 'Exception')}: {error.get('message', '')}".rstrip(": ")
     where = error.get("where") if isinstance(error.get("where"), str) else None
     return Failure(kind, message, str(error.get("traceback", "")), where or function)
 
 
+WHAT_ENDED_IT = {FailureKind.TIMEOUT: "ran out of time", FailureKind.CRASH: "ended the grader's worker",
+                 FailureKind.MEMORY: "ran out of memory", FailureKind.PROTOCOL: "broke the grader's protocol"}
+
+
 def _not_run_again(function: str, failure: Failure) -> Failure:
-    return Failure(FailureKind.NOT_RUN, f"an earlier call of {function} ended the grader's worker "
+    return Failure(FailureKind.NOT_RUN, f"an earlier call of {function} {WHAT_ENDED_IT[failure.kind]} "
                    f"({failure.message}), so it is not called again for this submission", function=function)
