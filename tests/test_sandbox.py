@@ -52,12 +52,14 @@ def test_a_function_that_crashed_is_not_called_again(tmp_path):
 
 
 def test_a_function_that_ran_out_of_memory_is_neither_retried_nor_called_again(tmp_path):
-    folder = write_submission(tmp_path / "s", append={"gradient_descent": "def MyMLP():\n    raise MemoryError()\n"})
-    with Host(folder) as host:
-        exhausted = host.call("mlp", IMAGES, timeout=30)
-        assert exhausted.failure.kind is FailureKind.MEMORY and "MemoryError" in exhausted.failure.message
-        again = host.call("mlp", IMAGES, timeout=30)
-        assert again.failure.kind is FailureKind.NOT_RUN and "MyMLP ran out of memory" in again.failure.message
+    allocator = "RuntimeError(\"DefaultCPUAllocator: can't allocate memory: you tried to allocate 536870912 bytes\")"
+    for index, error in enumerate(("MemoryError()", allocator)):
+        code = f"def MyMLP():\n    raise {error}\n"
+        with Host(write_submission(tmp_path / f"s{index}", append={"gradient_descent": code})) as host:
+            exhausted = host.call("mlp", IMAGES, timeout=30)
+            assert exhausted.failure.kind is FailureKind.MEMORY, exhausted.failure
+            again = host.call("mlp", IMAGES, timeout=30)
+            assert again.failure.kind is FailureKind.NOT_RUN and "MyMLP ran out of memory" in again.failure.message
 
 
 def test_an_endless_loop_costs_one_time_limit_for_the_whole_submission(tmp_path):

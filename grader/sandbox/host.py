@@ -227,14 +227,21 @@ def _attributed(failure: Failure, function: str | None) -> Failure:
     return Failure(failure.kind, failure.message, failure.traceback, failure.function or function)
 
 
-STUDENT_EXCEPTION_KINDS = {"NotImplementedError": FailureKind.NOT_IMPLEMENTED, "MemoryError": FailureKind.MEMORY}
-"""Exceptions with a kind of their own: a stub, and memory exhaustion (every further call would exhaust it again,
-so it is neither retried nor shrunk)."""
+OUT_OF_MEMORY = ("MemoryError", "OutOfMemoryError", "can't allocate memory", "CUDA out of memory")
+"""How Python and torch's allocators say that memory ran out: every further call would exhaust it again, so such
+a call is neither retried nor shrunk, and the function is not called again."""
+
+
+def _exception_kind(error: dict) -> FailureKind:
+    if error.get("type") == "NotImplementedError":
+        return FailureKind.NOT_IMPLEMENTED
+    text = f"{error.get('type', '')}: {error.get('message', '')}"
+    return FailureKind.MEMORY if any(sign in text for sign in OUT_OF_MEMORY) else FailureKind.EXCEPTION
 
 
 def _student_exception(error, function: str | None) -> Failure:
     error = error if isinstance(error, dict) else {}
-    kind = STUDENT_EXCEPTION_KINDS.get(error.get("type"), FailureKind.EXCEPTION)
+    kind = _exception_kind(error)
     message = f"{error.get('type', 'Exception')}: {error.get('message', '')}".rstrip(": ")
     where = error.get("where") if isinstance(error.get("where"), str) else None
     return Failure(kind, message, str(error.get("traceback", "")), where or function)
