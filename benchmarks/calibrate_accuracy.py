@@ -166,11 +166,10 @@ def heavy_tailed_model(samples: list[float], confidence: float = 0.95) -> dict:
     fits = {nu: fit_t(samples, nu) for nu in NU_GRID}
     best = max(fits, key=lambda nu: fits[nu][2])
     nu_low = min(v for v in NU_GRID if 2 * (fits[best][2] - fits[v][2]) <= 3.841)
-    nu = best
-    loc, scale, _ = fits[nu]
+    loc, scale, _ = fits[best]
     n, z = len(samples), statistics.NormalDist().inv_cdf(confidence)
-    standard_error = scale * math.sqrt(nu / (nu - 2)) / math.sqrt(n)
-    return {"kind": "student_t", "n": n, "nu_best": best, "nu_low": nu_low, "nu": nu, "loc": loc, "scale": scale,
+    standard_error = scale * math.sqrt(best / (best - 2)) / math.sqrt(n)
+    return {"kind": "student_t", "n": n, "nu_best": best, "nu_low": nu_low, "nu": best, "loc": loc, "scale": scale,
             "loc_low": loc - z * standard_error,
             "scale_high": scale * math.sqrt((n - 1) / chi2_quantile(1 - confidence, n - 1))}
 

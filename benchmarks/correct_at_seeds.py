@@ -4,7 +4,8 @@ seeds: the claim that correct code never loses a point, checked end to end throu
     python benchmarks/correct_at_seeds.py --data-root ../shared/data/cifar10-airplane-bird [--seeds 265 1 2 3 4 5 6]
         [--device cpu] [--workers 1] [--out DIR]
 
-Prints one JSON line per seed (scores by submission) and a final summary: every score that is not full marks.
+Prints one JSON line per seed (scores by submission) and a final summary: every score that is not full marks;
+writes every grading (score and the test accuracy each training function reached) to OUT/correct-at-seeds.json.
 """
 from __future__ import annotations
 
@@ -19,8 +20,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from grader.batch.gradebook import load_states  # noqa: E402
+from grader.checks.accuracy import reached  # noqa: E402
 from grader.commands.batch import batch_main  # noqa: E402
 from tests.catalogue import REFERENCE  # noqa: E402
+from grader.report.results import CheckResult  # noqa: E402
 from tests.catalogue.correct import CORRECT  # noqa: E402
 
 SEEDS = (265, 1, 2, 3, 4, 5, 6)
@@ -33,22 +36,32 @@ def correct_class(folder: Path) -> Path:
     return folder
 
 
+FUNCTIONS = ("train", "train_manual_update")
+
+
+def grading_row(seed: int, submission: str, report: dict) -> dict:
+    """One grading: its score and the accuracy each training function reached in the accuracy stage."""
+    accuracy = next(CheckResult.from_dict(r) for r in report["results"] if r["name"] == "accuracy")
+    return {"seed": seed, "submission": submission, "score": report["score"], "max_score": report["max_score"],
+            **{function: run["accuracy"] for function, run in reached(accuracy).items()}}
+
+
 def main(*, data_root: str, seeds=SEEDS, device: str = "cpu", workers: int = 1, out: str | None = None) -> dict:
     workdir = Path(out or tempfile.mkdtemp(prefix="correct-at-seeds-"))
     klass = correct_class(workdir / "class")
     names = {"reference": "reference", **{f"correct-{i}": s.name for i, s in enumerate(CORRECT)}}
-    scores = {}
+    rows = []
     for seed in seeds:
         target = workdir / f"seed-{seed}"
         assert batch_main(submissions=str(klass), out=str(target), seed=seed, data_root=data_root, device=device,
                           workers=workers) == 0
-        states = load_states(target)
-        scores[seed] = {names[n]: (s["report"]["score"], s["report"]["max_score"]) for n, s in states.items()}
-        print(json.dumps({"seed": seed, "scores": scores[seed]}), flush=True)
-    lost = {f"{name} @ seed {seed}": score for seed, by_name in scores.items() for name, score in by_name.items()
-            if score[0] != score[1]}
-    summary = {"device": device, "seeds": list(seeds), "submissions": len(names), "gradings": len(names) * len(seeds),
-               "not_full_marks": lost}
+        graded = [grading_row(seed, names[name], state["report"]) for name, state in load_states(target).items()]
+        print(json.dumps({"seed": seed, "scores": {row["submission"]: row["score"] for row in graded}}), flush=True)
+        rows += graded
+    summary = {"device": device, "seeds": list(seeds), "submissions": len(names), "gradings": len(rows),
+               "not_full_marks": [row for row in rows if row["score"] != row["max_score"]],
+               **{f"lowest_{function}": min(row.get(function, 1.0) for row in rows) for function in FUNCTIONS}}
+    (workdir / "correct-at-seeds.json").write_text(json.dumps({"summary": summary, "rows": rows}, indent=1))
     print(json.dumps(summary, indent=2))
     return summary
 
