@@ -1,13 +1,306 @@
-"""The assignment's facts, as plain constants (no torch): classes, layer sizes, seed and validation split.
+"""The assignment, declared in one file: what a submission must define and what each parameter means.
 
-:mod:`grader.given` re-exports them next to the given code; modules that must load without torch use this one.
+The course changes every year (names, signatures, the MLP, the data split), so nothing of it is written in the
+checks: each version is a folder ``grader/assignments/NAME/`` holding ``assignment.toml`` (modules, each graded
+function's and class's name, its parameters with their ROLE, template defaults and aliases, what it returns, the
+MLP, the image size, the data split's meaning, the globals the template provides) and the ``rubric.toml`` graded
+by default (which checks apply, and their points). ``--assignment NAME|FILE`` picks one; ``default`` is this
+grader's own template. Imports no torch: the worker receives the declaration as plain data and reads it with the
+same code.
 """
 from __future__ import annotations
 
-CLASSES = ("airplane", "bird")
-"""Label 0 is airplane, label 1 is bird."""
-CIFAR10_INDEX = {"airplane": 0, "bird": 2}
-"""The two classes' indices among CIFAR-10's ten."""
-MLP_SIZES = (3072, 512, 128, 32, 2)
-SEED = 265
-VAL_FRACTION = 0.1
+import sys
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from .binding import Declared
+from .roles import is_role
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # Python 3.10 (Gradescope's default image)
+    import tomli as tomllib
+
+PACKAGED = Path(__file__).with_name("assignments")
+DEFAULT_NAME = "default"
+DECLARATION = "assignment.toml"
+CALLABLE_KEYS = ("network", "backpropagation", "grad_check", "load_cifar", "mlp", "train", "train_manual_update",
+                 "compute_accuracy")
+"""What the grader knows how to grade: the given network, and each graded function or class."""
+RETURNS = ("nothing", "verdict", "splits", "history", "losses", "accuracy", "instance")
+SPLIT_MEANINGS = ("validation", "train")
+LAYOUTS = ("imagefolder", "official")
+
+
+class AssignmentError(ValueError):
+    """The declaration is missing or malformed; the message says what to fix."""
+
+
+@dataclass(frozen=True)
+class Callable:
+    """A function or class of the template: where it lives, its name (and accepted aliases), its parameters."""
+
+    key: str
+    """The grader's name for it (one of CALLABLE_KEYS)."""
+    module: str
+    name: str
+    kind: str = "function"
+    parameters: tuple[Declared, ...] = ()
+    aliases: tuple[str, ...] = ()
+    returns: str = "nothing"
+    given: bool = False
+    """Given code (e.g. the backpropagation MyNet): described, never graded; the grader builds its own."""
+
+    def parameter(self, role: str) -> Declared | None:
+        return next((p for p in self.parameters if p.role == role), None)
+
+    def name_of(self, role: str) -> str:
+        """The template's name for ``role`` (the role itself when the template has no such parameter)."""
+        entry = self.parameter(role)
+        return entry.name if entry is not None and entry.name else role
+
+    def signature(self) -> str:
+        """The template's signature, e.g. ``train(n_epochs, optimizer, model, loss_fn, train_loader)``."""
+        return f"{self.name}({', '.join(p.shown() for p in self.parameters if p.in_template)})"
+
+    def call(self, **shown: Any) -> str:
+        """How the grader's call reads in a message: the template's parameter names, with the given values shown
+        (``train_manual_update(n_epochs, model, ..., lr=0.05, momentum_coeff=0.9)``); roles the template lacks are
+        left out."""
+        parts = []
+        for entry in self.parameters:
+            if not entry.in_template:
+                continue
+            parts.append(f"{entry.name}={shown[entry.role]!r}" if entry.role in shown else entry.name)
+        return f"{self.name}({', '.join(parts)})"
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """The data the template's load_cifar returns, and how its split is meant."""
+
+    classes: tuple[str, ...] = ("airplane", "bird")
+    """Label i is classes[i]."""
+    cifar10_index: tuple[int, ...] = (0, 2)
+    """Each class's index among CIFAR-10's ten."""
+    image_shape: tuple[int, int, int] = (3, 32, 32)
+    dtype: str = "float32"
+    """torch's default dtype in the template (the template sets float64 with torch.set_default_dtype)."""
+    split_fraction: float = 0.1
+    split_fraction_of: str = "validation"
+    """What the split parameter's fraction is the share of: "validation" or "train"."""
+    split_seed: int = 265
+    split_before_filtering: bool = False
+    """The template splits all ten classes' training images, then keeps the two classes."""
+    layouts: tuple[str, ...] = LAYOUTS
+    """The data layouts the template's load_cifar reads."""
+
+    @property
+    def val_fraction(self) -> float:
+        """The validation share the template's default split gives."""
+        return self.split_fraction if self.split_fraction_of == "validation" else 1 - self.split_fraction
+
+    def fraction_for(self, val_fraction: float) -> float:
+        """The split parameter's value that asks for ``val_fraction`` of validation images."""
+        return val_fraction if self.split_fraction_of == "validation" else 1 - val_fraction
+
+    def label(self, class_name: str) -> int:
+        return self.classes.index(class_name)
+
+
+@dataclass(frozen=True)
+class NetworkSpec:
+    """The networks the backpropagation checks generate (the given MyNet, built by the grader)."""
+
+    activations: tuple[str, ...] = ("tanh", "sigmoid", "relu", "identity", "softplus", "leaky_relu")
+    max_batch: int = 8
+    """1: the template handles one sample at a time (no mini-batch check)."""
+
+
+@dataclass(frozen=True)
+class MLPSpec:
+    sizes: tuple[int, ...] = (3072, 512, 128, 32, 2)
+    """Input, hidden and output widths; ReLU after each hidden layer, linear output (logits)."""
+
+
+@dataclass(frozen=True)
+class Assignment:
+    """One declared version of the assignment (see the module docstring)."""
+
+    name: str
+    title: str
+    folder: Path
+    modules: tuple[str, ...]
+    callables: dict[str, Callable]
+    data: DataSpec = DataSpec()
+    network: NetworkSpec = NetworkSpec()
+    mlp: MLPSpec = MLPSpec()
+    globals: dict[str, str] = field(default_factory=dict)
+    """Module-level names the template provides, by role (e.g. device): the grader sets them in each module."""
+    rubric_file: str = "rubric.toml"
+    raw: dict = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def rubric_path(self) -> Path:
+        return self.folder / self.rubric_file
+
+    def has(self, key: str) -> bool:
+        return key in self.callables
+
+    def callable(self, key: str) -> Callable:
+        """The declared callable ``key``; AssignmentError when this assignment has none."""
+        if key not in self.callables:
+            raise AssignmentError(f"the assignment {self.name!r} declares no {key}")
+        return self.callables[key]
+
+    def graded(self) -> list[Callable]:
+        return [c for c in self.callables.values() if not c.given]
+
+    def names_by_module(self) -> dict[str, list[str]]:
+        """The names (and aliases) of each module's callables: what the worker is asked to describe."""
+        return {module: [n for c in self.callables.values() if c.module == module for n in (c.name, *c.aliases)]
+                for module in self.modules}
+
+    def blamed(self, key: str | None) -> str | None:
+        """The student function a failure of the callable ``key`` is attributed to."""
+        return self.callables[key].name if key in self.callables else key
+
+    def to_config(self) -> dict:
+        """Plain data for the worker (rebuilt there with :func:`from_config`)."""
+        return {"raw": self.raw, "folder": str(self.folder)}
+
+
+def from_config(config: dict) -> Assignment:
+    return parse(config["raw"], Path(config["folder"]))
+
+
+def resolve(name_or_path: str | Path | None) -> Path:
+    """The declaration file for ``--assignment NAME|FILE`` (a packaged name, a .toml file, or its folder)."""
+    chosen = str(name_or_path) if name_or_path else DEFAULT_NAME
+    packaged = PACKAGED / chosen / DECLARATION
+    if "/" not in chosen and "\\" not in chosen and packaged.is_file():
+        return packaged
+    path = Path(chosen).expanduser()
+    path = path / DECLARATION if path.is_dir() else path
+    if not path.is_file():
+        raise AssignmentError(f"no assignment {chosen!r}: give a packaged name ({', '.join(packaged_names())}) or "
+                              f"the path of an {DECLARATION}")
+    return path.resolve()
+
+
+def packaged_names() -> list[str]:
+    return sorted(p.parent.name for p in PACKAGED.glob(f"*/{DECLARATION}"))
+
+
+@cache
+def load_assignment(name_or_path: str | Path | None = None) -> Assignment:
+    """Read and validate a declaration (None: the default). Raises AssignmentError saying what to fix."""
+    path = resolve(name_or_path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise AssignmentError(f"{path} is not valid TOML: {error}") from None
+    return parse(raw, path.parent)
+
+
+def parse(raw: dict, folder: Path) -> Assignment:
+    """An Assignment from a declaration's TOML table; AssignmentError naming the key at fault."""
+    _known(raw, {"name", "title", "rubric", "modules", "globals", "data", "network", "mlp", "callables"}, "the top level")
+    modules = raw.get("modules")
+    if not isinstance(modules, list) or not modules or not all(isinstance(m, str) and m.isidentifier()
+                                                                 for m in modules):
+        raise AssignmentError("modules must be a list of module names, e.g. [\"backpropagation\", \"gradient_descent\"]")
+    callables = {key: _callable(key, table, modules) for key, table in _table(raw, "callables").items()}
+    globals_ = _table(raw, "globals")
+    for name, role in globals_.items():
+        if not is_role(str(role)):
+            raise AssignmentError(f"[globals] {name} = {role!r} is not a role the grader knows")
+    return Assignment(name=str(raw.get("name", folder.name)), title=str(raw.get("title", folder.name)), folder=folder,
+                      modules=tuple(modules), callables=callables,
+                      data=_spec(DataSpec, _table(raw, "data"), "[data]"),
+                      network=_spec(NetworkSpec, _table(raw, "network"), "[network]"),
+                      mlp=_spec(MLPSpec, _table(raw, "mlp"), "[mlp]"), globals=dict(globals_),
+                      rubric_file=str(raw.get("rubric", "rubric.toml")), raw=raw)
+
+
+def _table(raw: dict, key: str) -> dict:
+    value = raw.get(key, {})
+    if not isinstance(value, dict):
+        raise AssignmentError(f"[{key}] must be a table")
+    return value
+
+
+def _known(table: dict, allowed: set[str], where: str) -> None:
+    unknown = set(table) - allowed
+    if unknown:
+        raise AssignmentError(f"unknown key(s) {sorted(unknown)} in {where}; allowed: {sorted(allowed)}")
+
+
+def _callable(key: str, table: Any, modules: list[str]) -> Callable:
+    where = f"[callables.{key}]"
+    if key not in CALLABLE_KEYS:
+        raise AssignmentError(f"{where}: the grader knows no {key!r}; it grades {', '.join(CALLABLE_KEYS)}")
+    if not isinstance(table, dict):
+        raise AssignmentError(f"{where} must be a table")
+    _known(table, {"module", "name", "kind", "parameters", "aliases", "returns", "given"}, where)
+    if table.get("module") not in modules:
+        raise AssignmentError(f"{where} module must be one of {modules}, got {table.get('module')!r}")
+    if not isinstance(table.get("name"), str) or not table["name"].isidentifier():
+        raise AssignmentError(f"{where} name must be a Python name")
+    if table.get("returns", "nothing") not in RETURNS:
+        raise AssignmentError(f"{where} returns must be one of {RETURNS}")
+    if table.get("kind", "function") not in ("function", "class"):
+        raise AssignmentError(f"{where} kind must be \"function\" or \"class\"")
+    parameters = tuple(_parameter(p, f"{where} parameters") for p in table.get("parameters", []))
+    keys = [p.key for p in parameters]
+    if len(set(keys)) != len(keys):
+        raise AssignmentError(f"{where}: a role appears twice in its parameters")
+    return Callable(key, table["module"], table["name"], table.get("kind", "function"), parameters,
+                    tuple(table.get("aliases", ())), table.get("returns", "nothing"), bool(table.get("given", False)))
+
+
+def _parameter(entry: Any, where: str) -> Declared:
+    if not isinstance(entry, dict):
+        raise AssignmentError(f"{where}: each parameter is a table {{ role = ..., name = ..., default = ... }}")
+    _known(entry, {"role", "name", "default", "aliases", "in_template"}, where)
+    role = entry.get("role", "")
+    if role and not is_role(str(role)):
+        raise AssignmentError(f"{where}: {role!r} is not a role the grader knows (see grader/roles.py)")
+    if not role and not isinstance(entry.get("name"), str):
+        raise AssignmentError(f"{where}: a parameter without a role (kept at its default) needs its name")
+    default = entry.get("default")
+    if default is not None and not isinstance(default, str):
+        raise AssignmentError(f"{where} {role}: default is the template's default as Python source, a string "
+                              f"(e.g. default = \"0.01\"), got {default!r}")
+    return Declared(str(role), str(entry.get("name", role)), default, tuple(map(str, entry.get("aliases", ()))),
+                    bool(entry.get("in_template", True)))
+
+
+def _spec(cls, table: dict, where: str):
+    names = {f for f in cls.__dataclass_fields__}
+    _known(table, names, where)
+    values = {}
+    for name, value in table.items():
+        default = getattr(cls(), name)
+        values[name] = tuple(value) if isinstance(default, tuple) else value
+        if isinstance(default, bool) != isinstance(value, bool) or \
+                (isinstance(default, (int, float)) and not isinstance(value, (int, float))):
+            raise AssignmentError(f"{where} {name} must be like {default!r}, got {value!r}")
+    spec = cls(**values)
+    if isinstance(spec, DataSpec):
+        _check_data(spec, where)
+    return spec
+
+
+def _check_data(spec: DataSpec, where: str) -> None:
+    if spec.split_fraction_of not in SPLIT_MEANINGS:
+        raise AssignmentError(f"{where} split_fraction_of must be one of {SPLIT_MEANINGS}")
+    if not set(spec.layouts) <= set(LAYOUTS) or not spec.layouts:
+        raise AssignmentError(f"{where} layouts must be some of {LAYOUTS}")
+    if spec.dtype not in ("float32", "float64"):
+        raise AssignmentError(f"{where} dtype must be \"float32\" or \"float64\"")
+    if len(spec.image_shape) != 3:
+        raise AssignmentError(f"{where} image_shape must be [channels, height, width]")

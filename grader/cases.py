@@ -122,19 +122,27 @@ class SGDConfig:
     batch_size: int
     seed: int
 
-    def describe(self) -> str:
-        return (f"lr={self.lr:g}, momentum={self.momentum:g}, weight_decay={self.weight_decay:g}, "
+    def describe(self, names: dict[str, str] | None = None) -> str:
+        """The configuration, its hyperparameters under ``names`` (role -> the template's parameter name)."""
+        names = names or {}
+        return (f"{names.get('lr', 'lr')}={self.lr:g}, {names.get('momentum', 'momentum')}={self.momentum:g}, "
+                f"{names.get('weight_decay', 'weight_decay')}={self.weight_decay:g}, "
                 f"{self.n_epochs} epochs of {self.n_samples} samples in batches of {self.batch_size}")
 
 
 @st.composite
-def sgd_configs(draw):
-    """SGD configurations: momentum and weight decay each 0 or positive, 2-3 epochs of at least 2 batches."""
+def sgd_configs(draw, fixed: dict[str, float] | None = None):
+    """SGD configurations: momentum and weight decay each 0 or positive, 2-3 epochs of at least 2 batches.
+    ``fixed`` pins hyperparameters (e.g. {"momentum": 0.0} for a function that has no momentum parameter)."""
+    fixed = fixed or {}
     batch_size = draw(st.sampled_from([3, 4, 8]))
+    lr = draw(st.sampled_from([0.001, 0.01, 0.05, 0.1, 0.3]))
+    momentum = draw(st.one_of(st.just(0.0), st.sampled_from([0.5, 0.8, 0.9, 0.99])))
+    weight_decay = draw(st.one_of(st.just(0.0), st.sampled_from([1e-4, 1e-3, 1e-2, 0.1])))
     return SGDConfig(
-        lr=draw(st.sampled_from([0.001, 0.01, 0.05, 0.1, 0.3])),
-        momentum=draw(st.one_of(st.just(0.0), st.sampled_from([0.5, 0.8, 0.9, 0.99]))),
-        weight_decay=draw(st.one_of(st.just(0.0), st.sampled_from([1e-4, 1e-3, 1e-2, 0.1]))),
+        lr=fixed.get("lr", lr),
+        momentum=fixed.get("momentum", momentum),
+        weight_decay=fixed.get("weight_decay", weight_decay),
         n_epochs=draw(st.integers(2, 3)),
         n_samples=draw(st.integers(2 * batch_size, 24)),
         batch_size=batch_size,

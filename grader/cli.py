@@ -28,6 +28,9 @@ def _environment(parser: argparse.ArgumentParser, *, only_checks: bool = True) -
                              "(default: $CIFAR_ROOT; without data the accuracy stage is skipped)")
     parser.add_argument("--skip-accuracy", action="store_true",
                         help="do not train on the real data (those checks show as skipped)")
+    parser.add_argument("--assignment", metavar="NAME|FILE",
+                        help="which version of the assignment: a packaged name (default, inf265-2023) or the path of "
+                             "an assignment.toml (default: default)")
     if only_checks:
         parser.add_argument("--only", nargs="+", default=(), metavar="CHECK", help="run only these checks")
     parser.add_argument("--verbose", action="store_true", help="show progress on stderr; full feedback for every check")
@@ -37,7 +40,7 @@ def _grading(parser: argparse.ArgumentParser, *, only_checks: bool = True) -> No
     _environment(parser, only_checks=only_checks)
     parser.add_argument("--skip", nargs="+", default=(), metavar="CHECK", help="leave these checks out (0 points)")
     parser.add_argument("--seed", type=int, help="override the rubric's seed")
-    parser.add_argument("--rubric", metavar="FILE", help="rubric TOML (default: the packaged grader/rubric.toml)")
+    parser.add_argument("--rubric", metavar="FILE", help="rubric TOML (default: the assignment's own rubric.toml)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -89,6 +92,8 @@ def _add_merge(commands) -> None:
     merge.add_argument("outputs", nargs="+", metavar="OUT")
     merge.add_argument("--out", required=True, metavar="MERGED")
     merge.add_argument("--rubric", metavar="FILE", help="the rubric the shards used (for the gradebook's columns)")
+    merge.add_argument("--assignment", metavar="NAME|FILE", help="the assignment the shards graded (its rubric's "
+                                                                 "columns when --rubric is not given)")
 
 
 def _add_bundle(commands) -> None:
@@ -111,14 +116,16 @@ def _run_grade(args) -> int:
 
     return grade_main(submission=args.submission, outputs=_outputs(args), device=args.device,
                       data_root=args.data_root, seed=args.seed, rubric_path=args.rubric, only=tuple(args.only),
-                      skip=tuple(args.skip), skip_accuracy=args.skip_accuracy, verbose=args.verbose)
+                      skip=tuple(args.skip), skip_accuracy=args.skip_accuracy, verbose=args.verbose,
+                      assignment=args.assignment)
 
 
 def _run_check(args) -> int:
     from .commands.grade import check_main
 
     return check_main(directory=args.directory, device=args.device, data_root=args.data_root,
-                      skip_accuracy=args.skip_accuracy, only=tuple(args.only), verbose=args.verbose)
+                      skip_accuracy=args.skip_accuracy, only=tuple(args.only), verbose=args.verbose,
+                      assignment=args.assignment)
 
 
 def _run_batch(args) -> int:
@@ -127,13 +134,13 @@ def _run_batch(args) -> int:
     return batch_main(submissions=args.submissions, out=args.out, workers=args.workers, device=args.device,
                       data_root=args.data_root, rubric_path=args.rubric, seed=args.seed, checks=tuple(args.checks),
                       skip=tuple(args.skip), skip_accuracy=args.skip_accuracy, only=tuple(args.only),
-                      force=args.force, shard=args.shard)
+                      force=args.force, shard=args.shard, assignment=args.assignment)
 
 
 def _run_merge(args) -> int:
     from .commands.batch import merge_main
 
-    return merge_main(outputs=args.outputs, out=args.out, rubric_path=args.rubric)
+    return merge_main(outputs=args.outputs, out=args.out, rubric_path=args.rubric, assignment=args.assignment)
 
 
 def _run_bundle(args) -> int:

@@ -171,6 +171,14 @@ def split_indices(n: int, val_fraction: float, seed: int) -> tuple[torch.Tensor,
     return order[n_val:], order[:n_val]
 
 
+def resized(images: torch.Tensor, size: tuple[int, ...]) -> torch.Tensor:
+    """uint8 images (N, C, H, W) at ``size`` (H, W) by area averaging; the same tensor when already that size."""
+    if tuple(images.shape[-2:]) == tuple(size):
+        return images
+    averaged = torch.nn.functional.interpolate(images.to(torch.float32), size=tuple(size), mode="area")
+    return averaged.round().clamp(0, 255).to(torch.uint8)
+
+
 def normalise(images: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
     """float32 images normalised per channel with the mean and std of the uint8 ``reference`` images."""
     pixels = reference.to(torch.float64) / 255

@@ -30,6 +30,9 @@ class FailureKind(str, Enum):
     PROTOCOL = "protocol"
     """The worker wrote something that is not an answer to the grader's request."""
     IMPORT = "import"
+    BINDING = "binding"
+    """The student's signature cannot take the call (a required parameter the assignment does not provide, or no
+    parameter for a value the call needs): decided by the grader from the signature, never charged twice."""
     NOT_RUN = "not_run"
     """Not called: the function timed out or crashed earlier, or the time for the submission ran out."""
 

@@ -18,6 +18,8 @@ import hypothesis
 import torch
 
 from . import __version__
+from .assignment import Assignment, load_assignment
+from .binding import StudentParameter, binding_note
 from .checks.base import Context, Skip
 from .data import DATA_HELP
 from .kinds import FailureKind
@@ -40,6 +42,8 @@ class Options:
     contain: bool = True
     hidden: tuple[str, ...] = ()
     """Paths the worker must never read (results, rubric, data); see SandboxOptions."""
+    assignment: Assignment = field(default_factory=lambda: load_assignment(None))
+    """Which version of the assignment the submission is graded as."""
 
 
 def grade(submission: Path, rubric: Rubric, *, options: Options | None = None, host: Host | None = None,
@@ -52,9 +56,9 @@ def grade(submission: Path, rubric: Rubric, *, options: Options | None = None, h
     """
     options = options or Options(**option_values)
     started = time.monotonic()
-    with prepared(Path(submission)) as (folder, preparation_notes), \
+    with prepared(Path(submission), options.assignment) as (folder, preparation_notes), \
             host or start_host(folder, rubric, device=options.device, contain=options.contain, zygote=zygote,
-                               hidden=options.hidden) as host:
+                               hidden=options.hidden, assignment=options.assignment) as host:
         _warm_up_torch_optim()  # while the fork server starts
         host.start()
         results = []
@@ -62,8 +66,9 @@ def grade(submission: Path, rubric: Rubric, *, options: Options | None = None, h
             progress(f"running {spec.name} ...")
             results.append(_run_step(spec, host, rubric, options, started))
             progress(f"{spec.name}: {results[-1].score:g}/{results[-1].max_score:g} {results[-1].status}")
-        metadata = {"seed": rubric.seed, "device": host.device, "worker_restarts": host.restarts, **versions()}
-        notes = [*(notes or ()), *preparation_notes, *_import_notes(host)]
+        metadata = {"seed": rubric.seed, "device": host.device, "worker_restarts": host.restarts,
+                    "assignment": options.assignment.name, **versions()}
+        notes = [*(notes or ()), *preparation_notes, *_import_notes(host), *binding_notes(host, options.assignment)]
         return Report(str(submission), results, time.monotonic() - started, dict(host.protections), metadata,
                       notes=notes)
 
@@ -73,7 +78,28 @@ def _import_notes(host) -> list[str]:
     description = host.description()
     if not description.ok or not isinstance(description.value, dict):
         return []
-    return [note for module in description.value.values() for note in module.get("notes", [])]
+    return [note for module in description.value.get("modules", {}).values() for note in module.get("notes", [])]
+
+
+def binding_notes(host, assignment: Assignment) -> list[str]:
+    """One line for each graded function or class found under another name, or whose signature differs from the
+    template's, saying how it was graded (student-visible)."""
+    notes = []
+    for spec in assignment.graded():
+        found = host.found(spec.key)
+        if not found or "name" not in found:
+            continue
+        if found["how"] == "alias":
+            notes.append(f"{found['name']} was graded as the template's {spec.name} (an accepted name for it).")
+        elif found["how"] == "discovered":
+            notes.append(f"{found['name']} was graded as the template's {spec.name}: the only nn.Module subclass of "
+                         f"{spec.module} that builds without arguments.")
+        binding = host.binding(spec.key)
+        if binding is not None:
+            described = [StudentParameter.from_description(p) for p in found["parameters"]]
+            note = binding_note(found["name"], spec.parameters, binding, described)
+            notes += [note] if note else []
+    return notes
 
 
 def _warm_up_torch_optim() -> None:
@@ -94,7 +120,8 @@ def _run_step(spec: CheckSpec, host: Host, rubric: Rubric, options: Options, sta
         result.parts = (Part.fail("run within the submission's total time", "Not run: the submission used up its "
                                   f"total time of {rubric.limits.total_seconds:g} s.", FailureKind.NOT_RUN),)
         return result
-    context = Context(host, rubric, spec, _deadline(spec, rubric, started), options.data_root, options.cache_dir)
+    context = Context(host, rubric, spec, _deadline(spec, rubric, started), options.assignment, options.data_root,
+                      options.cache_dir)
     try:
         result.parts = tuple(spec.check.run(context))
     except Skip as reason:

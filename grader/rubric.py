@@ -1,6 +1,7 @@
 """The rubric: which checks run, in which order, with which points and settings, and the submission's limits.
 
-Read from a TOML file an instructor can edit (``grader/rubric.toml`` is the default). Each ``[checks.NAME]``
+Read from a TOML file an instructor can edit (by default the assignment's own, e.g.
+``grader/assignments/default/rubric.toml``). Each ``[checks.NAME]``
 table is validated against that check's declared settings (see :mod:`grader.checks.registry`); values are
 converted to the declared types, and anything unknown or unconvertible is refused with what to fix.
 """
@@ -12,14 +13,16 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import get_type_hints
 
-from .assignment import SEED
+from .assignment import PACKAGED, DEFAULT_NAME
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # Python 3.10 (Gradescope's default image): the same parser, as a package
     import tomli as tomllib
 
-DEFAULT_RUBRIC = Path(__file__).with_name("rubric.toml")
+DEFAULT_RUBRIC = PACKAGED / DEFAULT_NAME / "rubric.toml"
+"""The default assignment's rubric (each assignment declares its own: Assignment.rubric_path)."""
+DEFAULT_SEED = 265
 PLUGIN_KEY = "module"
 """A ``[checks.NAME]`` key naming the module that declares a check the grader does not ship."""
 
@@ -108,7 +111,7 @@ def load_rubric(path: str | Path | None = None) -> Rubric:
     _reject_unknown(raw, {"seed", "limits", "checks"}, "the top level")
     checks = raw.get("checks", {})
     _reject_unknown(checks, set(checks), "[checks]")
-    return Rubric(_convert(raw.get("seed", SEED), int, "seed"), _build(Limits, raw.get("limits", {}), "[limits]"),
+    return Rubric(_convert(raw.get("seed", DEFAULT_SEED), int, "seed"), _build(Limits, raw.get("limits", {}), "[limits]"),
                   tuple(_check_spec(name, table) for name, table in checks.items()))
 
 

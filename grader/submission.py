@@ -1,8 +1,10 @@
 """Finding the submission in what was handed in, and preparing it for the sandbox. Imports no torch.
 
 - :func:`locate`: the folder itself, or the one folder one or two levels down that holds the modules (as
-  Gradescope and GitHub Classroom uploads often nest them);
-- :func:`prepared`: a module handed in as a notebook gets its generated ``.py`` (see :mod:`grader.notebooks`);
+  Gradescope and GitHub Classroom uploads often nest them), modules under their own names or close ones
+  (:mod:`grader.naming`);
+- :func:`prepared`: a module handed in as a notebook gets its generated ``.py`` (see :mod:`grader.notebooks`), and a
+  module handed in under another name is graded under its own;
 - :func:`copy_submission`: a bounded copy (the original is never written to).
 """
 from __future__ import annotations
@@ -13,9 +15,9 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .contract import MODULES
+from .assignment import Assignment, load_assignment
+from .naming import MODULE_SUFFIXES, Matches, ambiguity_message, match_modules
 
-MODULE_SUFFIXES = (".py", ".ipynb")
 COPY_LIMIT_BYTES = 50 * 2**20
 """Beyond this much in files, only code (.py, .ipynb) is copied."""
 SKIPPED_IN_COPY = frozenset({"__pycache__", ".git", ".hypothesis", ".ipynb_checkpoints"})
@@ -33,54 +35,75 @@ class Located:
     notes: list[str] = field(default_factory=list)
 
 
-def module_files(folder: Path) -> list[Path]:
-    """The submission modules present in ``folder`` (``NAME.py`` or ``NAME.ipynb`` for each module NAME)."""
-    return [folder / f"{module}{suffix}" for module in MODULES for suffix in MODULE_SUFFIXES
-            if (folder / f"{module}{suffix}").is_file()]
+def module_files(folder: Path, assignment: Assignment | None = None) -> Matches:
+    """Which file of ``folder`` each of the assignment's modules is (its own name, or the single close one)."""
+    return match_modules(folder, (assignment or load_assignment(None)).modules)
 
 
-def locate(path: str | Path) -> Located:
+def locate(path: str | Path, assignment: Assignment | None = None) -> Located:
     """The folder to grade in ``path``; SubmissionError when there is none or several."""
+    assignment = assignment or load_assignment(None)
     folder = Path(path).expanduser().resolve()
     if not folder.is_dir():
         raise SubmissionError(f"submission folder {str(path)!r} does not exist. Pass the folder that holds "
-                              f"{_expected()}.")
-    if module_files(folder):
+                              f"{_expected(assignment)}.")
+    if module_files(folder, assignment):
         return Located(folder)
     below = {path.parent for pattern in ("*/*", "*/*/*") for path in folder.glob(pattern)}
-    nested = sorted(parent for parent in below if module_files(parent))
+    nested = sorted(parent for parent in below if module_files(parent, assignment))
     if len(nested) == 1:
         return Located(nested[0], [f"Graded {nested[0].relative_to(folder)}/ (the folder in your upload that holds "
                                    "the modules)."])
     found = f" Several folders inside hold them: {', '.join(map(str, nested))}." if nested else ""
-    raise SubmissionError(f"{str(path)!r} holds none of {_expected()}.{found} Pass the folder that holds your files "
-                          "(e.g. autograde check student_template/).")
+    raise SubmissionError(f"{str(path)!r} holds none of {_expected(assignment)}.{found} Pass the folder that holds "
+                          "your files (e.g. autograde check student_template/).")
 
 
-def _expected() -> str:
-    return " / ".join(f"{module}.py (or .ipynb)" for module in MODULES)
+def _expected(assignment: Assignment) -> str:
+    return " / ".join(f"{module}.py (or .ipynb)" for module in assignment.modules)
 
 
 @contextlib.contextmanager
-def prepared(folder: Path):
+def prepared(folder: Path, assignment: Assignment | None = None):
     """Yield (folder to grade, notes for the student): ``folder`` itself, or a temporary copy in which every
-    module handed in only as a notebook has its generated ``.py``. A ``.py`` wins over a notebook of the same name."""
-    from .notebooks import convert
-
-    notebooks = [folder / f"{m}.ipynb" for m in MODULES if (folder / f"{m}.ipynb").is_file()]
-    notes = [f"{nb.name} was not used: {nb.stem}.py is graded." for nb in notebooks if nb.with_suffix(".py").is_file()]
-    notebooks = [nb for nb in notebooks if not nb.with_suffix(".py").is_file()]
-    if not notebooks:
+    module handed in as a notebook has its generated ``.py`` and every module handed in under another name is
+    there under its own. A ``.py`` wins over a notebook of the same name; an ambiguous module fails to import,
+    saying which files it could be."""
+    assignment = assignment or load_assignment(None)
+    matches = module_files(folder, assignment)
+    notes = [f"{m}.ipynb was not used: {m}.py is graded." for m, match in matches.found.items()
+             if match.how is None and match.path.suffix == ".py" and (folder / f"{m}.ipynb").is_file()]
+    if all(match.how is None and match.path.suffix == ".py" for match in matches.found.values()) \
+            and not matches.ambiguous:
         yield folder, notes
         return
     with tempfile.TemporaryDirectory(prefix="autograde-prepared-") as workdir:
         copy = Path(workdir) / folder.name
         copy_submission(folder, copy)
-        for notebook in notebooks:
-            conversion = convert(notebook)
-            (copy / f"{notebook.stem}.py").write_text(conversion.source)
-            notes += conversion.notes
+        notes += _write_modules(copy, matches, assignment)
         yield copy, notes
+
+
+def _write_modules(copy: Path, matches: Matches, assignment: Assignment) -> list[str]:
+    """Write each module's graded ``.py`` into the copy; the notes for the student."""
+    from .notebooks import convert
+
+    notes = []
+    for module, match in matches.found.items():
+        note = match.note(module)
+        notes += [note] if note else []
+        source = copy / match.path.name
+        if match.path.suffix == ".ipynb":
+            conversion = convert(source, assignment)
+            (copy / f"{module}.py").write_text(conversion.source, encoding="utf-8")
+            notes += conversion.notes
+        elif match.how is not None:
+            shutil.copyfile(source, copy / f"{module}.py")
+    for module, candidates in matches.ambiguous.items():
+        message = ambiguity_message(module, candidates)
+        (copy / f"{module}.py").write_text(f"raise ImportError({message!r})\n", encoding="utf-8")
+        notes.append(message)
+    return notes
 
 
 def copy_submission(source: Path, target: Path) -> None:

@@ -34,7 +34,9 @@ def judged(train, manual, reported=None, settings: AccuracySettings = SETTINGS) 
             return value
         return {"accuracy": value, "student_accuracy": value if reported is None else reported, "train_seconds": 1.0}
 
-    parts = verdict(settings, "setting", {"train": outcome(train), "train_manual_update": outcome(manual)}, 2000)
+    names = {"train": "train", "train_manual_update": "train_manual_update"}
+    parts = verdict(settings, "setting", {"train": outcome(train), "train_manual_update": outcome(manual)}, 2000,
+                    names, "compute_accuracy")
     return CheckResult("accuracy", "accuracy", settings.points, tuple(parts))
 
 

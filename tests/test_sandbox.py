@@ -87,7 +87,7 @@ def test_a_syntax_error_fails_only_its_module(tmp_path):
     folder = write_submission(tmp_path / "s", files={"gradient_descent.py": "def broken(:\n"})
     with Host(folder) as host:
         assert host.call("ping", {}, timeout=30).ok
-        assert "SyntaxError" in host.description().value["gradient_descent"]["error"]
+        assert "SyntaxError" in host.description().value["modules"]["gradient_descent"]["error"]
         failed = host.call("mlp", IMAGES, timeout=30)
         assert "Importing gradient_descent.py failed: SyntaxError" in failed.failure.message
 

@@ -36,15 +36,18 @@ def main() -> None:
 
 
 def _prepare(settings: dict):
+    from ..assignment import load_assignment
     from ..commands.grade import select_checks, skipped_checks
     from ..pipeline import Options
     from ..rubric import load_rubric
 
-    rubric = select_checks(load_rubric(settings["rubric"]), seed=settings["seed"], only=tuple(settings["checks"]))
+    assignment = load_assignment(settings.get("assignment"))
+    rubric = select_checks(load_rubric(settings["rubric"] or assignment.rubric_path), seed=settings["seed"],
+                           only=tuple(settings["checks"]))
     skipped = skipped_checks(rubric, skip=tuple(settings["skip"]), skip_accuracy=settings["skip_accuracy"])
     data_root = Path(settings["data_root"]) if settings["data_root"] else None
     return rubric, Options(device=settings["device"], data_root=data_root, skipped=skipped,
-                           hidden=tuple(settings["hidden"]), cache_dir=None)
+                           hidden=tuple(settings["hidden"]), cache_dir=None, assignment=assignment)
 
 
 def grade_entry(entry: Entry, rubric, options, zygote: Zygote) -> dict:
@@ -54,7 +57,7 @@ def grade_entry(entry: Entry, rubric, options, zygote: Zygote) -> dict:
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="autograde-entry-") as workdir:
         try:
-            located = locate(unpack(entry, Path(workdir) / "unpacked"))
+            located = locate(unpack(entry, Path(workdir) / "unpacked"), options.assignment)
             report = grade(located.folder, rubric, options=options, zygote=zygote, notes=located.notes)
             report.submission = entry.name
             status = "ok"

@@ -7,13 +7,12 @@ is proved exactly by the train_manual_update check, so this stage never compares
 """
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 
 import torch
 
-from ..data import DataError, load_arrays, split_indices
-from ..given import SEED, VAL_FRACTION
+from ..assignment import Assignment
+from ..data import DataError, load_arrays, resized, split_indices
 from ..kinds import FailureKind
 from ..report.results import Part
 from ..sandbox.reply import Failure
@@ -21,7 +20,6 @@ from .base import Context, Skip, failed_call
 from .registry import Check, Settings
 
 FUNCTIONS = ("train", "train_manual_update")
-CALLS = {"train": "train(...)", "train_manual_update": "train_manual_update(...)"}
 
 
 @dataclass(frozen=True)
@@ -53,56 +51,59 @@ def run(ctx: Context) -> list[Part]:
     except DataError as error:
         raise Skip(str(error)) from None
     settings: AccuracySettings = ctx.settings
-    payload = stage_payload(arrays, settings, ctx.seed, ctx.device)
+    payload = stage_payload(arrays, settings, ctx.seed, ctx.device, ctx.assignment)
     setting = (f"{settings.epochs} epochs, batch {settings.batch_size}, lr {settings.lr:g}, momentum "
                f"{settings.momentum:g}, weight decay {settings.weight_decay:g}, seed {ctx.seed}, on "
                f"{len(payload['train_y'])} training images, tested on {len(arrays.test_labels)}")
-    outcomes = {function: _train_and_test(ctx, payload, function, arrays.test_labels) for function in FUNCTIONS}
-    return verdict(settings, setting, outcomes, len(arrays.test_labels))
+    names = {function: ctx.assignment.callable(function).name for function in FUNCTIONS}
+    outcomes = {function: _train_and_test(ctx, payload, function, arrays.test_labels, names[function])
+                for function in FUNCTIONS}
+    return verdict(settings, setting, outcomes, len(arrays.test_labels), names,
+                   ctx.assignment.callable("compute_accuracy").name)
 
 
-def stage_payload(arrays, settings: AccuracySettings, seed: int, device: str) -> dict:
+def stage_payload(arrays, settings: AccuracySettings, seed: int, device: str, assignment: Assignment) -> dict:
     """What the worker's ``accuracy`` call trains on: the training split (the assignment's seeded validation
-    split left out), the test images, and the rubric's hyperparameters."""
-    train_idx, _ = split_indices(len(arrays.train_labels), VAL_FRACTION, SEED)
-    return {"train_x": arrays.train_images[train_idx], "train_y": arrays.train_labels[train_idx],
-            "test_x": arrays.test_images, "test_y": arrays.test_labels, "device": device, "seed": seed,
+    split left out), the test images at the assignment's image size, and the rubric's hyperparameters."""
+    data = assignment.data
+    train_idx, _ = split_indices(len(arrays.train_labels), data.val_fraction, data.split_seed)
+    size = tuple(data.image_shape[1:])
+    return {"train_x": resized(arrays.train_images[train_idx], size), "train_y": arrays.train_labels[train_idx],
+            "test_x": resized(arrays.test_images, size), "test_y": arrays.test_labels, "device": device, "seed": seed,
             "batch_size": settings.batch_size,
             "hyperparameters": {"epochs": settings.epochs, "lr": settings.lr, "momentum": settings.momentum,
                                 "weight_decay": settings.weight_decay}}
 
 
-def _train_and_test(ctx: Context, payload: dict, function: str, labels: torch.Tensor) -> dict | Failure:
-    started = time.perf_counter()
+def _train_and_test(ctx: Context, payload: dict, function: str, labels: torch.Tensor, name: str) -> dict | Failure:
     if ctx.remaining() <= 0:
-        return Failure(FailureKind.NOT_RUN, "the accuracy stage ran out of time", function=function)
+        return Failure(FailureKind.NOT_RUN, "the accuracy stage ran out of time", function=name)
     reply = ctx.call("accuracy", {**payload, "function": function})
     if not reply.ok:
         return reply.failure
-    outcome = judge_logits(reply.value, function, labels)
-    if isinstance(outcome, dict):
-        outcome["seconds"] = time.perf_counter() - started
-    return outcome
+    return judge_logits(reply.value, name, labels)
 
 
-def judge_logits(value: dict, function: str, labels: torch.Tensor) -> dict | Failure:
+def judge_logits(value: dict, name: str, labels: torch.Tensor) -> dict | Failure:
     """The test accuracy the grader counts from the returned logits (a Failure when they are malformed)."""
     logits = value["logits"]
     if not isinstance(logits, torch.Tensor) or tuple(logits.shape) != (len(labels), 2) or \
             not torch.isfinite(logits.double()).all():
         shape = tuple(logits.shape) if isinstance(logits, torch.Tensor) else type(logits).__name__
-        return Failure(FailureKind.WRONG, f"after {CALLS[function]}, MyMLP's test outputs are {shape} (or not "
-                                          f"finite); expected ({len(labels)}, 2)", function=function)
+        return Failure(FailureKind.WRONG, f"after {name}(...), the model's test outputs are {shape} (or not "
+                                          f"finite); expected ({len(labels)}, 2)", function=name)
     accuracy = (logits.argmax(dim=1) == labels).double().mean().item()
-    return {"accuracy": accuracy, "student_accuracy": value["student_accuracy"], "train_seconds": value["train_seconds"]}
+    return {"accuracy": accuracy, "student_accuracy": value.get("student_accuracy"),
+            "student_accuracy_error": value.get("student_accuracy_error"), "train_seconds": value["train_seconds"]}
 
 
-def verdict(settings: AccuracySettings, setting: str, outcomes: dict, n_test: int) -> list[Part]:
+def verdict(settings: AccuracySettings, setting: str, outcomes: dict, n_test: int, names: dict[str, str],
+            accuracy_name: str) -> list[Part]:
     """The stage's parts: two tiers per function (partial, full), and compute_accuracy's agreement."""
     parts = []
     for function, weight in zip(FUNCTIONS, (settings.train_weight, settings.manual_weight)):
-        parts += _tiers(function, outcomes[function], settings, weight, setting)
-    return parts + [_compute_accuracy(outcomes, settings.compute_accuracy_weight, n_test)]
+        parts += _tiers(names[function], outcomes[function], settings, weight, setting)
+    return parts + [_compute_accuracy(outcomes, settings.compute_accuracy_weight, n_test, names, accuracy_name)]
 
 
 def _tiers(function: str, outcome: dict | Failure, settings: AccuracySettings, weight: float,
@@ -112,7 +113,7 @@ def _tiers(function: str, outcome: dict | Failure, settings: AccuracySettings, w
              (f"{function}: test accuracy at least {settings.full_credit:g} (full credit)",
               settings.full_credit, weight * (1 - settings.partial_share)))
     if isinstance(outcome, Failure):
-        return [failed_call(label, CALLS[function], outcome, weight=share) for label, _, share in tiers]
+        return [failed_call(label, f"{function}(...)", outcome, weight=share) for label, _, share in tiers]
     accuracy = outcome["accuracy"]
     message = f"{function} reached test accuracy {accuracy:.4f} ({setting})."
     details = {"function": function, "accuracy": accuracy, "train_seconds": outcome["train_seconds"]}
@@ -123,20 +124,23 @@ def _tiers(function: str, outcome: dict | Failure, settings: AccuracySettings, w
             for index, (label, threshold, share) in enumerate(tiers)]
 
 
-def _compute_accuracy(outcomes: dict, weight: float, n_test: int) -> Part:
-    label = "compute_accuracy(model, test_loader) agrees with the grader's count"
-    ran = [(function, outcome) for function, outcome in outcomes.items() if not isinstance(outcome, Failure)]
+def _compute_accuracy(outcomes: dict, weight: float, n_test: int, names: dict[str, str], name: str) -> Part:
+    label = f"{name}(model, test_loader) agrees with the grader's count"
+    ran = [(names[function], outcome) for function, outcome in outcomes.items() if not isinstance(outcome, Failure)]
     if not ran:
         return Part.fail(label, "not judged: neither training produced a model", FailureKind.NOT_RUN, weight)
     function, outcome = ran[0]
+    if outcome.get("student_accuracy_error"):
+        return Part.fail(label, f"after {function}, {name}(model, test_loader) raised "
+                         f"{outcome['student_accuracy_error']}", FailureKind.EXCEPTION, weight, {"function": name})
     reported = outcome["student_accuracy"]
     if isinstance(reported, torch.Tensor) and reported.numel() == 1:
         reported = reported.item()
     agrees = isinstance(reported, (int, float)) and not isinstance(reported, bool) and \
         abs(reported - outcome["accuracy"]) <= 0.5 / n_test
-    message = (f"after {function}, compute_accuracy returned {reported!r:.40}; the grader counts "
+    message = (f"after {function}, {name} returned {reported!r:.40}; the grader counts "
                f"{outcome['accuracy']:.4f} on the same {n_test} test images")
-    details = {"function": "compute_accuracy", "reported": reported if agrees else repr(reported)[:40]}
+    details = {"function": name, "reported": reported if agrees else repr(reported)[:40]}
     return Part(label, agrees, message, weight, None if agrees else FailureKind.WRONG, details)
 
 

@@ -9,14 +9,12 @@ from hypothesis import strategies as st
 from ..cases import NetCase, expected_gradients, net_cases
 from ..compare import Tolerance, describe_value, mismatch
 from ..report.results import Part
-from .base import CheckTimeUp, Context, failed_call, find_failure, out_of_time
+from .base import CheckTimeUp, Context, Skip, failed_call, find_failure, out_of_time
 from .registry import Check, GeneratedCases
 
 TOLERANCE = Tolerance(rtol=1e-7, atol=1e-10)
 """float64: the reference stays within 1e-13 relative of autograd (see tests/test_reference.py)."""
-CALL = "backpropagation(model, y_true, y_pred)"
 LABEL = "model.dL_dw and model.dL_db match autograd on every generated network"
-FUNCTION = {"function": "backpropagation"}
 
 
 def run_one_sample(ctx: Context) -> list[Part]:
@@ -24,10 +22,16 @@ def run_one_sample(ctx: Context) -> list[Part]:
 
 
 def run_mini_batch(ctx: Context) -> list[Part]:
-    return _run(ctx, st.integers(2, 8))
+    largest = ctx.assignment.network.max_batch
+    if largest < 2:
+        raise Skip(f"the assignment {ctx.assignment.name!r} handles one sample at a time (no mini-batches).")
+    return _run(ctx, st.integers(2, largest))
 
 
 def _run(ctx: Context, batch_sizes) -> list[Part]:
+    spec = ctx.assignment.callable("backpropagation")
+    call, function = spec.call(), {"function": spec.name}
+
     def check_one(case: NetCase) -> Part | None:
         try:
             pending = ctx.begin("backprop", case.payload())
@@ -36,26 +40,27 @@ def _run(ctx: Context, batch_sizes) -> list[Part]:
         expected = expected_gradients(case)  # computed while the worker runs the student's code
         reply = ctx.finish(pending)
         if not reply.ok:
-            return failed_call(LABEL, CALL, reply.failure, context=f"For {case.describe()}")
-        problem = gradient_mismatch(case, reply.value, expected)
-        return Part.fail(LABEL, problem, details=FUNCTION) if problem else None
+            return failed_call(LABEL, call, reply.failure, context=f"For {case.describe()}")
+        problem = gradient_mismatch(case, reply.value, expected, call)
+        return Part.fail(LABEL, problem, details=function) if problem else None
 
-    runs, failure = find_failure(net_cases(batch_sizes=batch_sizes), ctx.settings.examples, ctx.seed, check_one)
+    cases = net_cases(batch_sizes=batch_sizes, activations=st.sampled_from(ctx.assignment.network.activations))
+    runs, failure = find_failure(cases, ctx.settings.examples, ctx.seed, check_one)
     if failure is None:
         return [Part.ok(LABEL, f"All {runs} generated networks match autograd.", details={"examples": runs})]
     return [dataclasses.replace(failure, details={**failure.details, "examples": runs})]
 
 
-def gradient_mismatch(case: NetCase, value: dict, expected=None) -> str | None:
+def gradient_mismatch(case: NetCase, value: dict, expected, call: str) -> str | None:
     """The first gradient that differs from autograd, explained with the case; None when all match."""
-    expected_w, expected_b = expected or expected_gradients(case)
+    expected_w, expected_b = expected
     for l in range(1, len(case.n_l)):
         for label, got, expected, shape_of in (("dL_dw", value["dL_dw"].get(str(l)), expected_w[l], "weight"),
                                                ("dL_db", value["dL_db"].get(str(l)), expected_b[l], "bias")):
             problem = mismatch(f"model.{label}[{l}]", got, expected, TOLERANCE)
             if problem:
                 shown = case.show_tensors()
-                return (f"{CALL} on {case.describe()} (after y_pred = model(x)):\n{problem}\n"
+                return (f"{call} on {case.describe()} (after y_pred = model(x)):\n{problem}\n"
                         f"Expected model.{label}[{l}] (same shape as model.fc['{l}'].{shape_of}) = "
                         f"{_short(expected)}\n          got {_short(got)}"
                         + (f"\nThe case:\n{shown}" if shown else ""))

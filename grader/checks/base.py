@@ -11,6 +11,8 @@ from typing import Callable, Protocol
 
 from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
 
+from ..assignment import Assignment
+from ..binding import Binding
 from ..kinds import FailureKind
 from ..report.results import Part
 from ..rubric import CheckSpec, Rubric
@@ -32,7 +34,14 @@ class WorkerHost(Protocol):
         """The reply to a call sent with :meth:`begin`, waiting at most ``timeout`` seconds."""
 
     def description(self) -> Reply:
-        """What importing the submission found: per module, its contract names and signatures, or the error."""
+        """What importing the submission found: per module, whether it imported; per declared callable, where it
+        was found and its parameters, or why it is missing."""
+
+    def found(self, key: str) -> dict | None:
+        """How the declared callable ``key`` was found (see :meth:`grader.sandbox.host.Host.found`)."""
+
+    def binding(self, key: str) -> Binding | None:
+        """How the declared roles of ``key`` bind to the student's signature (None when unknown)."""
 
     def scratch_dir(self) -> Path:
         """A folder the grader writes into and the worker may read (e.g. datasets for load_cifar)."""
@@ -54,6 +63,7 @@ class Context:
     rubric: Rubric
     spec: CheckSpec
     deadline: float
+    assignment: Assignment
     data_root: Path | None = None
     cache_dir: Path | None = None
     outputs: list[str] = field(default_factory=list)
@@ -69,6 +79,12 @@ class Context:
     @property
     def device(self) -> str:
         return self.host.device
+
+    def has_role(self, key: str, role: str) -> bool:
+        """Whether the student's version of ``key`` takes ``role`` (True when that cannot be told: the call then
+        says what went wrong)."""
+        binding = self.host.binding(key)
+        return binding is None or binding.has(role)
 
     def remaining(self) -> float:
         return self.deadline - time.monotonic()
@@ -108,7 +124,7 @@ class Context:
 def failure_text(call: str, failure: Failure) -> str:
     """What happened when the student's ``call`` produced no value, phrased for the student."""
     kind = failure.kind
-    if kind in (FailureKind.IMPORT, FailureKind.WRONG):
+    if kind in (FailureKind.IMPORT, FailureKind.WRONG, FailureKind.BINDING):
         text = failure.message
     elif kind is FailureKind.NOT_RUN:
         text = f"{call} was not run: {failure.message}"
@@ -138,6 +154,13 @@ def failed_call(label: str, call: str, failure: Failure, *, context: str = "", w
 
 def out_of_time(label: str, weight: float = 1.0) -> Part:
     return Part.fail(label, "the check ran out of time", FailureKind.TIMEOUT, weight)
+
+
+def not_checked(label: str, failure: Failure) -> Part:
+    """A part that could not be checked because the call could not be bound to the student's signature: worth
+    nothing either way (the function's own check charges for it, once)."""
+    return Part(label, True, f"not checked: {failure.message}", 0.0, None,
+                {"not_checked": True, **({"function": failure.function} if failure.function else {})})
 
 
 class _Stop(Exception):

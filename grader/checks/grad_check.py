@@ -6,14 +6,13 @@ import torch
 
 from ..cases import NetCase, expected_gradients, make_net_case
 from ..report.results import Part
-from .base import CheckTimeUp, Context, failed_call, out_of_time
+from .base import CheckTimeUp, Context, Skip, failed_call, out_of_time
 from .registry import Check
 
 EPS, TOL = 1e-6, 1e-6
 AGREEMENT = (1e-3, 1e-7)
 """rel_err must be within 1e-3 * ours + 1e-7 of the grader's own finite-difference value."""
 CASES = (((3, 4, 2), "tanh", 3), ((2, 3, 3, 1), "sigmoid", 2), ((4, 2), "relu", 4))
-CALL = f"grad_check(model, x, y_true, loss_fn, eps={EPS:g}, tol={TOL:g})"
 LABELS = {"correct": "accepts correct gradients (returns True)",
           "weight": "rejects gradients with one corrupted weight entry (returns False)",
           "bias": "rejects gradients with one corrupted bias entry (returns False)",
@@ -22,12 +21,15 @@ LABELS = {"correct": "accepts correct gradients (returns True)",
 
 
 def run(ctx: Context) -> list[Part]:
+    if not ctx.assignment.has("grad_check"):
+        raise Skip(f"the assignment {ctx.assignment.name!r} gives grad_check: students do not write it.")
+    call = ctx.assignment.callable("grad_check").call(eps=EPS, tol=TOL)
     failures: dict[str, Part] = {}
     try:
         for index, (n_l, activation, batch) in enumerate(CASES):
             case = make_net_case(n_l, (activation,) * (len(n_l) - 1), batch, ctx.seed + index)
             for variant in ("correct", "weight", "bias"):
-                for key, part in _judge(ctx, case, variant).items():
+                for key, part in _judge(ctx, call, case, variant).items():
                     failures.setdefault(key, part)
     except CheckTimeUp:
         for key, label in LABELS.items():
@@ -35,15 +37,15 @@ def run(ctx: Context) -> list[Part]:
     return [failures.get(key, Part.ok(label)) for key, label in LABELS.items()]
 
 
-def _judge(ctx: Context, case: NetCase, variant: str) -> dict[str, Part]:
+def _judge(ctx: Context, call: str, case: NetCase, variant: str) -> dict[str, Part]:
     """The failed parts (by key) of one call of grad_check with correct or corrupted gradients."""
     dL_dw, dL_db, what = _gradients(case, variant)
     payload = {**case.payload(), "dL_dw": {str(l): g for l, g in dL_dw.items()},
                "dL_db": {str(l): g for l, g in dL_db.items()}, "eps": EPS, "tol": TOL}
     reply = ctx.call("grad_check", payload)
-    context = f"{CALL} on {case.describe()} with {what}"
+    context = f"{call} on {case.describe()} with {what}"
     if not reply.ok:
-        return {key: failed_call(LABELS[key], CALL, reply.failure, context=context)
+        return {key: failed_call(LABELS[key], call, reply.failure, context=context)
                 for key in (variant, "rel_err", "restores")}
     verdict, rel_err = _unpack(reply.value["result"])
     if verdict is None:

@@ -1,8 +1,9 @@
-"""load_cifar on datasets the grader writes itself, in both layouts.
+"""load_cifar on datasets the grader writes itself, in the layouts the assignment's template reads.
 
 Returned images are identified by standardising each image per channel (invariant to any per-channel
 normalisation) and matching against the pixels the grader wrote; labels, splits and the normalisation
-are then judged from that correspondence.
+are then judged from that correspondence. The split is judged as the assignment means it: a validation or a
+train fraction, of the two classes' images or of all ten classes' before keeping two (``random_split``, seeded).
 """
 from __future__ import annotations
 
@@ -13,24 +14,29 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..assignment import DataSpec
+from ..binding import literal
 from ..fixtures import Fixture, write_fixture
+from ..given import CLASSES
 from ..report.results import Part
 from .base import CheckTimeUp, Context, failed_call, out_of_time
 from .registry import Check
 
 VAL_FRACTION, SEED = 0.25, 7
-"""Deliberately not the assignment's defaults: a load_cifar that ignores its arguments is caught."""
-DETAILS = {"function": "load_cifar"}
+"""Deliberately not the assignment's defaults: a load_cifar that ignores its arguments is caught (each is passed
+only when the student's function has a parameter for it; else the template's default is expected)."""
 PLAUSIBLE_MEAN, PLAUSIBLE_STD = (0.2, 0.8), (0.1, 0.6)
 """Per-channel statistics (pixels in [0, 1]) an honest normalisation can use: data-derived or published."""
 MATCH_LIMIT, AFFINE_LIMIT = 1e-3, 1e-3
+LAYOUT_TEXT = {"imagefolder": "an ImageFolder tree (train/{airplane,bird,cat}, test/...)",
+               "official": "the official layout (cifar-10-batches-py, with a third class)"}
 
 
 def run(ctx: Context) -> list[Part]:
     workdir = Path(tempfile.mkdtemp(prefix="load-cifar-", dir=ctx.host.scratch_dir()))
     workdir.chmod(0o755)  # the worker runs as another user
     try:
-        return [part for layout in ("imagefolder", "official")
+        return [part for layout in ctx.assignment.data.layouts
                 for part in _judge_layout(ctx, write_fixture(workdir / layout, layout, seed=ctx.seed))]
     except CheckTimeUp:
         return [out_of_time("finished in time")]
@@ -38,47 +44,90 @@ def run(ctx: Context) -> list[Part]:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+def _arguments(ctx: Context) -> tuple[float, int, str]:
+    """(validation share asked for, seed, how the call reads): the check's own values where the student's function
+    takes them, else the template's defaults."""
+    spec, data = ctx.assignment.callable("load_cifar"), ctx.assignment.data
+    val_fraction, seed, shown = data.val_fraction, data.split_seed, {}
+    if spec.parameter("split_fraction") is not None and ctx.has_role("load_cifar", "split_fraction"):
+        val_fraction = VAL_FRACTION
+        shown["split_fraction"] = data.fraction_for(VAL_FRACTION)
+    if spec.parameter("seed") is not None and ctx.has_role("load_cifar", "seed"):
+        seed = SEED
+        shown["seed"] = SEED
+    elif spec.parameter("seed") is not None:
+        seed = literal(spec.parameter("seed").default)
+    return val_fraction, seed, spec.call(**shown)
+
+
 def _judge_layout(ctx: Context, fixture: Fixture) -> list[Part]:
-    where = {"imagefolder": "an ImageFolder tree (train/{airplane,bird,cat}, test/...)",
-             "official": "the official layout (cifar-10-batches-py)"}[fixture.layout]
-    call = f"load_cifar(data_root, val_fraction={VAL_FRACTION}, seed={SEED}) with data_root {where}"
-    labels = [f"{fixture.layout}: three datasets of the right sizes", f"{fixture.layout}: labels airplane 0, bird 1",
+    val_fraction, seed, call = _arguments(ctx)
+    call = f"{call} with the data in {LAYOUT_TEXT[fixture.layout]}"
+    details = {"function": ctx.assignment.callable("load_cifar").name}
+    labels = [f"{fixture.layout}: three datasets of the right sizes", f"{fixture.layout}: labels " +
+              ", ".join(f"{name} {index}" for index, name in enumerate(ctx.assignment.data.classes)),
               f"{fixture.layout}: validation split from train, disjoint; test from test",
               f"{fixture.layout}: images normalised per channel"]
-    reply = ctx.call("load_cifar", {"root": str(fixture.root), "val_fraction": VAL_FRACTION, "seed": SEED,
-                                    "max_items": 10_000})
+    data = ctx.assignment.data
+    reply = ctx.call("load_cifar", {"root": str(fixture.root), "split_fraction": data.fraction_for(val_fraction),
+                                    "seed": seed, "max_items": 10_000})
     if not reply.ok:
         first = failed_call(labels[0], call, reply.failure)
         return [first] + [Part.fail(label, "not judged: see above", first.kind, details=first.details)
                           for label in labels[1:]]
     if "error" in reply.value:
-        return [Part.fail(labels[0], f"{call} {reply.value['error']}", details=DETAILS)] + \
+        return [Part.fail(labels[0], f"{call} {reply.value['error']}", details=details)] + \
             [Part.fail(label, "not judged: see above") for label in labels[1:]]
     splits = reply.value
-    problems = [_sizes(call, fixture, splits)]
+    problems = [_sizes(call, fixture, splits, data, val_fraction, seed)]
+    if problems[0] is None and tuple(data.image_shape) != fixture.train_images.shape[1:]:
+        return [Part.ok(labels[0])] + [Part(label, True, "not checked: the images are resized from the grader's "
+                                            f"{fixture.train_images.shape[1:]}", 0.0, None, {"not_checked": True})
+                                       for label in labels[1:]]
     if problems[0] is None:
         identity = _identify(fixture, splits)
-        problems += [_labels(call, fixture, splits, identity), _split(call, fixture, identity),
+        problems += [_labels(call, fixture, splits, identity, data), _split(call, fixture, identity),
                      _normalisation(call, fixture, splits, identity)]
     else:
         problems += ["not judged: the sizes or item types are wrong"] * 3
-    return [Part.fail(label, problem, details=DETAILS) if problem else Part.ok(label)
+    return [Part.fail(label, problem, details=details) if problem else Part.ok(label)
             for label, problem in zip(labels, problems)]
 
 
-def _sizes(call, fixture, splits) -> str | None:
-    n_train_total = int((fixture.train_labels >= 0).sum())
-    n_val = round(VAL_FRACTION * n_train_total)
-    expected = {"train": n_train_total - n_val, "val": n_val, "test": int((fixture.test_labels >= 0).sum())}
-    got = {name: splits[name]["len"] for name in expected}
-    if got != expected:
-        return (f"{call} returned datasets of sizes {got}; expected {expected} (the dataset holds "
-                f"{n_train_total} airplane/bird training images and an extra class to leave out).")
-    for name in expected:
+def expected_sizes(fixture: Fixture, data: DataSpec, val_fraction: float, seed: int) -> list[dict[str, int]]:
+    """The (train, val, test) sizes a correct load_cifar may return, the template's reading first: the split's
+    share rounded or truncated (``int(n * fraction)``, as the course's template computes it), taken of the two
+    classes' images or, where the template splits first, of all the training images with ``random_split`` (seeded).
+    """
+    two = fixture.train_labels >= 0
+    n_two, n_all, n_test = int(two.sum()), len(fixture.train_labels), int((fixture.test_labels >= 0).sum())
+    train_share = 1 - val_fraction
+    candidates = []
+    if data.split_before_filtering:
+        for n_train in (int(n_all * train_share), round(n_all * train_share)):
+            order = torch.randperm(n_all, generator=torch.Generator().manual_seed(int(seed))).tolist()
+            kept = int(two[order[:n_train]].sum())
+            candidates.append({"train": kept, "val": n_two - kept, "test": n_test})
+    for n_val in (round(val_fraction * n_two), n_two - int(n_two * train_share), int(n_two * val_fraction)):
+        candidates.append({"train": n_two - n_val, "val": n_val, "test": n_test})
+    return [c for i, c in enumerate(candidates) if c not in candidates[:i]]
+
+
+def _sizes(call, fixture, splits, data: DataSpec, val_fraction: float, seed: int) -> str | None:
+    accepted = expected_sizes(fixture, data, val_fraction, seed)
+    got = {name: splits[name]["len"] for name in ("train", "val", "test")}
+    if got not in accepted:
+        n_two = int((fixture.train_labels >= 0).sum())
+        split = (f"{1 - val_fraction:g} of all training images for train (random_split seeded {seed}), then "
+                 f"keeping {' and '.join(data.classes)}" if data.split_before_filtering else
+                 f"{val_fraction:g} of them for validation")
+        return (f"{call} returned datasets of sizes {got}; expected {accepted[0]} (the dataset holds {n_two} "
+                f"{'/'.join(data.classes)} training images and an extra class to leave out; the split takes {split}).")
+    shape = tuple(data.image_shape)
+    for name in got:
         for image, label in zip(splits[name]["images"], splits[name]["labels"]):
-            if not isinstance(image, torch.Tensor) or tuple(image.shape) != (3, 32, 32) or \
-                    not image.is_floating_point():
-                return f"{call}: items of the {name} set should be (float tensor (3, 32, 32), label); got {image!r:.80}"
+            if not isinstance(image, torch.Tensor) or tuple(image.shape) != shape or not image.is_floating_point():
+                return f"{call}: items of the {name} set should be (float tensor {shape}, label); got {image!r:.80}"
             if not isinstance(label, int) and not (isinstance(label, torch.Tensor) and label.numel() == 1):
                 return f"{call}: labels of the {name} set should be ints; got {label!r:.80}"
     return None
@@ -107,19 +156,22 @@ def _identify(fixture: Fixture, splits) -> dict[str, list[tuple[str, int] | None
     return identity
 
 
-def _labels(call, fixture, splits, identity) -> str | None:
+def _labels(call, fixture, splits, identity, data: DataSpec) -> str | None:
     truth = {"train": fixture.train_labels, "test": fixture.test_labels}
+    names = dict(enumerate(CLASSES))
     for name in ("train", "val", "test"):
         for position, (match, label) in enumerate(zip(identity[name], splits[name]["labels"])):
             if match is None:
                 continue
             label = int(label.item() if isinstance(label, torch.Tensor) else label)
-            wanted = int(truth[match[0]][match[1]])
-            if wanted < 0:
-                return f"{call}: the {name} set holds an image of another class (a cat); keep airplanes and birds only."
+            written = int(truth[match[0]][match[1]])
+            if written < 0:
+                return (f"{call}: the {name} set holds an image of another class (a cat); keep "
+                        f"{' and '.join(data.classes)} only.")
+            wanted = data.label(names[written])
             if label != wanted:
-                return (f"{call}: item {position} of the {name} set is {'an airplane' if wanted == 0 else 'a bird'} "
-                        f"labelled {label}; expected {wanted} (airplane 0, bird 1).")
+                return (f"{call}: item {position} of the {name} set is a(n) {names[written]} labelled {label}; expected "
+                        f"{wanted} ({', '.join(f'{c} {i}' for i, c in enumerate(data.classes))}).")
     return None
 
 
@@ -162,5 +214,5 @@ def _normalisation(call, fixture, splits, identity) -> str | None:
     return None
 
 
-CHECKS = (Check("load_cifar", "load_cifar: both layouts, labels, splits and normalisation", run,
+CHECKS = (Check("load_cifar", "load_cifar: the template's data layouts, labels, splits and normalisation", run,
                 defaults={"points": 5}),)

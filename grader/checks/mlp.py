@@ -1,4 +1,4 @@
-"""MyMLP has the right layers, ReLU placement and a linear output.
+"""The MLP class has the declared layers, ReLU placement and a linear output.
 
 The student's weights are copied (by shape) into the grader's own network of the assignment's sizes and the outputs
 compared; when they differ, variants of the grader's network name the likely mistake.
@@ -8,61 +8,73 @@ from __future__ import annotations
 import torch
 
 from ..compare import Tolerance, mismatch
-from ..given import MLP_SIZES
 from ..report.results import Part
 from .base import CheckTimeUp, Context, failed_call, out_of_time
 from .registry import Check
 
 TOLERANCE_RTOL, TOLERANCE_ATOL = 1e-4, 1e-5
 """float32 network vs the grader's float64 copy (measured error ~1e-7 relative; see tests)."""
-SHAPES = tuple(zip(MLP_SIZES[1:], MLP_SIZES[:-1]))
 N_INPUTS = 6
-SIZES = "-".join(map(str, MLP_SIZES))
-LAYERS = f"{len(SHAPES)} linear layers " + "->".join(map(str, MLP_SIZES))
-OUTPUTS = "outputs logits of a ReLU MLP for images (N, 3, 32, 32)"
-FLAT = f"accepts flat inputs (N, {MLP_SIZES[0]}) with the same result"
-DETAILS = {"function": "MyMLP"}
+ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth")
 
 
 def run(ctx: Context) -> list[Part]:
-    x = torch.randn(N_INPUTS, 3, 32, 32, generator=torch.Generator().manual_seed(ctx.seed))
+    spec, sizes = ctx.assignment.callable("mlp"), ctx.assignment.mlp.sizes
+    shape = ctx.assignment.data.image_shape
+    labels = _labels(spec.name, sizes, shape)
+    details = {"function": spec.name}
+    x = torch.randn(N_INPUTS, *shape, generator=torch.Generator().manual_seed(ctx.seed))
+    built = f"{spec.name} can be built and called"
     try:
         reply = ctx.call("mlp", {"x": x, "seed": ctx.seed})
     except CheckTimeUp:
-        return [out_of_time("MyMLP can be built and called")]
+        return [out_of_time(built)]
     if not reply.ok:
-        return [failed_call("MyMLP can be built and called", "MyMLP()(x)", reply.failure)]
-    layers, shape_problem = _layers(reply.value["state"])
-    parts = [Part.fail(LAYERS, shape_problem, details=DETAILS) if shape_problem else Part.ok(LAYERS)]
+        return [failed_call(built, f"{spec.name}()(x)", reply.failure)]
+    layers, shape_problem = _layers(reply.value["state"], sizes)
+    parts = [Part.fail(labels["layers"], shape_problem, details=details) if shape_problem else Part.ok(labels["layers"])]
     if layers is None:
-        return parts + [Part.fail(OUTPUTS, "no layers to compare", details=DETAILS)]
+        return parts + [Part.fail(labels["outputs"], "no layers to compare", details=details)]
     expected = forward(layers, x)
     got = reply.value["out_images"]
-    problem = _output_problem(f"MyMLP()(x) for x of shape {tuple(x.shape)}", got, expected, layers, x)
-    parts.append(Part.fail(OUTPUTS, problem, details=DETAILS) if problem else Part.ok(OUTPUTS))
+    problem = _output_problem(f"{spec.name}()(x) for x of shape {tuple(x.shape)}", got, expected, layers, x)
+    parts.append(Part.fail(labels["outputs"], problem, details=details) if problem else Part.ok(labels["outputs"]))
     own = got if isinstance(got, torch.Tensor) else expected
-    flat = mismatch("MyMLP()(x.flatten(1)) compared with MyMLP()(x)", reply.value["out_flat"], own.double(),
-                    _tolerance(own.double()), dtype_note=False)
-    parts.append(Part.fail(FLAT, flat, details=DETAILS) if flat else Part.ok(FLAT))
+    flat = mismatch(f"{spec.name}()(x.flatten(1)) compared with {spec.name}()(x)", reply.value["out_flat"],
+                    own.double(), _tolerance(own.double()), dtype_note=False)
+    parts.append(Part.fail(labels["flat"], flat, details=details) if flat else Part.ok(labels["flat"]))
     return parts
 
 
-def _layers(state: dict):
+def _labels(name: str, sizes: tuple[int, ...], shape: tuple[int, ...]) -> dict[str, str]:
+    return {"layers": f"{len(sizes) - 1} linear layers " + "->".join(map(str, sizes)),
+            "outputs": f"outputs logits of a ReLU MLP for images (N, {', '.join(map(str, shape))})",
+            "flat": f"accepts flat inputs (N, {sizes[0]}) with the same result"}
+
+
+def _shapes(sizes: tuple[int, ...]) -> list[tuple[int, int]]:
+    return list(zip(sizes[1:], sizes[:-1]))
+
+
+def _layers(state: dict, sizes: tuple[int, ...]):
+    shapes = _shapes(sizes)
     weights = {tuple(t.shape): t for t in state.values() if isinstance(t, torch.Tensor) and t.dim() == 2}
     biases = {tuple(t.shape): t for t in state.values() if isinstance(t, torch.Tensor) and t.dim() == 1}
-    missing = [f"{n_in}->{n_out}" for n_out, n_in in SHAPES
+    missing = [f"{n_in}->{n_out}" for n_out, n_in in shapes
                if (n_out, n_in) not in weights or (n_out,) not in biases]
     if missing:
         found = [tuple(t.shape) for t in state.values() if isinstance(t, torch.Tensor)]
         return None, (f"no linear layer (weight and bias) for {', '.join(missing)}; "
                       f"the model's parameter shapes are {found}.")
-    extra = len(weights) - len(SHAPES)
+    extra = len(weights) - len(shapes)
     problem = f"the model has {extra} extra weight matri{'x' if extra == 1 else 'ces'}." if extra else None
-    return [(weights[shape].double(), biases[shape[:1]].double()) for shape in SHAPES], problem
+    return [(weights[shape].double(), biases[shape[:1]].double()) for shape in shapes], problem
 
 
-def forward(layers, x: torch.Tensor, relu_after=(True, True, True, False)) -> torch.Tensor:
-    """The grader's network in float64 with the given weights; ``relu_after[k]`` puts a ReLU after layer k."""
+def forward(layers, x: torch.Tensor, relu_after=None) -> torch.Tensor:
+    """The grader's network in float64 with the given weights; ``relu_after[k]`` puts a ReLU after layer k (by
+    default after every layer but the last)."""
+    relu_after = relu_after or [True] * (len(layers) - 1) + [False]
     h = x.double().flatten(1)
     for (weight, bias), relu in zip(layers, relu_after):
         h = h @ weight.T + bias
@@ -81,21 +93,26 @@ def _output_problem(call: str, got, expected, layers, x) -> str | None:
     return problem + _diagnosis(got, layers, x)
 
 
+def _variants(n_layers: int):
+    """(what is wrong, where the ReLUs are) for each single misplaced ReLU."""
+    correct = [True] * (n_layers - 1) + [False]
+    for k in range(n_layers - 1):
+        yield f"no ReLU after the {ORDINALS[k]} hidden layer", correct[:k] + [False] + correct[k + 1:]
+    yield "a ReLU on the output layer", [True] * n_layers
+
+
 def _diagnosis(got, layers, x) -> str:
-    if not isinstance(got, torch.Tensor) or got.shape != (len(x), 2):
+    if not isinstance(got, torch.Tensor) or got.shape != (len(x), layers[-1][0].shape[0]):
         return ""
     got = got.double()
     if (got >= 0).all() and torch.allclose(got.sum(dim=1), torch.ones(len(got), dtype=got.dtype), atol=1e-4):
         return "\nYour outputs are probabilities (rows sum to 1): return logits, with no softmax on the output."
-    for label, relu_after in (("no ReLU after the first hidden layer", (False, True, True, False)),
-                              ("no ReLU after the second hidden layer", (True, False, True, False)),
-                              ("no ReLU after the third hidden layer", (True, True, False, False)),
-                              ("a ReLU on the output layer", (True, True, True, True))):
+    for label, relu_after in _variants(len(layers)):
         variant = forward(layers, x, relu_after)
         if mismatch("variant", got, variant, _tolerance(variant)) is None:
             return f"\nYour outputs match a network with {label}."
     return ""
 
 
-CHECKS = (Check("MyMLP", f"MyMLP: layers {SIZES}, ReLU after hidden layers, linear output", run,
+CHECKS = (Check("MyMLP", "MyMLP: the declared layers, ReLU after hidden layers, linear output", run,
                 defaults={"points": 5}),)

@@ -3,49 +3,68 @@ train_manual_update.
 
 The autograd and torch.optim counts come from recorders installed in the worker before the submission was
 imported: evidence from inside the student's process, not proof (see README, "What isolation does not stop").
-Parameter and input changes are judged by the grader from the tensors sent and returned.
+Parameter and input changes are judged by the grader from the tensors sent and returned. A function the grader
+cannot call with the student's signature is not checked here and not charged here (its own check charges once).
 """
 from __future__ import annotations
 
 import torch
 
 from ..cases import SGDConfig, make_net_case, training_problem
+from ..kinds import FailureKind
 from ..report.results import Part
-from .base import CheckTimeUp, Context, failed_call, out_of_time
+from .base import CheckTimeUp, Context, failed_call, not_checked, out_of_time
 from .registry import Check
 
-CASES = (((3, 4, 2), "tanh", 2), ((2, 3, 3, 1), "relu", 3), ((4, 1), "sigmoid", 1))
-NO_AUTOGRAD = "backpropagation does not use autograd"
-UNMODIFIED = "backpropagation modifies no parameter, input, target or prediction"
-NO_OPTIM = "train_manual_update does not use torch.optim"
-CALL = "backpropagation(model, y_true, y_pred)"
+CASES = (((3, 4, 2), 2), ((2, 3, 3, 1), 3), ((4, 1), 1))
+"""(widths, batch size) of the networks tried; activations cycle through the assignment's (tanh, relu, sigmoid for
+the default) and batches are cut to the largest the assignment handles."""
+PREFERRED_ACTIVATIONS = ("tanh", "relu", "sigmoid")
 
 
 def run(ctx: Context) -> list[Part]:
+    backprop = ctx.assignment.callable("backpropagation")
+    labels = [f"{backprop.name} does not use autograd",
+              f"{backprop.name} modifies no parameter, input, target or prediction"]
+    if ctx.assignment.has("train_manual_update"):
+        labels.append(f"{ctx.assignment.callable('train_manual_update').name} does not use torch.optim")
     try:
-        return [*_backprop_rules(ctx), _optimizer_rule(ctx)]
+        return [*_backprop_rules(ctx, backprop.call(), labels[:2]), *_optimizer_rule(ctx, labels[2:])]
     except CheckTimeUp:
-        return [out_of_time(label) for label in (NO_AUTOGRAD, UNMODIFIED, NO_OPTIM)]
+        return [out_of_time(label) for label in labels]
 
 
-def _backprop_rules(ctx: Context) -> tuple[Part, Part]:
-    no_autograd, unmodified = Part.ok(NO_AUTOGRAD), Part.ok(UNMODIFIED)
-    for index, (n_l, activation, batch) in enumerate(CASES):
-        case = make_net_case(n_l, (activation,) * (len(n_l) - 1), batch, ctx.seed + index)
+def _cases(ctx: Context):
+    allowed = ctx.assignment.network.activations
+    activations = [a for a in PREFERRED_ACTIVATIONS if a in allowed] or list(allowed)
+    for index, (n_l, batch) in enumerate(CASES):
+        activation = activations[index % len(activations)]
+        yield make_net_case(n_l, (activation,) * (len(n_l) - 1), min(batch, ctx.assignment.network.max_batch),
+                            ctx.seed + index)
+
+
+def _backprop_rules(ctx: Context, call: str, labels: list[str]) -> tuple[Part, Part]:
+    no_autograd, unmodified = Part.ok(labels[0]), Part.ok(labels[1])
+    for case in _cases(ctx):
         reply = ctx.call("backprop", {**case.payload(), "side_effects": True})
         if not reply.ok:
-            return (failed_call(NO_AUTOGRAD, CALL, reply.failure, context="could not be checked"),
-                    failed_call(UNMODIFIED, CALL, reply.failure, context="could not be checked"))
+            return tuple(_unchecked(label, call, reply.failure) for label in labels)
         value = reply.value
         if value["autograd_calls"] and no_autograd.passed:
-            no_autograd = Part.fail(NO_AUTOGRAD, f"On {case.describe()}, backpropagation ran autograd's backward pass "
+            no_autograd = Part.fail(labels[0], f"On {case.describe()}, {call} ran autograd's backward pass "
                                     f"{value['autograd_calls']} time(s) (loss.backward(), torch.autograd.grad, ...). "
                                     "Compute the gradients from model.a, model.z and model.df yourself.")
         changed = _changed(case, value)
         if changed and unmodified.passed:
-            unmodified = Part.fail(UNMODIFIED, f"On {case.describe()}, backpropagation changed {changed}. "
+            unmodified = Part.fail(labels[1], f"On {case.describe()}, {call} changed {changed}. "
                                    "It must only write model.dL_dw and model.dL_db.")
     return no_autograd, unmodified
+
+
+def _unchecked(label: str, call: str, failure) -> Part:
+    if failure.kind is FailureKind.BINDING:
+        return not_checked(label, failure)
+    return failed_call(label, call, failure, context="could not be checked")
 
 
 def _changed(case, value) -> str:
@@ -63,16 +82,20 @@ def _same(got, expected: torch.Tensor) -> bool:
     return isinstance(got, torch.Tensor) and got.shape == expected.shape and torch.equal(got, expected)
 
 
-def _optimizer_rule(ctx: Context) -> Part:
-    config = SGDConfig(lr=0.05, momentum=0.9, weight_decay=0.01, n_epochs=2, n_samples=12, batch_size=4,
+def _optimizer_rule(ctx: Context, labels: list[str]) -> list[Part]:
+    if not labels:
+        return []
+    label, spec = labels[0], ctx.assignment.callable("train_manual_update")
+    momentum = 0.9 if ctx.has_role("train_manual_update", "momentum") else 0.0
+    config = SGDConfig(lr=0.05, momentum=momentum, weight_decay=0.01, n_epochs=2, n_samples=12, batch_size=4,
                        seed=ctx.seed)
     reply = ctx.call("train_manual_update", training_problem(config))
     if not reply.ok:
-        return failed_call(NO_OPTIM, "train_manual_update(...)", reply.failure, context="could not be checked")
+        return [_unchecked(label, f"{spec.name}(...)", reply.failure)]
     if reply.value["optimizers"]:
-        return Part.fail(NO_OPTIM, "train_manual_update created or called a torch.optim optimizer "
-                                   f"({reply.value['optimizers']} time(s)). Write the update rule yourself.")
-    return Part.ok(NO_OPTIM)
+        return [Part.fail(label, f"{spec.name} created or called a torch.optim optimizer "
+                                 f"({reply.value['optimizers']} time(s)). Write the update rule yourself.")]
+    return [Part.ok(label)]
 
 
 CHECKS = (Check("rules", "Rules: no autograd or side effects in backpropagation, no torch.optim in "

@@ -1,10 +1,17 @@
-"""train and train_manual_update against the grader's own torch.optim.SGD loop, in float64."""
+"""train and train_manual_update against the grader's own torch.optim.SGD loop, in float64.
+
+What the functions return is declared by the assignment: a history dict (``train_loss``, ``train_acc``, ``val_loss``,
+``val_acc``) or the list of per-epoch mean losses. A hyperparameter the student's function has no parameter for is
+graded at the template's default only: the parts that need another value fail, saying why; the others are graded.
+"""
 from __future__ import annotations
 
 import dataclasses
 
 import torch
 
+from ..assignment import Callable
+from ..binding import literal
 from ..cases import SGDConfig, reference_training, sgd_configs, training_problem
 from ..compare import relative_difference, relative_mismatch
 from ..report.results import Part
@@ -14,37 +21,57 @@ from .registry import Check, GeneratedCases
 PARAMETER_LIMIT = 1e-9
 """Relative difference allowed between the student's parameters and torch.optim.SGD's (float64)."""
 LOSS_LIMIT = 1e-9
-MANUAL_CALL = "train_manual_update(n_epochs, model, loss_fn, train_loader, lr, momentum, weight_decay)"
-TRAIN_LABELS = {"params": "parameters match a torch.optim.SGD loop after every configuration",
-                "loss": "train_loss holds the mean of each epoch's batch losses",
-                "lists": "history lists: one value per epoch; val_* empty without a val_loader"}
-TRAIN = {"function": "train"}
-MANUAL = {"function": "train_manual_update"}
+HYPERPARAMETERS = ("lr", "momentum", "weight_decay")
+HISTORY_KEYS = ("train_loss", "train_acc", "val_loss", "val_acc")
+LOSS_KEYS = ("train_loss", "train_losses", "losses_train", "loss", "losses")
+"""Where a function declared to return its losses may also have put them, in a dict."""
+
+
+def _train_labels(spec: Callable) -> dict[str, str]:
+    labels = {"params": "parameters match a torch.optim.SGD loop after every configuration"}
+    if spec.returns == "history":
+        labels["loss"] = "train_loss holds the mean of each epoch's batch losses"
+        labels["lists"] = "history lists: one value per epoch; val_* empty without a val_loader"
+    else:
+        labels["loss"] = f"{spec.name} returns the mean of each epoch's batch losses"
+    return labels
 
 
 def run_train(ctx: Context) -> list[Part]:
-    configs = ((SGDConfig(0.1, 0.9, 0.01, 3, 20, 8, ctx.seed), True),
+    spec = ctx.assignment.callable("train")
+    labels = _train_labels(spec)
+    with_validation = spec.returns == "history" and spec.parameter("val_loader") is not None
+    configs = ((SGDConfig(0.1, 0.9, 0.01, 3, 20, 8, ctx.seed), with_validation),
                (SGDConfig(0.05, 0.0, 0.0, 2, 12, 4, ctx.seed + 1), False))
     failures: dict[str, Part] = {}
+    if with_validation and not ctx.has_role("train", "val_loader"):
+        failures["lists"] = Part.fail(labels["lists"], f"{spec.name} has no parameter for the template's "
+                                      f"{spec.name_of('val_loader')}, so the validation history cannot be checked.",
+                                      details={"function": spec.name})
+        configs = tuple((config, False) for config, _ in configs)
     try:
-        for config, with_validation in configs:
-            payload = training_problem(config, with_validation)
-            reply = ctx.call("train", payload)
-            context = f"train(...) with torch.optim.SGD({config.describe()})" + \
-                (" and a val_loader" if with_validation else "")
-            if not reply.ok:
-                for key, label in TRAIN_LABELS.items():
-                    failures.setdefault(key, failed_call(label, "train(...)", reply.failure, context=context))
-                continue
-            for key, message in _judge_training(payload, reply.value, context, with_validation).items():
-                failures.setdefault(key, Part.fail(TRAIN_LABELS[key], message, details=TRAIN))
+        for config, validation in configs:
+            _judge_train_call(ctx, spec, labels, config, validation, failures)
     except CheckTimeUp:
-        for key, label in TRAIN_LABELS.items():
+        for key, label in labels.items():
             failures.setdefault(key, out_of_time(label))
-    return [failures.get(key, Part.ok(label)) for key, label in TRAIN_LABELS.items()]
+    return [failures.get(key, Part.ok(label)) for key, label in labels.items()]
 
 
-def _judge_training(payload: dict, value: dict, context: str, with_validation: bool) -> dict[str, str]:
+def _judge_train_call(ctx: Context, spec: Callable, labels: dict, config: SGDConfig, validation: bool,
+                      failures: dict[str, Part]) -> None:
+    payload = training_problem(config, validation)
+    reply = ctx.call("train", payload)
+    context = f"{spec.name}(...) with torch.optim.SGD({config.describe()})" + (" and a val_loader" if validation else "")
+    if not reply.ok:
+        for key, label in labels.items():
+            failures.setdefault(key, failed_call(label, f"{spec.name}(...)", reply.failure, context=context))
+        return
+    for key, message in _judge_training(spec, payload, reply.value, context, validation).items():
+        failures.setdefault(key, Part.fail(labels[key], message, details={"function": spec.name}))
+
+
+def _judge_training(spec: Callable, payload: dict, value: dict, context: str, with_validation: bool) -> dict[str, str]:
     expected_params, expected_losses = reference_training(payload)
     problems = {}
     for name, tensor in expected_params.items():
@@ -53,21 +80,49 @@ def _judge_training(payload: dict, value: dict, context: str, with_validation: b
             problems["params"] = (f"{context}: after {payload['n_epochs']} epochs {problem} "
                                   "(Forgotten zero_grad? More than one step per batch?)")
             break
-    history = value["history"]
+    returned = value["history"]
+    if spec.returns == "history":
+        return {**problems, **_judge_history(returned, expected_losses, payload["n_epochs"], context,
+                                             with_validation)}
+    losses = losses_returned(returned, spec.returns)
+    if not _same_losses(losses, expected_losses):
+        problems["loss"] = (f"{context} returned {_show(returned)}; expected the list of each epoch's mean batch "
+                            f"loss, {_show(expected_losses)}.")
+    return problems
+
+
+def _judge_history(history, expected_losses: list[float], epochs: int, context: str,
+                   with_validation: bool) -> dict[str, str]:
     if not isinstance(history, dict):
-        return {**problems, "loss": f"{context} returned {type(history).__name__}, not a dict.",
+        return {"loss": f"{context} returned {type(history).__name__}, not a dict.",
                 "lists": f"{context} returned no history dict."}
+    problems = {}
     losses = history.get("train_loss")
     if not _same_losses(losses, expected_losses):
         problems["loss"] = (f"{context}: history['train_loss'] = {_show(losses)}; expected the mean batch loss of "
                             f"each epoch, {_show(expected_losses)}.")
-    epochs, want_val = payload["n_epochs"], payload["n_epochs"] if with_validation else 0
+    want_val = epochs if with_validation else 0
     for key, length in (("train_acc", epochs), ("val_loss", want_val), ("val_acc", want_val)):
         if not isinstance(history.get(key), list) or len(history[key]) != length:
             problems["lists"] = (f"{context}: history[{key!r}] = {_show(history.get(key))}; expected a list of "
                                  f"{length} value(s).")
             break
     return problems
+
+
+def losses_returned(value, returns: str):
+    """The per-epoch losses in what a training function returned: the history's ``train_loss``; for a function
+    declared to return its losses, that list, or the first list of a returned tuple (``losses_train,
+    losses_val``), or a loss list in a returned dict."""
+    if returns == "history":
+        return value.get("train_loss") if isinstance(value, dict) else None
+    if _numbers(value):
+        return value
+    if isinstance(value, list) and value and _numbers(value[0]):
+        return value[0]
+    if isinstance(value, dict):
+        return next((value[key] for key in LOSS_KEYS if _numbers(value.get(key))), None)
+    return None
 
 
 def _same_losses(got, expected: list[float]) -> bool:
@@ -88,55 +143,71 @@ def _show(values) -> str:
 
 FIXED_CONFIGS = (
     ("plain SGD (momentum 0, weight decay 0)", SGDConfig(0.05, 0.0, 0.0, 3, 12, 4, 0),
-     "Update p <- p - lr * grad for every parameter, then zero the gradients."),
+     "Update p <- p - {lr} * grad for every parameter, then zero the gradients."),
     ("momentum (0.9), no weight decay", SGDConfig(0.05, 0.9, 0.0, 3, 12, 4, 1),
-     "Keep one buffer per parameter across all batches and epochs: buf <- momentum * buf + grad "
+     "Keep one buffer per parameter across all batches and epochs: buf <- {momentum} * buf + grad "
      "(buf = grad on the first step)."),
     ("weight decay (0.01), no momentum", SGDConfig(0.05, 0.0, 0.01, 3, 12, 4, 2),
-     "The L2 term: grad <- grad + weight_decay * p."),
+     "The L2 term: grad <- grad + {weight_decay} * p."),
     ("momentum (0.9) and weight decay (0.01)", SGDConfig(0.05, 0.9, 0.01, 3, 12, 4, 3),
-     "Add weight_decay * p to the gradient before it enters the momentum buffer (not decoupled)."),
+     "Add {weight_decay} * p to the gradient before it enters the momentum buffer (not decoupled)."),
 )
 GENERATED_LABEL = "matches torch.optim.SGD on every generated configuration"
 
 
 def run_manual(ctx: Context) -> list[Part]:
+    spec = ctx.assignment.callable("train_manual_update")
+    names = {role: spec.name_of(role) for role in HYPERPARAMETERS}
     parts = []
     try:
         for label, config, hint in FIXED_CONFIGS:
-            part = _manual_problem(ctx, dataclasses.replace(config, seed=ctx.seed + config.seed),
+            part = _manual_problem(ctx, spec, dataclasses.replace(config, seed=ctx.seed + config.seed),
                                    f"matches torch.optim.SGD with {label}")
-            parts.append(_with_hint(part, hint) if part else Part.ok(f"matches torch.optim.SGD with {label}"))
-        runs, failure = find_failure(sgd_configs(), ctx.settings.examples, ctx.seed,
-                                     lambda config: _manual_problem(ctx, config, GENERATED_LABEL))
-        parts.append(failure or Part.ok(GENERATED_LABEL, f"All {runs} generated configurations match.",
-                                        details={"examples": runs}))
+            parts.append(_with_hint(part, hint.format(**names)) if part
+                         else Part.ok(f"matches torch.optim.SGD with {label}"))
+        parts.append(_generated(ctx, spec))
     except CheckTimeUp:
         parts.append(out_of_time("finished in time"))
     return parts
+
+
+def _generated(ctx: Context, spec: Callable) -> Part:
+    """The generated configurations; a hyperparameter the student's function lacks stays at the template's
+    default (its other values are charged by the fixed configurations, once)."""
+    defaults = {role: literal(spec.parameter(role).default) for role in HYPERPARAMETERS if spec.parameter(role)}
+    fixed = {role: float(value) for role, value in defaults.items()
+             if isinstance(value, (int, float)) and not ctx.has_role(spec.key, role)}
+    runs, failure = find_failure(sgd_configs(fixed), ctx.settings.examples, ctx.seed,
+                                 lambda config: _manual_problem(ctx, spec, config, GENERATED_LABEL))
+    pinned = ", ".join(f"{spec.name_of(role)}={value:g}" for role, value in fixed.items())
+    only = f" (with {pinned} only: your {spec.name} has no parameter for it)" if pinned else ""
+    return failure or Part.ok(GENERATED_LABEL, f"All {runs} generated configurations match{only}.",
+                              details={"examples": runs})
 
 
 def _with_hint(part: Part, hint: str) -> Part:
     return part if "Hint" in part.message else dataclasses.replace(part, message=f"{part.message}\nHint: {hint}")
 
 
-def _manual_problem(ctx: Context, config: SGDConfig, label: str) -> Part | None:
+def _manual_problem(ctx: Context, spec: Callable, config: SGDConfig, label: str) -> Part | None:
     payload = training_problem(config)
     try:
         reply = ctx.call("train_manual_update", payload)
     except CheckTimeUp:
         return out_of_time(label)
-    context = f"{MANUAL_CALL} with {config.describe()}"
+    names = {role: spec.name_of(role) for role in HYPERPARAMETERS}
+    context = f"{spec.call()} with {config.describe(names)}"
     if not reply.ok:
-        return failed_call(label, "train_manual_update(...)", reply.failure, context=context)
+        return failed_call(label, f"{spec.name}(...)", reply.failure, context=context)
     expected, losses = reference_training(payload)
+    details = {"function": spec.name}
     if not _params_match(reply.value["params_after"], expected):
-        return Part.fail(label, f"{context}: {_first_divergence(ctx, payload)}", details=MANUAL)
-    history = reply.value["history"]
-    got = history.get("train_loss") if isinstance(history, dict) else None
+        return Part.fail(label, f"{context}: {_first_divergence(ctx, payload)}", details=details)
+    returned = reply.value["history"]
+    got = losses_returned(returned, spec.returns)
     if not _same_losses(got, losses):
-        return Part.fail(label, f"{context}: history['train_loss'] = {_show(got)}; expected {_show(losses)}.",
-                         details=MANUAL)
+        shown = f"history['train_loss'] = {_show(got)}" if spec.returns == "history" else f"returned {_show(returned)}"
+        return Part.fail(label, f"{context}: {shown}; expected {_show(losses)}.", details=details)
     return None
 
 

@@ -19,8 +19,9 @@ from ..batch.entries import Entry, content_digest, fingerprint, grader_digest, i
 from ..batch.runner import GraderPool
 from ..report.formats import write_reports
 from ..report.results import CheckResult, Part, Report
+from ..assignment import AssignmentError, load_assignment, resolve
 from ..report.write import write_atomic
-from ..rubric import DEFAULT_RUBRIC, outline, rubric_budget
+from ..rubric import outline, rubric_budget
 from . import EXIT_BAD_INPUT, EXIT_OK, InputError
 
 ENTRY_FILES = {"json": "results.json", "markdown": "report.md", "text": "report.txt"}
@@ -31,14 +32,18 @@ RETRIED = ("grader error", "timeout")
 def batch_main(*, submissions: str, out: str, workers: int | None = None, device: str = "auto",
                data_root: str | None = None, rubric_path: str | None = None, seed: int | None = None,
                checks: tuple[str, ...] = (), skip: tuple[str, ...] = (), skip_accuracy: bool = False,
-               only: tuple[str, ...] = (), force: bool = False, shard: str | None = None, stream=None) -> int:
+               only: tuple[str, ...] = (), force: bool = False, shard: str | None = None,
+               assignment: str | None = None, stream=None) -> int:
     """Grade every submission in ``submissions`` that is new or changed (``force``: all; ``only``: these names,
     changed or not); write the gradebook and the summary; return 0."""
     stream = stream or sys.stderr
     try:
+        declared = load_assignment(assignment)
+        rubric_path = rubric_path or str(declared.rubric_path)
         entries = _selected(Path(submissions), shard, only)
         settings = _settings(submissions, out, device, data_root, rubric_path, seed, checks, skip, skip_accuracy)
-    except InputError as error:
+        settings.update(assignment=str(resolve(assignment)), assignment_digest=content_digest(resolve(assignment)))
+    except (InputError, AssignmentError) as error:
         print(f"autograde: error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     target = Path(out).resolve()
@@ -54,8 +59,13 @@ def batch_main(*, submissions: str, out: str, workers: int | None = None, device
     return EXIT_OK
 
 
-def merge_main(*, outputs: list[str], out: str, rubric_path: str | None = None) -> int:
+def merge_main(*, outputs: list[str], out: str, rubric_path: str | None = None, assignment: str | None = None) -> int:
     """Combine the outputs of several shards into one batch output (submission folders, gradebook, summary)."""
+    try:
+        rubric_path = rubric_path or str(load_assignment(assignment).rubric_path)
+    except AssignmentError as error:
+        print(f"autograde: error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     target = Path(out).resolve()
     states: dict[str, dict] = {}
     for source in map(Path, outputs):
@@ -110,7 +120,7 @@ def _settings(submissions, out, device, data_root, rubric_path, seed, checks, sk
     hidden = [str(Path(p).resolve()) for p in (submissions, out, rubric_path, data_root) if p]
     return {"rubric": rubric, "seed": seed, "checks": list(checks), "skip": list(skip), "skip_accuracy": skip_accuracy,
             "device": device, "data_root": data, "hidden": hidden,
-            "rubric_digest": content_digest(Path(rubric) if rubric else DEFAULT_RUBRIC), "data_digest": _data_identity(data)}
+            "rubric_digest": content_digest(Path(rubric)), "data_digest": _data_identity(data)}
 
 
 def _data_identity(data: str | None) -> str | None:
@@ -119,7 +129,8 @@ def _data_identity(data: str | None) -> str | None:
     return content_digest(sums) if sums and sums.is_file() else data
 
 
-GRADING_SETTINGS = ("seed", "checks", "skip", "skip_accuracy", "device", "rubric_digest", "data_digest")
+GRADING_SETTINGS = ("seed", "checks", "skip", "skip_accuracy", "device", "rubric_digest", "data_digest",
+                    "assignment_digest")
 """The settings a grade depends on (paths are not among them: moving a folder regrades nothing)."""
 
 

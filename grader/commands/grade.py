@@ -12,6 +12,7 @@ import traceback
 from pathlib import Path
 
 # Nothing imported here imports torch: the fork server is launched first and imports it in parallel.
+from ..assignment import AssignmentError, load_assignment
 from ..report.failure import failed_report
 from ..report.formats import write_reports
 from ..report.results import CheckResult, Part, Report
@@ -25,41 +26,47 @@ from . import EXIT_BAD_INPUT, EXIT_GRADER_FAILED, EXIT_OK, InputError
 def grade_main(*, submission: str, outputs: dict[str, str | None] | None = None, device: str = "auto",
                data_root: str | None = None, seed: int | None = None, rubric_path: str | None = None,
                only: tuple[str, ...] = (), skip: tuple[str, ...] = (), skip_accuracy: bool = False,
-               student: bool = False, verbose: bool = False, stream=None) -> int:
+               student: bool = False, verbose: bool = False, assignment: str | None = None, stream=None) -> int:
     """Grade one submission, print the report, write the requested files; return the exit status."""
     outputs = outputs or {}
     try:
-        located = locate(submission)
+        declared = load_assignment(assignment)
+    except AssignmentError as error:
+        print(f"autograde: error: --assignment: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    try:
+        located = locate(submission, declared)
     except SubmissionError as error:
         return _unusable_submission(submission, str(error), outputs)
     zygote = Zygote()  # imports torch while this process loads the rubric and the checks
     try:
         return _grade(located, zygote, outputs, device=device, data_root=data_root, seed=seed,
                       rubric_path=rubric_path, only=only, skip=skip, skip_accuracy=skip_accuracy, student=student,
-                      verbose=verbose, stream=stream or sys.stdout)
+                      verbose=verbose, assignment=declared, stream=stream or sys.stdout)
     finally:
         zygote.close()
 
 
 def check_main(*, directory: str = ".", device: str = "auto", data_root: str | None = None,
-               skip_accuracy: bool = False, only: tuple[str, ...] = (), verbose: bool = False, stream=None) -> int:
+               skip_accuracy: bool = False, only: tuple[str, ...] = (), verbose: bool = False,
+               assignment: str | None = None, stream=None) -> int:
     """What a student runs on work in progress: the same checks, and what to do next."""
     return grade_main(submission=directory, device=device, data_root=data_root, skip_accuracy=skip_accuracy,
-                      only=only, student=True, verbose=verbose, stream=stream)
+                      only=only, student=True, verbose=verbose, assignment=assignment, stream=stream)
 
 
 def _grade(located, zygote: Zygote, outputs: dict, *, device, data_root, seed, rubric_path, only, skip,
-           skip_accuracy, student, verbose, stream) -> int:
+           skip_accuracy, student, verbose, assignment, stream) -> int:
     rubric = None
     try:
-        rubric = select_checks(load_rubric(rubric_path), seed=seed, only=only)
+        rubric = select_checks(load_rubric(rubric_path or assignment.rubric_path), seed=seed, only=only)
         skipped = skipped_checks(rubric, skip=skip, skip_accuracy=skip_accuracy)
         root = data_folder(data_root)
         check_device(device)
         from ..pipeline import Options, grade  # imports torch: after the fork server was launched
 
         options = Options(device=device, data_root=root, skipped=skipped,
-                          hidden=hidden_paths(outputs, rubric_path, root))
+                          hidden=hidden_paths(outputs, rubric_path, root), assignment=assignment)
         report = grade(located.folder, rubric, options=options, zygote=zygote, progress=progress_printer(verbose),
                        notes=located.notes)
     except (InputError, RubricError) as error:
@@ -68,7 +75,8 @@ def _grade(located, zygote: Zygote, outputs: dict, *, device, data_root, seed, r
     except Exception:
         details = traceback.format_exc()
         print(f"autograde: the grader failed:\n{details}", file=sys.stderr)
-        checks = [(s.name, s.title, s.points) for s in rubric.checks] if rubric else outline(rubric_path)
+        checks = [(s.name, s.title, s.points) for s in rubric.checks] if rubric else \
+            outline(rubric_path or assignment.rubric_path)
         write_reports(failed_report(str(located.folder), checks, details), outputs)
         return EXIT_GRADER_FAILED
     write_reports(report, outputs)

@@ -6,30 +6,32 @@ What the recorders report (autograd or torch.optim used) is evidence gathered in
 from __future__ import annotations
 
 import importlib
-import inspect
 import os
 import sys
 import time
 import traceback
+from typing import Any
 
 import torch
 from torch import nn
 
-from grader.contract import MODULES
+from grader.assignment import Assignment, from_config
+from grader.calls import OBJECT, callable_key, role_values
 from grader.data import TensorLoader, normalise
 from grader.fixtures import official_checksums_skipped
 from grader.given import MyNet
 from grader.notebooks import NOTES
+from grader.sandbox import graded
 
 _state: dict = {"config": {}, "recording": False, "autograd_calls": 0, "optimizers": 0, "import_errors": {}}
 
 
-class SubmissionImportError(Exception):
-    """A submission module that failed to import is needed by this call."""
-
-
 def configure(config: dict) -> None:
+    """Take this worker's configuration: the assignment (and torch's default dtype as its template sets it)."""
     _state["config"] = config
+    _state["assignment"] = from_config(config["assignment"])
+    graded.reset()
+    torch.set_default_dtype(getattr(torch, _state["assignment"].data.dtype))
 
 
 def dispatch(call: str, payload: dict):
@@ -92,11 +94,24 @@ class _Recording:
 
 # ---------------------------------------------------------------- helpers
 
-def student(module: str, name: str):
-    """The submission's ``module.name``; raises SubmissionImportError when that module did not import."""
-    if module in _state["import_errors"]:
-        raise SubmissionImportError(_state["import_errors"][module])
-    return getattr(sys.modules.get(module) or importlib.import_module(module), name)
+def assignment() -> Assignment:
+    return _state["assignment"]
+
+
+def student_call(call: str, payload: dict, objects: dict[str, Any], device: str = "cpu") -> Any:
+    """Call the student's function that ``call`` runs, each role's value taken from :func:`grader.calls.role_values`
+    (the numbers) or from ``objects`` (what this handler built), bound to the student's own signature."""
+    key = callable_key(call, payload)
+    values = {role: objects.get(role) if value == OBJECT else value
+              for role, value in role_values(call, payload).items()}
+    graded.set_globals(assignment(), device)
+    return graded.call(assignment(), key, values, _state["import_errors"])
+
+
+def student_class(key: str, device: str = "cpu"):
+    """The student's declared class ``key``, built with no arguments (after the grader's globals are set)."""
+    graded.set_globals(assignment(), device)
+    return graded.call(assignment(), key, {}, _state["import_errors"])
 
 
 def plain(value, depth: int = 0):
@@ -162,9 +177,10 @@ def _params(model: nn.Module) -> dict:
 # ---------------------------------------------------------------- handlers
 
 def load(payload: dict) -> dict:
-    """Import each submission module; describe the contract names it defines, or say why it did not import."""
-    result = {}
-    for module in MODULES:
+    """Import each submission module; describe the declared functions and classes found in it (where, under which
+    name, with which parameters), or say why a module did not import."""
+    modules = {}
+    for module in assignment().modules:
         started = time.perf_counter()
         try:
             mod = importlib.import_module(module)
@@ -173,24 +189,12 @@ def load(payload: dict) -> dict:
             message = (f"{module}.py is missing from your submission." if missing else
                        f"Importing {module}.py failed: {type(error).__name__}: {error}")
             _state["import_errors"][module] = message
-            result[module] = {"names": {}, "error": message, "traceback": student_traceback(error)}
+            modules[module] = {"error": message, "traceback": student_traceback(error)}
             continue
-        result[module] = {"names": {n: describe(getattr(mod, n)) for n in payload.get("names", {}).get(module, [])
-                                    if hasattr(mod, n)},
-                          "notes": [str(note) for note in getattr(mod, NOTES, [])][:20],
-                          "seconds": time.perf_counter() - started}
-    return result
-
-
-def describe(obj) -> dict:
-    """Kind and signature of a module attribute, as plain data."""
-    kind = "class" if inspect.isclass(obj) else "function" if callable(obj) else "other"
-    try:
-        parameters = [[p.name, p.kind.name, None if p.default is p.empty else repr(p.default)]
-                      for p in inspect.signature(obj).parameters.values()]
-    except (TypeError, ValueError):
-        parameters = None
-    return {"kind": kind, "parameters": parameters}
+        modules[module] = {"notes": [str(note) for note in getattr(mod, NOTES, [])][:20],
+                           "seconds": time.perf_counter() - started}
+    graded.set_globals(assignment(), "cpu")
+    return {"modules": modules, "callables": graded.describe(assignment(), _state["import_errors"])}
 
 
 def backprop(payload: dict) -> dict:
@@ -200,7 +204,7 @@ def backprop(payload: dict) -> dict:
     y_pred = model(x)
     before = y_pred.detach().clone()
     with _Recording() as record:
-        student("backpropagation", "backpropagation")(model, y_true, y_pred)
+        student_call("backprop", payload, {"model": model, "y_true": y_true, "y_pred": y_pred})
     reply = {"dL_dw": {str(l): plain(model.dL_dw.get(l)) for l in range(1, model.L + 1)},
              "dL_db": {str(l): plain(model.dL_db.get(l)) for l in range(1, model.L + 1)},
              "autograd_calls": record.autograd_calls}
@@ -216,44 +220,42 @@ def grad_check(payload: dict) -> dict:
     for l in range(1, model.L + 1):
         model.dL_dw[l] = payload["dL_dw"][str(l)].clone()
         model.dL_db[l] = payload["dL_db"][str(l)].clone()
-    loss_fn = nn.MSELoss(reduction="none")
-    result = student("backpropagation", "grad_check")(model, payload["x"].clone(), payload["y"].clone(), loss_fn,
-                                                      eps=payload["eps"], tol=payload["tol"])
+    objects = {"model": model, "x": payload["x"].clone(), "y_true": payload["y"].clone(),
+               "loss_fn": nn.MSELoss(reduction="none")}
+    result = student_call("grad_check", payload, objects)
     return {"result": plain(result), "params_after": _params(model)}
 
 
-def _training_setup(payload: dict):
+def _training_objects(payload: dict) -> dict[str, Any]:
     model = _model(payload)
     loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(payload["x"], payload["y"]),
                                          batch_size=payload["batch_size"], shuffle=False)
     val = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(payload["val_x"], payload["val_y"]),
                                       batch_size=payload["batch_size"]) if "val_x" in payload else None
-    return model, loader, val, nn.CrossEntropyLoss()
+    return {"model": model, "train_loader": loader, "val_loader": val, "loss_fn": nn.CrossEntropyLoss(),
+            "device": torch.device("cpu")}
 
 
 def train(payload: dict) -> dict:
     """The student's train with a torch.optim.SGD the worker configures as the grader asked."""
-    model, loader, val, loss_fn = _training_setup(payload)
-    optimizer = torch.optim.SGD(model.parameters(), lr=payload["lr"], momentum=payload["momentum"],
-                                weight_decay=payload["weight_decay"])
-    history = student("gradient_descent", "train")(payload["n_epochs"], optimizer, model, loss_fn, loader, val,
-                                                   device=torch.device("cpu"))
-    return {"history": plain(history), "params_after": _params(model)}
+    objects = _training_objects(payload)
+    objects["optimizer"] = torch.optim.SGD(objects["model"].parameters(), lr=payload["lr"],
+                                           momentum=payload["momentum"], weight_decay=payload["weight_decay"])
+    history = student_call("train", payload, objects)
+    return {"history": plain(history), "params_after": _params(objects["model"])}
 
 
 def train_manual_update(payload: dict) -> dict:
     """The student's train_manual_update; reports whether torch.optim was used during the call."""
-    model, loader, val, loss_fn = _training_setup(payload)
+    objects = _training_objects(payload)
     with _Recording() as record:
-        history = student("gradient_descent", "train_manual_update")(
-            payload["n_epochs"], model, loss_fn, loader, lr=payload["lr"], momentum=payload["momentum"],
-            weight_decay=payload["weight_decay"], val_loader=val, device=torch.device("cpu"))
-    return {"history": plain(history), "params_after": _params(model), "optimizers": record.optimizers}
+        history = student_call("train_manual_update", payload, objects)
+    return {"history": plain(history), "params_after": _params(objects["model"]), "optimizers": record.optimizers}
 
 
 def mlp(payload: dict) -> dict:
-    """Build the student's MyMLP (seeded) and run it on the grader's inputs in both accepted shapes."""
-    model = student("gradient_descent", "MyMLP")()
+    """Build the student's MLP class (seeded) and run it on the grader's inputs in both accepted shapes."""
+    model = student_class("mlp")
     model.eval()
     x = payload["x"].to(_dtype_of(model))
     with torch.no_grad():
@@ -264,9 +266,8 @@ def mlp(payload: dict) -> dict:
 
 def load_cifar(payload: dict) -> dict:
     """The student's load_cifar on the grader's fixture; every item of every split as plain data."""
-    with official_checksums_skipped():  # the grader's fixture has no official checksums
-        splits = student("gradient_descent", "load_cifar")(payload["root"], val_fraction=payload["val_fraction"],
-                                                           seed=payload["seed"], download=False)
+    with official_checksums_skipped():  # the grader's fixture has no official checksums, and there is no network
+        splits = student_call("load_cifar", payload, {"data_root": payload["root"]})
     if not isinstance(splits, (tuple, list)) or len(splits) != 3:
         return {"error": f"returned {type(splits).__name__}, not a tuple of three datasets"}
     result = {}
@@ -278,33 +279,42 @@ def load_cifar(payload: dict) -> dict:
 
 
 def accuracy(payload: dict) -> dict:
-    """Train the student's MyMLP with the student's train or train_manual_update; return test logits."""
+    """Train the student's MLP with the student's train or train_manual_update; return test logits, and what the
+    student's compute_accuracy says (or why it failed: that part is judged on its own)."""
     device = torch.device(payload["device"])
     torch.manual_seed(payload["seed"])
-    model = student("gradient_descent", "MyMLP")().to(device)
+    model = student_class("mlp", payload["device"]).to(device)
     dtype = _dtype_of(model)
     train_x = normalise(payload["train_x"], payload["train_x"]).to(device, dtype)
     test_x = normalise(payload["test_x"], payload["train_x"]).to(device, dtype)
     train_loader = TensorLoader(train_x, payload["train_y"].to(device), payload["batch_size"])
     test_loader = TensorLoader(test_x, payload["test_y"].to(device), payload["batch_size"])
-    loss_fn, hp = nn.CrossEntropyLoss(), payload["hyperparameters"]
-    started = time.perf_counter()
+    objects = {"model": model, "loss_fn": nn.CrossEntropyLoss(), "train_loader": train_loader, "val_loader": None,
+               "device": device}
+    hp = payload["hyperparameters"]
     if payload["function"] == "train":
-        optimizer = torch.optim.SGD(model.parameters(), lr=hp["lr"], momentum=hp["momentum"],
-                                    weight_decay=hp["weight_decay"])
-        student("gradient_descent", "train")(hp["epochs"], optimizer, model, loss_fn, train_loader, None, device)
-    else:
-        student("gradient_descent", "train_manual_update")(hp["epochs"], model, loss_fn, train_loader, lr=hp["lr"],
-                                                           momentum=hp["momentum"], weight_decay=hp["weight_decay"],
-                                                           val_loader=None, device=device)
+        objects["optimizer"] = torch.optim.SGD(model.parameters(), lr=hp["lr"], momentum=hp["momentum"],
+                                               weight_decay=hp["weight_decay"])
+    started = time.perf_counter()
+    student_call("accuracy", payload, objects, device=payload["device"])
     if device.type == "cuda":
         torch.cuda.synchronize()
     seconds = time.perf_counter() - started
     model.eval()
     with torch.no_grad():
         logits = torch.cat([model(x) for x, _ in test_loader])
-    reported = student("gradient_descent", "compute_accuracy")(model, test_loader, device)
-    return {"logits": plain(logits), "student_accuracy": plain(reported), "train_seconds": seconds}
+    return {"logits": plain(logits), "train_seconds": seconds,
+            **_reported_accuracy(model, test_loader, device, payload["device"])}
+
+
+def _reported_accuracy(model, loader, device, device_name: str) -> dict:
+    try:
+        reported = student_call("accuracy", {"function": "compute_accuracy"},
+                                {"model": model, "loader": loader, "device": device}, device=device_name)
+    except Exception as error:  # judged as the compute_accuracy part alone, never as the training's failure
+        return {"student_accuracy_error": f"{type(error).__name__}: {str(error)[:500]}",
+                "student_accuracy_traceback": student_traceback(error)}
+    return {"student_accuracy": plain(reported)}
 
 
 def ping(payload: dict) -> dict:

@@ -7,10 +7,12 @@ import shutil
 import signal
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..contract import blamed_function, names_by_module
+from ..assignment import Assignment, load_assignment
+from ..binding import Binding, BindingError, StudentParameter, bind, call_arguments
+from ..calls import callable_key, role_values
 from ..kinds import FailureKind
 from ..submission import copy_submission
 from . import limits
@@ -36,14 +38,16 @@ class SandboxOptions:
     hidden: tuple[str, ...] = ()
     """Paths the worker must not read (results, rubric, data, other submissions), hidden by the mount-namespace
     fallback; the Landlock allow-list hides everything not explicitly allowed anyway."""
+    assignment: Assignment = field(default_factory=lambda: load_assignment(None))
+    """What the submission must define, and the role of each parameter (sent to the worker)."""
 
 
 def start_host(submission: Path, rubric, *, device: str = "cpu", contain: bool = True, zygote: Zygote | None = None,
-               hidden: tuple[str, ...] = ()) -> "Host":
+               hidden: tuple[str, ...] = (), assignment: Assignment | None = None) -> "Host":
     """A Host for ``submission`` with the limits of ``rubric``."""
     options = SandboxOptions(memory_mb=rubric.limits.memory_mb, output_kb=rubric.limits.output_kb,
                              import_seconds=rubric.limits.import_seconds, device=device, contain=contain,
-                             hidden=hidden)
+                             hidden=hidden, assignment=assignment or load_assignment(None))
     return Host(submission, options, zygote=zygote)
 
 
@@ -77,13 +81,15 @@ class Host:
     # ------------------------------------------------------------ the WorkerHost protocol
 
     def begin(self, call: str, payload: dict | None = None) -> PendingCall:
-        """Send a call and return at once, so the grader can work while the worker does."""
+        """Send a call and return at once, so the grader can work while the worker does. A call that the student's
+        signature cannot take (see :mod:`grader.binding`) is answered here, without the worker."""
         payload = payload or {}
-        function = blamed_function(call, payload)
+        key = callable_key(call, payload)
+        function = self.options.assignment.blamed(key)
         if function in self._blocked:
             return PendingCall(call, None, function, early=Reply(failure=self._blocked[function]))
         started = time.monotonic()
-        failed = self._ensure_loaded()
+        failed = self._ensure_loaded() or self._cannot_call(call, key, payload)
         startup = time.monotonic() - started
         if failed is not None:
             return PendingCall(call, None, function, early=failed, startup_seconds=startup)
@@ -106,6 +112,48 @@ class Host:
     def description(self) -> Reply:
         """What importing the submission found (see the worker's ``load`` handler), or why it failed."""
         return self._ensure_loaded() or self._load
+
+    def found(self, key: str) -> dict | None:
+        """How the worker found the declared callable ``key`` (name, how, kind, parameters), or ``{"missing":
+        why}``; None when its module did not import or the submission could not be loaded."""
+        reply = self.description()
+        if not reply.ok or not isinstance(reply.value, dict):
+            return None
+        found = reply.value.get("callables", {}).get(key)
+        return found if isinstance(found, dict) else None
+
+    def binding(self, key: str) -> Binding | None:
+        """How the declared roles of ``key`` bind to the student's signature (None when it cannot be read)."""
+        found = self.found(key)
+        if not found or not isinstance(found.get("parameters"), list):
+            return None
+        try:
+            described = [StudentParameter.from_description(p) for p in found["parameters"]]
+        except (TypeError, ValueError):
+            return None
+        return bind(self.options.assignment.callable(key).parameters, described)
+
+    def _cannot_call(self, call: str, key: str | None, payload: dict) -> Reply | None:
+        """A Reply saying why this call cannot reach the student's function (its module did not import, it is not
+        defined, or its signature cannot take the call), or None when it can."""
+        assignment = self.options.assignment
+        if not key or not assignment.has(key):
+            return None
+        spec = assignment.callable(key)
+        module = self.description().value.get("modules", {}).get(spec.module, {})
+        if "error" in module:
+            return Reply(failure=Failure(FailureKind.IMPORT, module["error"], function=spec.name))
+        found = self.found(key) or {}
+        if "missing" in found:
+            return Reply(failure=Failure(FailureKind.IMPORT, f"{found['missing']}", function=spec.name))
+        binding = self.binding(key)
+        if binding is None:
+            return None
+        try:
+            call_arguments(found["name"], spec.parameters, binding, role_values(call, payload))
+        except BindingError as error:
+            return Reply(failure=Failure(FailureKind.BINDING, str(error), function=spec.name))
+        return None
 
     def scratch_dir(self) -> Path:
         return self._scratch
@@ -144,8 +192,7 @@ class Host:
         if self._channel is not None:
             return None
         self._channel = self._launch()
-        reply = self._complete(*self._channel.send("load", {"names": names_by_module()}),
-                               self.options.import_seconds, None)
+        reply = self._complete(*self._channel.send("load", {}), self.options.import_seconds, None)
         if not reply.ok:
             message = f"Importing your submission failed: {reply.failure.message}"
             reply = Reply(failure=Failure(FailureKind.IMPORT, message, reply.failure.traceback), output=reply.output)
@@ -161,7 +208,7 @@ class Host:
         config = {"submission": str(copy), "workdir": str(work), "private_dir": str(run_dir), "uid": self.uid,
                   "readable": [str(self._scratch)], "hidden": list(self.options.hidden),
                   "memory_bytes": self.options.memory_mb * 2**20 if self.options.memory_mb else None,
-                  "device": self.options.device}
+                  "device": self.options.device, "assignment": self.options.assignment.to_config()}
         try:
             pid = self._zygote.spawn(config, (request_r, reply_w, output_w))
         finally:

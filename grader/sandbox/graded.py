@@ -1,0 +1,137 @@
+"""Worker side: find the student's version of each declared function and class, describe it, and call it with the
+grader's values bound by role (:mod:`grader.binding`). Runs only in the worker, on the submission's modules.
+
+A function is found by its declared name, then by a declared alias. A class likewise, and else as the one
+``nn.Module`` subclass its module defines that builds without arguments (students rename the template's class).
+Module-level names the template provides (``device``) are set by the grader before every call.
+"""
+from __future__ import annotations
+
+import importlib
+import inspect
+import sys
+from typing import Any
+
+import torch
+
+from grader.assignment import Assignment, Callable
+from grader.binding import StudentParameter, bind, call_arguments
+
+_found: dict[str, tuple[Any, str, str]] = {}
+"""Callable key -> (the student's object, the name it was found under, how: "name", "alias" or "discovered")."""
+
+
+class SubmissionImportError(Exception):
+    """A submission module that failed to import is needed by this call."""
+
+
+class NotDefined(Exception):
+    """The submission does not define a declared callable; the message says what was looked for."""
+
+
+def reset() -> None:
+    _found.clear()
+
+
+def module_of(name: str, import_errors: dict[str, str]):
+    """The imported submission module ``name``; SubmissionImportError when it did not import."""
+    if name in import_errors:
+        raise SubmissionImportError(import_errors[name])
+    return sys.modules.get(name) or importlib.import_module(name)
+
+
+def find(spec: Callable, import_errors: dict[str, str]) -> tuple[Any, str, str]:
+    """(object, name found under, how) for a declared callable; NotDefined when the submission has none."""
+    if spec.key in _found:
+        return _found[spec.key]
+    module = module_of(spec.module, import_errors)
+    for how, names in (("name", (spec.name,)), ("alias", spec.aliases)):
+        for name in names:
+            if _is_kind(getattr(module, name, None), spec.kind):
+                _found[spec.key] = (getattr(module, name), name, how)
+                return _found[spec.key]
+    if spec.kind == "class":
+        candidates = _buildable_modules(module)
+        if len(candidates) == 1:
+            _found[spec.key] = (candidates[0], candidates[0].__name__, "discovered")
+            return _found[spec.key]
+        listed = f" It defines {len(candidates)}: {', '.join(c.__name__ for c in candidates)}." if candidates else ""
+        raise NotDefined(f"{spec.module} defines no class {spec.name}" + _aliases(spec) + " and not exactly one "
+                         f"nn.Module subclass that builds without arguments.{listed}")
+    raise NotDefined(f"{spec.module} defines no function {spec.name}" + _aliases(spec) + ".")
+
+
+def _aliases(spec: Callable) -> str:
+    return f" (nor {', '.join(spec.aliases)})" if spec.aliases else ""
+
+
+def _is_kind(obj, kind: str) -> bool:
+    """Anything callable counts under a declared name (a function that builds the model stands for a class)."""
+    return callable(obj) and not inspect.ismodule(obj)
+
+
+def _buildable_modules(module) -> list:
+    """The nn.Module subclasses ``module`` itself defines that can be built without arguments."""
+    found = []
+    for obj in vars(module).values():
+        if inspect.isclass(obj) and issubclass(obj, torch.nn.Module) and obj.__module__ == module.__name__:
+            try:
+                obj()
+            except Exception:  # a class that needs arguments (or is broken) is not the graded MLP
+                continue
+            found.append(obj)
+    return found
+
+
+def parameters(obj) -> list[list] | None:
+    """[name, kind, repr(default) or None] of each parameter of ``obj`` (None when unreadable)."""
+    try:
+        return [[p.name, p.kind.name, None if p.default is p.empty else _safe_repr(p.default)]
+                for p in inspect.signature(obj).parameters.values()]
+    except (TypeError, ValueError):
+        return None
+
+
+def _safe_repr(value) -> str:
+    try:
+        return repr(value)[:200]
+    except Exception:  # a default whose repr raises
+        return f"<{type(value).__name__}>"
+
+
+def describe(assignment: Assignment, import_errors: dict[str, str]) -> dict[str, dict]:
+    """For each declared callable: where it was found and its parameters, or why it is missing (plain data)."""
+    described = {}
+    for spec in assignment.callables.values():
+        if spec.module in import_errors:
+            continue
+        try:
+            obj, name, how = find(spec, import_errors)
+        except NotDefined as missing:
+            described[spec.key] = {"missing": str(missing)}
+            continue
+        described[spec.key] = {"name": name, "how": how, "kind": "class" if inspect.isclass(obj) else "function",
+                               "parameters": parameters(obj)}
+    return described
+
+
+def set_globals(assignment: Assignment, device: str) -> None:
+    """Give every submission module the module-level names the template provides (e.g. ``device``)."""
+    values = {"device": torch.device(device)}
+    for module_name in assignment.modules:
+        module = sys.modules.get(module_name)
+        if module is None:
+            continue
+        for name, role in assignment.globals.items():
+            if role in values:
+                setattr(module, name, values[role])
+
+
+def call(assignment: Assignment, key: str, values: dict[str, Any], import_errors: dict[str, str]) -> Any:
+    """Call the student's version of ``key`` with ``values`` (by role) bound to its own signature."""
+    spec = assignment.callable(key)
+    obj, name, _ = find(spec, import_errors)
+    described = parameters(obj) or []
+    binding = bind(spec.parameters, [StudentParameter.from_description(p) for p in described])
+    args, kwargs = call_arguments(name, spec.parameters, binding, values)
+    return obj(*args, **kwargs)

@@ -1,0 +1,165 @@
+"""Submissions to the course's 2023 template (assignment ``inf265-2023``), written the way its students hand them in:
+two notebooks, patched from the reference notebooks in ``reference_inf265_2023/`` (next to this file). Each has what its code deserves
+(``verdicts``: check -> "passed", "failed", or a score) and what the report must say (``notes``: fragments).
+
+Shared by the tests (tests/test_assignments.py) and the class benchmark (benchmarks/class_2023.py).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from . import ROOT
+
+REFERENCE_2023 = Path(__file__).with_name("reference_inf265_2023")
+ASSIGNMENT = "inf265-2023"
+BP, GD = "backpropagation", "gradient_descent"
+CPU_CHECKS = ("interface", "signatures", "backpropagation_one_sample", "rules", "train", "train_manual_update",
+              "MyMLP", "load_cifar")
+ALL_PASS = {check: "passed" for check in CPU_CHECKS}
+
+
+@dataclass(frozen=True)
+class Notebooks:
+    """A 2023-style submission: the reference notebooks with ``patches`` (module, old, new: ``old`` once in that
+    notebook), ``cells`` appended to a notebook, and the files named as the student named them."""
+
+    name: str
+    patches: tuple = ()
+    cells: dict = field(default_factory=dict)
+    file_names: dict = field(default_factory=dict)
+    """module -> the file name the student used (e.g. "gradientDescent.ipynb")."""
+    extra_files: dict = field(default_factory=dict)
+    verdicts: dict = field(default_factory=lambda: dict(ALL_PASS))
+    notes: tuple = ()
+
+    def write(self, folder: Path) -> Path:
+        folder.mkdir(parents=True, exist_ok=True)
+        for module in (BP, GD):
+            notebook = nbformat.read(str(REFERENCE_2023 / f"{module}.ipynb"), as_version=4)
+            for patched_module, old, new in self.patches:
+                if patched_module == module:
+                    _patch(notebook, old, new)
+            notebook.cells += [nbformat.v4.new_code_cell(source) for source in self.cells.get(module, ())]
+            name = self.file_names.get(module, f"{module}.ipynb")
+            (folder / name).write_text(nbformat.writes(notebook), encoding="utf-8")
+        for name, text in self.extra_files.items():
+            (folder / name).write_text(text, encoding="utf-8")
+        return folder
+
+
+def _patch(notebook, old: str, new: str) -> None:
+    holding = [cell for cell in notebook.cells if cell.cell_type == "code" and old in cell.source]
+    assert len(holding) == 1 and holding[0].source.count(old) == 1, f"patch target not found exactly once: {old!r}"
+    holding[0].source = holding[0].source.replace(old, new)
+
+
+MANUAL_SIGNATURE = "def train_manual_update(n_epochs, model, loss_fn, train_loader, lr=1e-2, momentum_coeff=0., " \
+                   "weight_decay=0.):"
+TRAIN_SIGNATURE = "def train(n_epochs, optimizer, model, loss_fn, train_loader):"
+MOMENTUM_BLOCK = '''                    if momentum_coeff:
+                        if name in velocity:
+                            step = momentum_coeff * velocity[name] + step
+                        velocity[name] = step
+'''
+
+CLASS = [
+    Notebooks("reference", notes=()),
+    Notebooks("renamed parameters", (
+        (GD, MANUAL_SIGNATURE, "def train_manual_update(epoch_count, model, loss_function, train_loader, "
+                               "learning_rate=1e-2, momentum=0., weight_decay=0.):"),
+        (GD, "    for epoch in range(1, n_epochs + 1):\n        loss_train = 0.0\n        for imgs, labels in "
+             "train_loader:\n            imgs = imgs.to(device=device, dtype=torch.double)\n            labels = "
+             "labels.to(device=device)\n            loss = loss_fn(model(imgs), labels)\n            loss.backward()\n"
+             "            with torch.no_grad():",
+         "    for epoch in range(1, epoch_count + 1):\n        loss_train = 0.0\n        for imgs, labels in "
+         "train_loader:\n            imgs = imgs.to(device=device, dtype=torch.double)\n            labels = "
+         "labels.to(device=device)\n            loss = loss_function(model(imgs), labels)\n            "
+         "loss.backward()\n            with torch.no_grad():"),
+        (GD, "                    if momentum_coeff:\n                        if name in velocity:\n"
+             "                            step = momentum_coeff * velocity[name] + step",
+         "                    if momentum:\n                        if name in velocity:\n"
+         "                            step = momentum * velocity[name] + step"),
+        (GD, "                    p -= lr * step", "                    p -= learning_rate * step"),
+    ), verdicts={**ALL_PASS, "signatures": "failed"},
+        notes=("train_manual_update(epoch_count, model, loss_function, train_loader, learning_rate=0.01, "
+               "momentum=0.0, weight_decay=0.0) differs from the template: epoch_count as n_epochs",)),
+    Notebooks("reordered parameters", (
+        (GD, MANUAL_SIGNATURE, "def train_manual_update(lr, weight_decay, momentum_coeff, n_epochs, model, loss_fn, "
+                               "train_loader):"),
+    ), verdicts={**ALL_PASS, "signatures": "failed"}, notes=("same parameters, in another order",)),
+    Notebooks("extra parameters with defaults", (
+        (GD, TRAIN_SIGNATURE, "def train(n_epochs, optimizer, model, loss_fn, train_loader, val_loader=None, "
+                              "verbose=False, GPU_utilize=True):"),
+        (GD, MANUAL_SIGNATURE, "def train_manual_update(n_epochs, model, loss_fn, train_loader, lr=1e-2, "
+                               "momentum_coeff=0., weight_decay=0., return_loss=True, val_loader=None):"),
+    ), verdicts={**ALL_PASS, "signatures": "failed"},
+        notes=("verbose, GPU_utilize kept their default",)),
+    Notebooks("no momentum parameter", (
+        (GD, MANUAL_SIGNATURE, "def train_manual_update(n_epochs, model, loss_fn, train_loader, lr=1e-2, "
+                               "weight_decay=0.):"),
+        (GD, MOMENTUM_BLOCK, ""),
+    ), verdicts={**ALL_PASS, "signatures": "failed", "train_manual_update": 12.0},
+        notes=("no parameter for momentum_coeff",)),
+    Notebooks("defaults read top-level names", (
+        (GD, "def load_cifar(train_val_split=0.9, data_path='../data/', preprocessor=None):\n"
+             "    if preprocessor is None:",
+         "normalizer = transforms.Compose([transforms.ToTensor(), transforms.Normalize(CIFAR_MEAN, cifar_std)])\n"
+         "\n\ndef load_cifar(train_val_split=0.9, data_path=DATA_PATH, preprocessor=normalizer):\n"
+         "    if preprocessor is None:"),
+        (GD, "    label_map = {0: 0, 2: 1}\n", "    label_map = cifar10_labels\n"),
+        (GD, TRAIN_SIGNATURE, "def train(n_epochs, optimizer, model, train_loader, loss_fn=loss_fn):"),
+        (GD, "torch.manual_seed(123)\ntorch.set_default_dtype(torch.double)",
+         "torch.manual_seed(123)\ntorch.set_default_dtype(torch.double)\nDATA_PATH = '../data/'\n"
+         "CIFAR_MEAN = (0.4915, 0.4823, 0.4468)\ncifar_std = (0.2470, 0.2435, 0.2616)\n"
+         "cifar10_labels = {0: 0, 2: 1}\nloss_fn = nn.CrossEntropyLoss()\nprint('setup done')"),
+    ), verdicts={**ALL_PASS, "signatures": "failed"}),
+    Notebooks("a default that needs the data", (
+        (GD, "def compute_accuracy(model, loader):", "def compute_accuracy(model, loader=val_loader):"),
+    ), verdicts={**ALL_PASS, "signatures": "failed"},
+        notes=("`val_loader = torch.utils.data.DataLoader(data_val, batch_size=batch_size, shuffle=False)` was not "
+               "run although your definitions use val_loader",)),
+    Notebooks("class renamed", (
+        (GD, "class MyNet(nn.Module):\n    def __init__(self):", "class CifarMLP(nn.Module):\n    def __init__(self):"),
+    ), verdicts={**ALL_PASS, "signatures": "failed"},
+        notes=("CifarMLP was graded as the template's MyNet: the only nn.Module subclass",)),
+    Notebooks("misnamed files", file_names={GD: "gradientDescent.ipynb", BP: "Copy of backpropagation.ipynb"},
+              notes=("gradientDescent.ipynb was graded as gradient_descent.ipynb",
+                     "Copy of backpropagation.ipynb was graded as backpropagation.ipynb")),
+    Notebooks("misspelled file with a suffix", file_names={GD: "gradient_decent_complete.ipynb"},
+              notes=("gradient_decent_complete.ipynb was graded as gradient_descent.ipynb",)),
+    Notebooks("two candidate files", file_names={GD: "gradient_descent_2.ipynb"},
+              extra_files={"gradient_descent_final.ipynb": nbformat.writes(nbformat.v4.new_notebook())},
+              verdicts={"interface": "failed", "backpropagation_one_sample": "passed", "train": "failed",
+                        "MyMLP": "failed"},
+              notes=("Several files could be gradient_descent.py / gradient_descent.ipynb: gradient_descent_2.ipynb, "
+                     "gradient_descent_final.ipynb",)),
+    Notebooks("momentum buffer reset every epoch", (
+        (GD, "        loss_train = 0.0\n        for imgs, labels in train_loader:\n            imgs = imgs.to("
+             "device=device, dtype=torch.double)\n            labels = labels.to(device=device)\n            loss = "
+             "loss_fn(model(imgs), labels)\n            loss.backward()\n            with",
+         "        loss_train = 0.0\n        velocity = {}\n        for imgs, labels in train_loader:\n            "
+         "imgs = imgs.to(device=device, dtype=torch.double)\n            labels = labels.to(device=device)\n"
+         "            loss = loss_fn(model(imgs), labels)\n            loss.backward()\n            with"),
+    ), verdicts={**ALL_PASS, "train_manual_update": "failed"}),
+    Notebooks("train returns the last batch loss", (
+        (GD, "        losses_train.append(loss_train / n_batch)\n        if epoch == 1 or epoch % 5 == 0:\n"
+             "            print(f'{datetime.now().time()} | Epoch {epoch} | Training loss {loss_train / n_batch:.5f}')"
+             "\n    return losses_train\n\n\ndef compute_accuracy",
+         "        losses_train.append(loss.item())\n    return losses_train\n\n\ndef compute_accuracy"),
+    ), verdicts={**ALL_PASS, "train": 7.5}),
+    Notebooks("a required extra parameter", (
+        (GD, TRAIN_SIGNATURE, "def train(n_epochs, optimizer, model, loss_fn, train_loader, scheduler):"),
+    ), verdicts={**ALL_PASS, "signatures": "failed", "interface": "failed", "train": "failed"},
+        notes=("required scheduler has no value the grader can give",)),
+    Notebooks("a missing ReLU", (
+        (GD, "        out = F.relu(self.fc2(out))\n", "        out = self.fc2(out)\n"),
+    ), verdicts={**ALL_PASS, "MyMLP": "failed"}),
+    Notebooks("backpropagation for one sample, by rows", (
+        (BP, "            model.dL_dw[l] = delta.t() @ model.a[l - 1]\n            model.dL_db[l] = delta.sum(0)",
+         "            model.dL_dw[l] = delta.view(-1, 1) * model.a[l - 1]\n            model.dL_db[l] = delta[0]"),
+    )),
+]
+BY_NAME = {submission.name: submission for submission in CLASS}
