@@ -164,6 +164,10 @@ class Assignment:
         return {module: [n for c in self.callables.values() if c.module == module for n in (c.name, *c.aliases)]
                 for module in self.modules}
 
+    def display_names(self) -> dict[str, str]:
+        """Each declared callable's name, by key (what check titles and messages call it)."""
+        return {key: spec.name for key, spec in self.callables.items()}
+
     def blamed(self, key: str | None) -> str | None:
         """The student function a failure of the callable ``key`` is attributed to."""
         return self.callables[key].name if key in self.callables else key

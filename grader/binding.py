@@ -221,9 +221,9 @@ def _is_default(value: Any, entry: Declared) -> bool:
 
 def missing_role_message(function: str, entry: Declared, value: Any) -> str:
     """Why ``function`` cannot be called with ``value`` for ``entry``'s role (no parameter plays it)."""
-    usual = ", ".join(ROLES.get(entry.role, ())[:4])
+    usual = [name for name in (entry.role, *entry.aliases, *ROLES.get(entry.role, ())) if name != entry.name][:4]
     return (f"{function} has no parameter for the template's {entry.name!r} (none is called {entry.name}"
-            + (f" or a usual alias such as {usual}" if usual else "") + f"), so it cannot be called with "
+            + (f", nor {', '.join(usual)}" if usual else "") + f"), so it cannot be called with "
             f"{entry.name}={value!r}. This part needs that value; the parts that use the default are graded.")
 
 

@@ -105,6 +105,8 @@ def _add_bundle(commands) -> None:
     bundle.add_argument("--out", required=True, metavar="PATH", help="the folder (student) or the .zip (gradescope)")
     bundle.add_argument("--rubric", metavar="FILE", help="gradescope: the rubric to grade with (default: packaged)")
     bundle.add_argument("--data-root", metavar="DIR", help="gradescope: bundle these images, decoded and checksummed")
+    bundle.add_argument("--assignment", metavar="NAME|FILE", help="the version of the assignment the bundle grades "
+                                                                 "(carried in the bundle; default: default)")
 
 
 def _outputs(args) -> dict[str, str | None]:
@@ -146,7 +148,8 @@ def _run_merge(args) -> int:
 def _run_bundle(args) -> int:
     from .commands.bundle import bundle_main
 
-    return bundle_main(kind=args.kind, out=args.out, rubric_path=args.rubric, data_root=args.data_root)
+    return bundle_main(kind=args.kind, out=args.out, rubric_path=args.rubric, data_root=args.data_root,
+                       assignment=args.assignment)
 
 
 COMMANDS = {"grade": _run_grade, "check": _run_check, "batch": _run_batch, "merge": _run_merge,

@@ -109,7 +109,7 @@ def _warm_up_torch_optim() -> None:
 
 
 def _run_step(spec: CheckSpec, host: Host, rubric: Rubric, options: Options, started: float) -> CheckResult:
-    result = CheckResult(spec.name, spec.title, spec.points)
+    result = CheckResult(spec.name, spec.title_for(options.assignment.display_names()), spec.points)
     if spec.name in options.skipped:
         result.skipped = options.skipped[spec.name]
         return result

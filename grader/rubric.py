@@ -53,7 +53,11 @@ class CheckSpec:
 
     @property
     def title(self) -> str:
-        return self.check.title
+        return self.check.title_for({})
+
+    def title_for(self, names: dict[str, str]) -> str:
+        """The title as the assignment names its functions (see Check.title_for)."""
+        return self.check.title_for(names)
 
     @property
     def points(self) -> float:

@@ -144,3 +144,29 @@ def test_gradescope_contains_a_hostile_submission(autograder, tmp_path):
     assert results["tests"][1]["score"] == results["tests"][1]["max_score"], "its own (correct) code still counts"
     thief = steals_the_solution(str(ROOT)).write(tmp_path / "thief")
     assert run_autograder(autograder, thief)["score"] == 0
+
+
+def test_both_bundles_carry_another_assignment(autograder, tmp_path):
+    """--assignment inf265-2023: the kit and the zip hold its declaration and pass it on; a 2023-style upload
+    (notebooks, one misnamed) gets the CPU stage's full marks from run_autograder."""
+    from .catalogue.inf265_2023 import ASSIGNMENT, REFERENCE_2023
+
+    kit = tmp_path / "kit"
+    assert bundle_main(kind="student", out=str(kit), assignment=ASSIGNMENT) == 0
+    assert (kit / "assignment" / "assignment.toml").is_file() and not (kit / "backpropagation.py").exists()
+    assert "autograde check --assignment assignment" in (kit / "README.md").read_text()
+    assert "autograde grade . --assignment assignment " in (kit / ".github" / "workflows" / "classroom.yml").read_text()
+    rubric = tmp_path / "cpu-rubric.toml"
+    text = (ROOT / "grader" / "assignments" / ASSIGNMENT / "rubric.toml").read_text()
+    rubric.write_text(text[:text.index("[checks.accuracy]")])
+    archive = tmp_path / "autograder.zip"
+    assert bundle_main(kind="gradescope", out=str(archive), rubric_path=str(rubric), assignment=ASSIGNMENT) == 0
+    with zipfile.ZipFile(archive) as unpacked:
+        assert "assignment/assignment.toml" in unpacked.namelist()
+        unpacked.extractall(tmp_path / "autograder" / "source")
+    (tmp_path / "autograder" / "source" / "data").mkdir()  # where setup.sh puts the data it downloads
+    upload = {"gradientDescent.ipynb": (REFERENCE_2023 / "gradient_descent.ipynb").read_text(),
+              "backpropagation.ipynb": (REFERENCE_2023 / "backpropagation.ipynb").read_text()}
+    results = run_autograder((tmp_path / "autograder", autograder[1]), upload)
+    assert results["score"] == 85, [(t["name"], t["score"], t["output"][:300]) for t in results["tests"]]
+    assert "(assignment 'inf265-2023')" in results["output"] and "gradientDescent.ipynb was graded" in results["output"]

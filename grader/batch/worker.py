@@ -66,7 +66,7 @@ def grade_entry(entry: Entry, rubric, options, zygote: Zygote) -> dict:
         except Exception:
             details = traceback.format_exc()
             print(f"grading {entry.name} failed:\n{details}", file=sys.stderr)
-            checks = [(s.name, s.title, s.points) for s in rubric.checks]
+            checks = [(s.name, s.title_for(options.assignment.display_names()), s.points) for s in rubric.checks]
             report, status = failed_report(entry.name, checks, details), "grader error: see the log"
     return {"name": entry.name, "status": status, "report": report.to_dict() if report else None,
             "seconds": time.monotonic() - started}

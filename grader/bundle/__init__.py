@@ -19,8 +19,11 @@ from pathlib import Path
 
 import grader
 
+from ..assignment import DECLARATION, Assignment, load_assignment
+
 TEMPLATES = Path(__file__).with_name("templates")
-TITLE = "The MLP backpropagation / SGD assignment"
+KIT_ASSIGNMENT = "assignment"
+"""The folder of a bundle that carries the assignment's declaration (what --assignment names there)."""
 SOLUTION_PACKAGE = "reference"
 
 
@@ -76,33 +79,57 @@ def solution_in_wheel(wheel: Path, bodies: list[str] | None = None) -> list[str]
     return solution_in(texts, solution_bodies() if bodies is None else bodies)
 
 
-def student_bundle(out: Path) -> Path:
-    """The student kit in ``out`` (created): template at the top, wheel, given code, README, Classroom workflow."""
+def carry_assignment(assignment: Assignment, target: Path, rubric: Path | None = None) -> Path:
+    """Copy the assignment's declaration and the rubric to grade with into ``target``/assignment/; that folder."""
+    folder = target / KIT_ASSIGNMENT
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy(assignment.folder / DECLARATION, folder / DECLARATION)
+    shutil.copy(rubric or assignment.rubric_path, folder / assignment.rubric_file)
+    return folder
+
+
+def student_bundle(out: Path, assignment: Assignment | None = None) -> Path:
+    """The student kit in ``out`` (created): the template at the top (this grader's own, for the default
+    assignment), the wheel, the given code, a README and the Classroom workflow; for another assignment its
+    declaration in ``assignment/``, which the README's commands and the workflow pass with --assignment."""
+    assignment = assignment or load_assignment(None)
     root = checkout()
     out.mkdir(parents=True, exist_ok=True)
-    for module in ("backpropagation.py", "gradient_descent.py"):
-        shutil.copy(root / "student_template" / module, out / module)
-    given = (root / "grader" / "given.py").read_text()
-    (out / "given_code.py").write_text("# A copy of grader/given.py, for reading. Your code imports it as\n"
-                                       "# `from grader.given import MyNet`; this file is not used.\n\n" + given)
+    flag = ""
+    if assignment.name == "default":
+        for module in ("backpropagation.py", "gradient_descent.py"):
+            shutil.copy(root / "student_template" / module, out / module)
+        given = (root / "grader" / "given.py").read_text()
+        (out / "given_code.py").write_text("# A copy of grader/given.py, for reading. Your code imports it as\n"
+                                           "# `from grader.given import MyNet`; this file is not used.\n\n" + given)
+    else:
+        carry_assignment(assignment, out)
+        flag = f" --assignment {KIT_ASSIGNMENT}"
     build_wheel(out / "wheels")
-    (out / "README.md").write_text((TEMPLATES / "student_README.md").read_text().replace("{title}", TITLE))
+    readme = (TEMPLATES / "student_README.md").read_text().replace("{title}", assignment.title)
+    (out / "README.md").write_text(readme.replace("{modules}", " and ".join(f"`{m}`" for m in assignment.modules))
+                                   .replace("autograde check", f"autograde check{flag}"))
     workflows = out / ".github" / "workflows"
     workflows.mkdir(parents=True, exist_ok=True)
-    shutil.copy(root / "examples" / "classroom" / "classroom.yml", workflows / "classroom.yml")
+    workflow = (root / "examples" / "classroom" / "classroom.yml").read_text()
+    (workflows / "classroom.yml").write_text(workflow.replace("autograde grade . ", f"autograde grade .{flag} "))
     return out
 
 
-def gradescope_bundle(out: Path, rubric: Path | None = None, data_root: Path | None = None) -> Path:
-    """The Gradescope autograder zip at ``out``: setup.sh and run_autograder at its root."""
-    from ..rubric import DEFAULT_RUBRIC, load_rubric
+def gradescope_bundle(out: Path, rubric: Path | None = None, data_root: Path | None = None,
+                      assignment: Assignment | None = None) -> Path:
+    """The Gradescope autograder zip at ``out``: setup.sh and run_autograder at its root, the assignment's
+    declaration in assignment/, the rubric (the assignment's own unless given) as rubric.toml."""
+    from ..rubric import load_rubric
 
-    load_rubric(rubric)  # a rubric that does not load is refused now, not on Gradescope
+    assignment = assignment or load_assignment(None)
+    load_rubric(rubric or assignment.rubric_path)  # a rubric that does not load is refused now, not on Gradescope
     with tempfile.TemporaryDirectory(prefix="autograde-bundle-") as workdir:
         source = Path(workdir)
         for script in ("setup.sh", "run_autograder"):
             shutil.copy(TEMPLATES / script, source / script)
-        shutil.copy(rubric or DEFAULT_RUBRIC, source / "rubric.toml")
+        shutil.copy(rubric or assignment.rubric_path, source / "rubric.toml")
+        carry_assignment(assignment, source, rubric)
         build_wheel(source / "wheels")
         data = _bundle_data(data_root, source / "data") if data_root else None
         (source / "README.md").write_text(_gradescope_readme(out.name, data))
@@ -142,5 +169,5 @@ def _gradescope_readme(zip_name: str, data: str | None) -> str:
                     "--data-root to bundle the decoded images instead: no download, checksummed).")
     settings = GRADESCOPE_SETTINGS
     text = (TEMPLATES / "gradescope_README.md").read_text()
-    return text.replace("{title}", TITLE).replace("{zip}", zip_name).replace("{data}", data).replace("{settings}",
+    return text.replace("{title}", "The MLP backpropagation / SGD assignment").replace("{zip}", zip_name).replace("{data}", data).replace("{settings}",
                                                                                                     settings)

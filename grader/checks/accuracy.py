@@ -150,5 +150,5 @@ def reached(result) -> dict[str, dict]:
             for p in result.parts if "accuracy" in p.details}
 
 
-CHECKS = (Check("accuracy", "accuracy: MyMLP trained with your train / train_manual_update on CIFAR-10 airplane vs bird",
+CHECKS = (Check("accuracy", "accuracy: {mlp} trained with your {train} / {train_manual_update} on CIFAR-10 airplane vs bird",
                 run, AccuracySettings, needs_data=True, uses_gpu=True, own_time_limit=True),)

@@ -74,8 +74,8 @@ def _short(value) -> str:
 
 
 CHECKS = (
-    Check("backpropagation_one_sample", "backpropagation: one sample (batch size 1), against autograd",
+    Check("backpropagation_one_sample", "{backpropagation}: one sample (batch size 1), against autograd",
           run_one_sample, GeneratedCases, defaults={"points": 25, "examples": 120}),
-    Check("backpropagation_mini_batch", "backpropagation: mini-batches (batch sizes 2-8), against autograd",
+    Check("backpropagation_mini_batch", "{backpropagation}: mini-batches (batch sizes 2-8), against autograd",
           run_mini_batch, GeneratedCases, defaults={"points": 10, "examples": 80}),
 )

@@ -122,5 +122,5 @@ def relative_error(case: NetCase, dL_dw, dL_db) -> float:
     return 0.0 if denominator == 0 else (g_fd - g_bp).norm().item() / denominator
 
 
-CHECKS = (Check("grad_check", "grad_check: accepts correct gradients, rejects corrupted ones, restores parameters",
+CHECKS = (Check("grad_check", "{grad_check}: accepts correct gradients, rejects corrupted ones, restores parameters",
                 run, defaults={"points": 10}),)

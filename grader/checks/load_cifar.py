@@ -214,5 +214,5 @@ def _normalisation(call, fixture, splits, identity) -> str | None:
     return None
 
 
-CHECKS = (Check("load_cifar", "load_cifar: the template's data layouts, labels, splits and normalisation", run,
+CHECKS = (Check("load_cifar", "{load_cifar}: the template's data layouts, labels, splits and normalisation", run,
                 defaults={"points": 5}),)

@@ -114,5 +114,5 @@ def _diagnosis(got, layers, x) -> str:
     return ""
 
 
-CHECKS = (Check("MyMLP", "MyMLP: the declared layers, ReLU after hidden layers, linear output", run,
+CHECKS = (Check("MyMLP", "{mlp}: the declared layers, ReLU after hidden layers, linear output", run,
                 defaults={"points": 5}),)

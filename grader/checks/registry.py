@@ -34,6 +34,7 @@ class Check:
     name: str
     """Its rubric key, report tag and --only/--skip name."""
     title: str
+    """What reports call it; ``{key}`` stands for the assignment's name of a declared callable (``{train}``)."""
     run: Callable
     """``run(context) -> list[Part]``; raises :class:`~grader.checks.base.Skip` when it cannot run."""
     settings: type = Settings
@@ -51,9 +52,19 @@ class Check:
         """Its settings from a rubric table of already converted values (defaults for what the table omits)."""
         return self.settings(**{**self.defaults, **table})
 
+    def title_for(self, names: dict[str, str]) -> str:
+        """The title with each ``{key}`` replaced by the assignment's name for that callable (the key itself when
+        the assignment has none)."""
+        return self.title.format_map(_KeysByDefault(names))
+
     def time_limit(self, settings: Settings, limits) -> float:
         """Seconds this check may take, from its settings or the rubric's per-check limit."""
         return settings.seconds if self.own_time_limit else limits.check_seconds
+
+
+class _KeysByDefault(dict):
+    def __missing__(self, key: str) -> str:
+        return key
 
 
 class UnknownCheck(LookupError):

@@ -98,5 +98,5 @@ def _optimizer_rule(ctx: Context, labels: list[str]) -> list[Part]:
     return [Part.ok(label)]
 
 
-CHECKS = (Check("rules", "Rules: no autograd or side effects in backpropagation, no torch.optim in "
-                "train_manual_update", run, defaults={"points": 5}),)
+CHECKS = (Check("rules", "Rules: no autograd or side effects in {backpropagation}, no torch.optim in "
+                "{train_manual_update}", run, defaults={"points": 5}),)

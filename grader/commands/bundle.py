@@ -7,19 +7,22 @@ from pathlib import Path
 from . import EXIT_BAD_INPUT, EXIT_OK
 
 
-def bundle_main(*, kind: str, out: str, rubric_path: str | None = None, data_root: str | None = None) -> int:
+def bundle_main(*, kind: str, out: str, rubric_path: str | None = None, data_root: str | None = None,
+                assignment: str | None = None) -> int:
     """Build the student kit (a folder) or the Gradescope autograder (a zip); return the exit status."""
+    from ..assignment import AssignmentError, load_assignment
     from ..bundle import BundleError, gradescope_bundle, student_bundle
     from ..data import DataError
     from ..rubric import RubricError
 
     try:
+        declared = load_assignment(assignment)
         if kind == "student":
-            built = student_bundle(Path(out))
+            built = student_bundle(Path(out), declared)
         else:
             built = gradescope_bundle(Path(out), Path(rubric_path) if rubric_path else None,
-                                      Path(data_root) if data_root else None)
-    except (BundleError, RubricError, DataError) as error:
+                                      Path(data_root) if data_root else None, declared)
+    except (BundleError, RubricError, DataError, AssignmentError) as error:
         print(f"autograde: error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     print(f"autograde: wrote {built}", file=sys.stderr)

@@ -71,11 +71,13 @@ def _grade(located, zygote: Zygote, outputs: dict, *, device, data_root, seed, r
                        notes=located.notes)
     except (InputError, RubricError) as error:
         print(f"autograde: error: {error}", file=sys.stderr)
+        checks = outline(rubric_path or assignment.rubric_path)
+        write_reports(failed_report(str(located.folder), checks, f"the grading was misconfigured: {error}"), outputs)
         return EXIT_BAD_INPUT
     except Exception:
         details = traceback.format_exc()
         print(f"autograde: the grader failed:\n{details}", file=sys.stderr)
-        checks = [(s.name, s.title, s.points) for s in rubric.checks] if rubric else \
+        checks = [(s.name, s.title_for(assignment.display_names()), s.points) for s in rubric.checks] if rubric else \
             outline(rubric_path or assignment.rubric_path)
         write_reports(failed_report(str(located.folder), checks, details), outputs)
         return EXIT_GRADER_FAILED

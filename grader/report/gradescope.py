@@ -18,7 +18,9 @@ def to_gradescope(report: Report) -> dict:
               "status": GRADESCOPE_STATUS[r.status], "output": _test_output(r), "visibility": "visible",
               "tags": [r.name, r.status.value]}
              for i, r in enumerate(report.results, start=1)]
-    output = "\n".join([f"Score {report.score:g} / {report.max_score:g}."
+    assignment = report.metadata.get("assignment")
+    output = "\n".join([f"Score {report.score:g} / {report.max_score:g}"
+                        + (f" (assignment {assignment!r})." if assignment else ".")
                         + (" The autograder failed; this score is not final." if report.grader_error else ""),
                         *report.notes])
     return {"score": round(report.score, 4), "execution_time": math.ceil(report.execution_time), "output": output,
@@ -32,7 +34,8 @@ def instructor_data(report: Report) -> dict:
     errors = {r.name: r.error for r in report.results if r.error}
     if report.grader_error:
         errors["grader"] = report.grader_error
-    return {"seed": report.metadata.get("seed"), "versions": versions, "device": report.metadata.get("device"),
+    return {"seed": report.metadata.get("seed"), "assignment": report.metadata.get("assignment"),
+            "versions": versions, "device": report.metadata.get("device"),
             "protections": report.protections, "flags": report.flags, "grader_errors": errors}
 
 

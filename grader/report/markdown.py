@@ -9,7 +9,10 @@ ICONS = {Status.PASSED: "✅", Status.FAILED: "❌", Status.SKIPPED: "⏭️", S
 
 
 def dumps(report: Report) -> str:
-    lines = [f"## Autograde: {report.score:g} / {report.max_score:g}", "", *[f"> {note}" for note in report.notes],
+    assignment = report.metadata.get("assignment")
+    lines = [f"## Autograde: {report.score:g} / {report.max_score:g}"
+             + (f" (assignment {assignment})" if assignment and assignment != "default" else ""), "",
+             *[f"> {note}" for note in report.notes],
              "| | Check | Score |", "|---|---|---:|"]
     lines += [f"| {ICONS[r.status]} | {r.title} | {r.score:g} / {r.max_score:g} |" for r in report.results]
     for result in report.results:

@@ -15,7 +15,9 @@ def render(report: Report, *, student: bool = False, verbose: bool = False) -> s
     Feedback is shown for checks that did not pass (for every check with ``verbose``). ``student``
     (``autograde check``): one line for a check not implemented yet (unless ``verbose``), and what to do next.
     """
-    lines = [f"Grading {report.submission}", *[f"  {note}" for note in report.notes], ""]
+    assignment = report.metadata.get("assignment")
+    header = f"Grading {report.submission}" + (f" as assignment {assignment!r}" if assignment else "")
+    lines = [header, *[f"  {note}" for note in report.notes], ""]
     for result in report.results:
         lines.append(f"[{LABELS[result.status]:>5}] {result.score:5.1f} / {result.max_score:<5g} {result.title}")
         if result.status is not Status.PASSED or verbose:
@@ -40,7 +42,10 @@ def render(report: Report, *, student: bool = False, verbose: bool = False) -> s
 
 
 def _next_step(report: Report) -> str:
-    first = next((r for r in report.results if r.status in (Status.FAILED, Status.ERROR)), None)
+    failing = [r for r in report.results if r.status in (Status.FAILED, Status.ERROR)]
+    first = next((r for r in failing if r.max_score > 0), None)
+    if first is None and failing:
+        return (f"\nEverything that earns points passes. (Feedback only: {', '.join(repr(r.name) for r in failing)}.)")
     if first is None:
         return "\nEverything passes. Well done!"
     if first.not_implemented:

@@ -119,8 +119,8 @@ CLASS = [
     Notebooks("a default that needs the data", (
         (GD, "def compute_accuracy(model, loader):", "def compute_accuracy(model, loader=val_loader):"),
     ), verdicts={**ALL_PASS, "signatures": "failed"},
-        notes=("`val_loader = torch.utils.data.DataLoader(data_val, batch_size=batch_size, shuffle=False)` was not "
-               "run although your definitions use val_loader",)),
+        notes=("cell 7: `val_loader = torch.utils.data.DataLoader(data_val, batch_size=batch_size",
+               "was not run although your definitions use val_loader (it needs data_val, which was not run either)")),
     Notebooks("class renamed", (
         (GD, "class MyNet(nn.Module):\n    def __init__(self):", "class CifarMLP(nn.Module):\n    def __init__(self):"),
     ), verdicts={**ALL_PASS, "signatures": "failed"},
