@@ -25,15 +25,15 @@ sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
 
-from grader.cases import make_net_case  # noqa: E402
+from grader.cases import expected_gradients, make_net_case  # noqa: E402
 from grader.checks.backprop import gradient_mismatch  # noqa: E402
-from grader.contract import MODULES, names_by_module  # noqa: E402
+from grader.assignment import load_assignment  # noqa: E402
 from grader.given import MLP_SIZES, MyNet  # noqa: E402
 from grader.pipeline import grade  # noqa: E402
 from grader.rubric import load_rubric  # noqa: E402
 from grader.sandbox import handlers  # noqa: E402
 from grader.kinds import FailureKind  # noqa: E402
-from grader.sandbox.host import Host  # noqa: E402
+from grader.sandbox.host import Host, binding_of, found_in  # noqa: E402
 from grader.sandbox.reply import Failure, PendingCall, Reply  # noqa: E402
 
 
@@ -58,8 +58,9 @@ class InProcessHost:
         self.submission, self.protections, self.restarts = str(submission), {}, 0
         self._scratch = Path(tempfile.mkdtemp())
         sys.path.insert(0, self.submission)
-        handlers.configure({"submission": self.submission})
-        self._load = self.call("load", {"names": names_by_module()}, timeout=60)
+        self.assignment = load_assignment(None)
+        handlers.configure({"submission": self.submission, "assignment": self.assignment.to_config()})
+        self._load = self.call("load", {}, timeout=60)
 
     def start(self):
         pass
@@ -79,6 +80,12 @@ class InProcessHost:
     def description(self):
         return self._load
 
+    def found(self, key):
+        return found_in(self._load, key)
+
+    def binding(self, key):
+        return binding_of(self.assignment, key, self.found(key))
+
     def scratch_dir(self):
         return self._scratch
 
@@ -87,7 +94,7 @@ class InProcessHost:
 
     def close(self):
         sys.path.remove(self.submission)
-        for module in MODULES:
+        for module in self.assignment.modules:
             sys.modules.pop(module, None)
 
     def __enter__(self):
@@ -139,7 +146,7 @@ def course_checker_vs_grader(sample: int = 20) -> dict:
         host.call("ping", {}, timeout=60)
         started = time.perf_counter()
         reply = host.call("backprop", case.payload(), timeout=120)
-        problem = gradient_mismatch(case, reply.value)
+        problem = gradient_mismatch(case, reply.value, expected_gradients(case), "backpropagation(...)")
         grader_seconds = time.perf_counter() - started
     assert problem is None, problem
     return {"parameters": n_params, "course_checker_seconds_per_parameter": per_parameter,

@@ -36,6 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from grader.assignment import load_assignment  # noqa: E402
 from grader.checks.accuracy import FUNCTIONS, judge_logits, reached, stage_payload  # noqa: E402
 from grader.data import load_arrays  # noqa: E402
 from grader.pipeline import grade  # noqa: E402
@@ -57,7 +58,8 @@ def settings(epochs: int | None = None):
 
 def train_once(host: Host, arrays, stage, seed: int, device: str, function: str) -> dict:
     """One training of ``function`` at ``seed`` through the worker, judged as the accuracy stage judges it."""
-    reply = host.call("accuracy", {**stage_payload(arrays, stage, seed, device), "function": function},
+    reply = host.call("accuracy", {**stage_payload(arrays, stage, seed, device, load_assignment(None)),
+                                   "function": function},
                       timeout=stage.seconds)
     outcome = judge_logits(reply.value, function, arrays.test_labels) if reply.ok else reply.failure
     if not isinstance(outcome, dict):

@@ -54,7 +54,7 @@ def rubric_with_epochs(epochs: int, out: Path) -> str | None:
     if epochs == load_rubric().spec("accuracy").settings.epochs:
         return None
     path = out / f"rubric-{epochs}-epochs.toml"
-    text = (ROOT / "grader" / "rubric.toml").read_text().replace("epochs = 30", f"epochs = {epochs}")
+    text = (ROOT / "grader" / "assignments" / "default" / "rubric.toml").read_text().replace("epochs = 30", f"epochs = {epochs}")
     path.write_text(text)
     return str(path)
 

@@ -89,13 +89,22 @@ def _make_readable(root: Path) -> None:
 
 @contextlib.contextmanager
 def official_checksums_skipped():
-    """Within this block torchvision's CIFAR10 accepts batch files whose md5 is not the official one."""
-    from torchvision.datasets import CIFAR10, cifar
+    """Within this block torchvision's CIFAR10 accepts batch files whose md5 is not the official one (the grader's
+    fixture has none), so ``CIFAR10(root, download=True)`` finds its files "already downloaded and verified"; any
+    download torchvision would still start fails at once, saying that grading has no network."""
+    from torchvision.datasets import CIFAR10, cifar, utils
 
-    original = CIFAR10._check_integrity, cifar.check_integrity
+    def no_network(*args, **kwargs):
+        raise RuntimeError("the grader has no network: the data a check gives load_cifar is already on disk at the "
+                           "path it passes (call torchvision's dataset with that path)")
+
+    saved = (CIFAR10._check_integrity, cifar.check_integrity, cifar.download_and_extract_archive,
+             utils.download_and_extract_archive, utils.download_url)
     CIFAR10._check_integrity = lambda self: True
     cifar.check_integrity = lambda *args, **kwargs: True
+    cifar.download_and_extract_archive = utils.download_and_extract_archive = utils.download_url = no_network
     try:
         yield
     finally:
-        CIFAR10._check_integrity, cifar.check_integrity = original
+        (CIFAR10._check_integrity, cifar.check_integrity, cifar.download_and_extract_archive,
+         utils.download_and_extract_archive, utils.download_url) = saved

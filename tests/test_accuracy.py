@@ -105,3 +105,12 @@ def test_implausibly_high_accuracy_is_flagged_once_per_function():
 def test_reference_on_cuda(tmp_path):
     result = accuracy_result(REFERENCE, accuracy_rubric(), shared_data(), tmp_path, device="cuda")
     assert result.score == result.max_score, result.feedback
+
+
+def test_a_call_the_signature_cannot_take_is_not_charged_again_here():
+    """(The function's own check charges a binding failure, once: here its tiers are "not checked".)"""
+    unbound = Failure(FailureKind.BINDING, "train_manual_update has no parameter for the template's 'momentum'",
+                      function="train_manual_update")
+    result = judged(0.84, unbound)
+    assert result.score == pytest.approx(SETTINGS.points)
+    assert [p.weight for p in result.parts if p.details.get("not_checked")] == [0.0, 0.0]

@@ -66,3 +66,17 @@ def test_real_data_decodes_to_the_expected_sizes(tmp_path):
     arrays = load_arrays(shared_data(), cache_dir=tmp_path)
     assert arrays.train_images.shape == (10000, 3, 32, 32) and arrays.test_images.shape == (2000, 3, 32, 32)
     assert int(arrays.train_labels.sum()) == 5000 and int(arrays.test_labels.sum()) == 1000
+
+
+def test_torchvision_reads_the_fixture_offline_and_never_downloads(tmp_path):
+    """What load_cifar submissions do: CIFAR10(root, download=True) on the grader's fixture (no official md5)."""
+    from torchvision.datasets import CIFAR10, utils
+
+    from grader.fixtures import official_checksums_skipped, write_fixture
+
+    fixture = write_fixture(tmp_path / "official", "official")
+    with official_checksums_skipped():
+        data = CIFAR10(str(fixture.root), train=True, download=True)
+        with pytest.raises(RuntimeError, match="the grader has no network"):
+            utils.download_url("https://example.invalid/cifar.tar.gz", str(tmp_path))
+    assert len(data) == len(fixture.train_labels)

@@ -3,13 +3,20 @@ from __future__ import annotations
 
 import pytest
 
+from grader.assignment import load_assignment, packaged_names
 from grader.checks import builtin_checks
 from grader.rubric import RubricError, load_rubric
 
 
-def test_default_rubric_has_every_check_and_100_points():
+@pytest.mark.parametrize("assignment", packaged_names())
+def test_each_packaged_rubric_loads_and_gives_100_points(assignment):
+    rubric = load_rubric(load_assignment(assignment).rubric_path)
+    assert rubric.total_points == 100 and {spec.name for spec in rubric.checks} <= set(builtin_checks())
+
+
+def test_default_rubric_has_every_check_but_the_optional_signatures():
     rubric = load_rubric()
-    assert {spec.name for spec in rubric.checks} == set(builtin_checks())
+    assert {spec.name for spec in rubric.checks} == set(builtin_checks()) - {"signatures"}
     assert rubric.total_points == 100
     examples = [rubric.spec(name).settings.examples for name in ("backpropagation_one_sample", "backpropagation_mini_batch")]
     assert sum(examples) >= 200

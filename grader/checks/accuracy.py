@@ -16,7 +16,7 @@ from ..data import DataError, load_arrays, resized, split_indices
 from ..kinds import FailureKind
 from ..report.results import Part
 from ..sandbox.reply import Failure
-from .base import Context, Skip, failed_call
+from .base import Context, Skip, failed_call, not_checked
 from .registry import Check, Settings
 
 FUNCTIONS = ("train", "train_manual_update")
@@ -112,6 +112,8 @@ def _tiers(function: str, outcome: dict | Failure, settings: AccuracySettings, w
               settings.partial_credit, weight * settings.partial_share),
              (f"{function}: test accuracy at least {settings.full_credit:g} (full credit)",
               settings.full_credit, weight * (1 - settings.partial_share)))
+    if isinstance(outcome, Failure) and outcome.kind is FailureKind.BINDING:
+        return [not_checked(label, outcome) for label, _, _ in tiers]  # charged once, by the function's own check
     if isinstance(outcome, Failure):
         return [failed_call(label, f"{function}(...)", outcome, weight=share) for label, _, share in tiers]
     accuracy = outcome["accuracy"]

@@ -31,7 +31,7 @@ def _train_labels(spec: Callable) -> dict[str, str]:
     labels = {"params": "parameters match a torch.optim.SGD loop after every configuration"}
     if spec.returns == "history":
         labels["loss"] = "train_loss holds the mean of each epoch's batch losses"
-        labels["lists"] = "history lists: one value per epoch; val_* empty without a val_loader"
+        labels["lists"] = f"history lists: one value per epoch; val_* empty without a {spec.name_of('val_loader')}"
     else:
         labels["loss"] = f"{spec.name} returns the mean of each epoch's batch losses"
     return labels
@@ -62,7 +62,8 @@ def _judge_train_call(ctx: Context, spec: Callable, labels: dict, config: SGDCon
                       failures: dict[str, Part]) -> None:
     payload = training_problem(config, validation)
     reply = ctx.call("train", payload)
-    context = f"{spec.name}(...) with torch.optim.SGD({config.describe()})" + (" and a val_loader" if validation else "")
+    context = f"{spec.name}(...) with torch.optim.SGD({config.describe()})" + \
+        (f" and a {spec.name_of('val_loader')}" if validation else "")
     if not reply.ok:
         for key, label in labels.items():
             failures.setdefault(key, failed_call(label, f"{spec.name}(...)", reply.failure, context=context))

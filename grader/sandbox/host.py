@@ -114,24 +114,12 @@ class Host:
         return self._ensure_loaded() or self._load
 
     def found(self, key: str) -> dict | None:
-        """How the worker found the declared callable ``key`` (name, how, kind, parameters), or ``{"missing":
-        why}``; None when its module did not import or the submission could not be loaded."""
-        reply = self.description()
-        if not reply.ok or not isinstance(reply.value, dict):
-            return None
-        found = reply.value.get("callables", {}).get(key)
-        return found if isinstance(found, dict) else None
+        """How the worker found the declared callable ``key`` (see :func:`found_in`)."""
+        return found_in(self.description(), key)
 
     def binding(self, key: str) -> Binding | None:
         """How the declared roles of ``key`` bind to the student's signature (None when it cannot be read)."""
-        found = self.found(key)
-        if not found or not isinstance(found.get("parameters"), list):
-            return None
-        try:
-            described = [StudentParameter.from_description(p) for p in found["parameters"]]
-        except (TypeError, ValueError):
-            return None
-        return bind(self.options.assignment.callable(key).parameters, described)
+        return binding_of(self.options.assignment, key, self.found(key))
 
     def _cannot_call(self, call: str, key: str | None, payload: dict) -> Reply | None:
         """A Reply saying why this call cannot reach the student's function (its module did not import, it is not
@@ -268,6 +256,26 @@ class Host:
         self._zygote.exit_status(channel.pid, 5.0)
         limits.kill_strays(self.uid, channel.pid, self._zygote.pid)
         channel.close()
+
+
+def found_in(description: Reply, key: str) -> dict | None:
+    """From the worker's ``load`` reply: how it found the declared callable ``key`` (name, how, kind, parameters),
+    or ``{"missing": why}``; None when its module did not import or the submission could not be loaded."""
+    if not description.ok or not isinstance(description.value, dict):
+        return None
+    found = description.value.get("callables", {}).get(key)
+    return found if isinstance(found, dict) else None
+
+
+def binding_of(assignment: Assignment, key: str, found: dict | None) -> Binding | None:
+    """How the declared roles of ``key`` bind to the parameters the worker described (None when unknown)."""
+    if not found or not isinstance(found.get("parameters"), list) or not assignment.has(key):
+        return None
+    try:
+        described = [StudentParameter.from_description(p) for p in found["parameters"]]
+    except (TypeError, ValueError):
+        return None
+    return bind(assignment.callable(key).parameters, described)
 
 
 def _attributed(failure: Failure, function: str | None) -> Failure:
