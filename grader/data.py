@@ -71,7 +71,7 @@ def load_arrays(root: Path, cache_dir: Path | None = None) -> Arrays:
     cache_file = cache_dir / f"cifar2-{layout}-{source_checksum(root, layout)[:20]}.npz"
     if cache_file.is_file():
         return _read_npz(cache_file)
-    arrays = _decode_official(root) if layout == "official" else _decode_image_folder(root)
+    arrays = decode(root, layout)
     _write_cache(cache_file, arrays)
     return arrays
 
@@ -129,6 +129,11 @@ def _write_cache(cache_file: Path, arrays: Arrays) -> None:
         os.replace(partial, cache_file)
     except OSError:
         pass  # a read-only cache only costs the decode next time
+
+
+def decode(root: Path, layout: str) -> Arrays:
+    """The airplane and bird images of an ``"imagefolder"`` or ``"official"`` tree, decoded now (no cache)."""
+    return _decode_official(root) if layout == "official" else _decode_image_folder(root)
 
 
 def _decode_image_folder(root: Path) -> Arrays:

@@ -28,6 +28,8 @@ class FailureKind(str, Enum):
     CRASH = "crash"
     MEMORY = "memory"
     PROTOCOL = "protocol"
+    FLOOD = "flood"
+    """The call printed more than the flood limit: stopped there, the worker replaced."""
     """The worker wrote something that is not an answer to the grader's request."""
     IMPORT = "import"
     BINDING = "binding"
@@ -43,4 +45,5 @@ class FailureKind(str, Enum):
     def ends_worker(self) -> bool:
         """The worker was killed or died, or the call exhausted its memory: the function that ran is not called
         again for this submission."""
-        return self in (FailureKind.TIMEOUT, FailureKind.CRASH, FailureKind.MEMORY, FailureKind.PROTOCOL)
+        return self in (FailureKind.TIMEOUT, FailureKind.CRASH, FailureKind.MEMORY, FailureKind.PROTOCOL,
+                        FailureKind.FLOOD)

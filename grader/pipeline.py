@@ -23,6 +23,7 @@ from .binding import StudentParameter, binding_note
 from .checks.base import Context, Skip
 from .data import DATA_HELP
 from .kinds import FailureKind
+from .report import leaderboard
 from .report.results import CheckResult, Part, Report
 from .rubric import CheckSpec, Rubric
 from .sandbox.host import Host, start_host
@@ -61,16 +62,20 @@ def grade(submission: Path, rubric: Rubric, *, options: Options | None = None, h
                                hidden=options.hidden, assignment=options.assignment) as host:
         _warm_up_torch_optim()  # while the fork server starts
         host.start()
-        results = []
+        results, budgets = [], {}
         for spec in rubric.checks:
             progress(f"running {spec.name} ...")
-            results.append(_run_step(spec, host, rubric, options, started))
+            result, budgets[spec.name] = _run_step(spec, host, rubric, options, started)
+            results.append(result)
             progress(f"{spec.name}: {results[-1].score:g}/{results[-1].max_score:g} {results[-1].status}")
         metadata = {"seed": rubric.seed, "device": host.device, "worker_restarts": host.restarts,
-                    "assignment": options.assignment.name, **versions()}
+                    "assignment": options.assignment.name, "visibility": rubric.visibility,
+                    "stdout_visibility": rubric.stdout_visibility,
+                    "budget_use": {name: use for name, use in budgets.items() if use}, **versions()}
         notes = [*(notes or ()), *preparation_notes, *_import_notes(host), *binding_notes(host, options.assignment)]
+        board = leaderboard.entries(results, rubric.leaderboard, options.assignment.display_names())
         return Report(str(submission), results, time.monotonic() - started, dict(host.protections), metadata,
-                      notes=notes)
+                      notes=notes, leaderboard=board)
 
 
 def _import_notes(host) -> list[str]:
@@ -108,18 +113,21 @@ def _warm_up_torch_optim() -> None:
     torch.optim.SGD([parameter], lr=0.1)
 
 
-def _run_step(spec: CheckSpec, host: Host, rubric: Rubric, options: Options, started: float) -> CheckResult:
-    result = CheckResult(spec.name, spec.title_for(options.assignment.display_names()), spec.points)
+def _run_step(spec: CheckSpec, host: Host, rubric: Rubric, options: Options,
+              started: float) -> tuple[CheckResult, dict | None]:
+    """The check's result, and how close its slowest call came to its time budget (None: no call had one)."""
+    result = CheckResult(spec.name, spec.title_for(options.assignment.display_names()), spec.points,
+                         visibility=spec.settings.visibility or rubric.visibility)
     if spec.name in options.skipped:
         result.skipped = options.skipped[spec.name]
-        return result
+        return result, None
     if spec.check.needs_data and options.data_root is None:
         result.skipped = f"no data folder was given.\n{DATA_HELP}"
-        return result
+        return result, None
     if not spec.check.own_time_limit and time.monotonic() - started >= rubric.limits.total_seconds:
         result.parts = (Part.fail("run within the submission's total time", "Not run: the submission used up its "
                                   f"total time of {rubric.limits.total_seconds:g} s.", FailureKind.NOT_RUN),)
-        return result
+        return result, None
     context = Context(host, rubric, spec, _deadline(spec, rubric, started), options.assignment, options.data_root,
                       options.cache_dir)
     try:
@@ -128,10 +136,21 @@ def _run_step(spec: CheckSpec, host: Host, rubric: Rubric, options: Options, sta
         result.skipped = str(reason)
     except Exception:
         result.error = traceback.format_exc()
+        host.reset()  # a call may still be in flight: the next check starts with a fresh worker
     finally:
         host.end_check()  # nothing the submission started outlives the check
     result.output = context.student_output()
-    return result
+    return result, budget_use(context.budgets)
+
+
+def budget_use(budgets: list[tuple[str, float, float]]) -> dict | None:
+    """The call that came closest to its time budget: its share of the budget, seconds, budget; and how many calls
+    had a budget (recorded for instructors and the budget benchmark)."""
+    if not budgets:
+        return None
+    call, seconds, budget = max(budgets, key=lambda entry: entry[1] / entry[2])
+    return {"calls": len(budgets), "call": call, "seconds": round(seconds, 4), "budget": round(budget, 3),
+            "share": round(seconds / budget, 4)}
 
 
 def _deadline(spec: CheckSpec, rubric: Rubric, started: float) -> float:

@@ -23,6 +23,12 @@ else:  # Python 3.10 (Gradescope's default image): the same parser, as a package
 DEFAULT_RUBRIC = PACKAGED / DEFAULT_NAME / "rubric.toml"
 """The default assignment's rubric (each assignment declares its own: Assignment.rubric_path)."""
 DEFAULT_SEED = 265
+VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
+"""Gradescope's values for when students see a test, the score or the output."""
+LEADERBOARD_VALUES = ("accuracy:train", "accuracy:train_manual_update", "seconds:train",
+                      "seconds:train_manual_update", "score")
+"""What a leaderboard column can show: a test accuracy or training seconds of the accuracy stage (by the graded
+function's key), or the total score."""
 PLUGIN_KEY = "module"
 """A ``[checks.NAME]`` key naming the module that declares a check the grader does not ship."""
 
@@ -34,10 +40,18 @@ class RubricError(ValueError):
 @dataclass(frozen=True)
 class Limits:
     check_seconds: float = 120
+    """The outer wall-time bound of one check."""
     import_seconds: float = 60
     total_seconds: float = 1800
     memory_mb: int = 4096
     output_kb: int = 64
+    """Student output kept per check."""
+    flood_mb: int = 8
+    """Output of one call beyond which the call is stopped as a flood (what is kept is still output_kb)."""
+    call_multiple: float = 20
+    call_floor_seconds: float = 2
+    """One call may take call_multiple times what the grader's own computation of the same case takes, plus
+    call_floor_seconds (the check's limit stays the outer bound): an endless loop costs seconds, not the check."""
 
 
 @dataclass(frozen=True)
@@ -65,10 +79,26 @@ class CheckSpec:
 
 
 @dataclass(frozen=True)
+class LeaderboardEntry:
+    """One column of Gradescope's leaderboard (and of the batch's leaderboard.csv)."""
+
+    name: str
+    value: str
+    """One of LEADERBOARD_VALUES."""
+    order: str = "desc"
+
+
+@dataclass(frozen=True)
 class Rubric:
     seed: int
     limits: Limits
     checks: tuple[CheckSpec, ...]
+    visibility: str = "visible"
+    """When students see each test (a check's own ``visibility`` overrides it) and the total score."""
+    stdout_visibility: str = "hidden"
+    """When students see what the autograder printed."""
+    leaderboard: tuple[LeaderboardEntry, ...] = ()
+    """Opt-in: the columns of Gradescope's leaderboard (none by default)."""
 
     def spec(self, name: str) -> CheckSpec:
         """The spec of check ``name`` (KeyError when this rubric leaves it out)."""
@@ -112,11 +142,38 @@ def load_rubric(path: str | Path | None = None) -> Rubric:
         raise RubricError(f"rubric file {str(path)!r} does not exist (omit --rubric for the default)") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise RubricError(f"rubric file {str(path)!r} is not valid TOML: {error}") from None
-    _reject_unknown(raw, {"seed", "limits", "checks"}, "the top level")
+    _reject_unknown(raw, {"seed", "limits", "checks", "visibility", "stdout_visibility", "leaderboard"},
+                    "the top level")
     checks = raw.get("checks", {})
     _reject_unknown(checks, set(checks), "[checks]")
     return Rubric(_convert(raw.get("seed", DEFAULT_SEED), int, "seed"), _build(Limits, raw.get("limits", {}), "[limits]"),
-                  tuple(_check_spec(name, table) for name, table in checks.items()))
+                  tuple(_check_spec(name, table) for name, table in checks.items()),
+                  _visibility(raw.get("visibility", "visible"), "visibility"),
+                  _visibility(raw.get("stdout_visibility", "hidden"), "stdout_visibility"),
+                  _leaderboard(raw.get("leaderboard", [])))
+
+
+def _visibility(value, where: str) -> str:
+    if value not in VISIBILITIES:
+        raise RubricError(f"{where} must be one of {', '.join(VISIBILITIES)} (Gradescope's values), got {value!r}")
+    return value
+
+
+def _leaderboard(entries) -> tuple[LeaderboardEntry, ...]:
+    if not isinstance(entries, list):
+        raise RubricError("leaderboard must be an array of tables: [[leaderboard]] name = ..., value = ...")
+    built = []
+    for index, entry in enumerate(entries, start=1):
+        where = f"[[leaderboard]] #{index}"
+        _reject_unknown(entry, {"name", "value", "order"}, where)
+        if not isinstance(entry.get("name"), str) or not entry["name"]:
+            raise RubricError(f"{where} needs a name (the column's title)")
+        if entry.get("value") not in LEADERBOARD_VALUES:
+            raise RubricError(f"{where} value must be one of {', '.join(LEADERBOARD_VALUES)}, got {entry.get('value')!r}")
+        if entry.get("order", "desc") not in ("asc", "desc"):
+            raise RubricError(f"{where} order must be \"asc\" or \"desc\"")
+        built.append(LeaderboardEntry(entry["name"], entry["value"], entry.get("order", "desc")))
+    return tuple(built)
 
 
 def _check_spec(name: str, table) -> CheckSpec:
@@ -148,7 +205,8 @@ def _converted(cls, table: dict, where: str) -> dict:
     """The table's values converted to the declared types of ``cls``'s fields; unknown or unconvertible refused."""
     _reject_unknown(table, {f.name for f in fields(cls)}, where)
     types = get_type_hints(cls)
-    return {name: _convert(value, types[name], f"{where} {name}") for name, value in table.items()}
+    return {name: _visibility(value, f"{where} {name}") if name == "visibility" else
+            _convert(value, types[name], f"{where} {name}") for name, value in table.items()}
 
 
 def _convert(value, kind: type, where: str):

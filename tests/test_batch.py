@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import shutil
 import sys
 import zipfile
@@ -127,16 +128,35 @@ def test_shards_are_deterministic_and_merge_into_the_same_gradebook(small_class,
     assert len(merged) == 4 and (tmp_path / "merged" / "alice" / "results.json").is_file()
 
 
+BROKEN_RUBRIC = "[checks.nonsense]\npoints = 1\n"
+
+
 @pytest.mark.parametrize("argv, fragment", [
     ({"submissions": "/no/such/folder"}, "does not exist"),
     ({"shard": "3/2"}, "I must be between 1 and N"),
     ({"shard": "half"}, "--shard takes I/N"),
     ({"only": ("nobody",)}, "--only names no submission"),
+    ({"checks": ("nonsense",)}, "no check named 'nonsense' in the rubric"),
+    ({"skip": ("nonsense",)}, "no check named 'nonsense' in the rubric"),
+    ({"rubric_path": "BROKEN"}, "the grader declares no check named 'nonsense'"),
+    ({"data_root": "UNREADABLE"}, "which this user cannot read"),
+    ({"assignment": "no-such-year"}, "no assignment 'no-such-year'"),
 ])
-def test_bad_input_exits_2_with_what_to_do(klass, tmp_path, capsys, argv, fragment):
-    options = {"submissions": str(klass), "out": str(tmp_path / "out"), **argv}
+def test_bad_input_exits_2_with_what_to_do_before_any_work(klass, tmp_path, capsys, monkeypatch, argv, fragment):
+    """The same message grade gives, before any grader process starts, and nothing written."""
+    if argv.get("rubric_path") == "BROKEN":
+        (tmp_path / "rubric.toml").write_text(BROKEN_RUBRIC)
+        argv = {**argv, "rubric_path": str(tmp_path / "rubric.toml")}
+    if argv.get("data_root") == "UNREADABLE":  # root reads everything: the refusal is simulated
+        (tmp_path / "data").mkdir()
+        argv = {**argv, "data_root": str(tmp_path / "data")}
+        real_access = os.access
+        monkeypatch.setattr(os, "access", lambda path, mode: str(path) != argv["data_root"] and real_access(path, mode))
+    monkeypatch.setattr(GraderPool, "__init__", lambda *a, **k: pytest.fail("a grader process was started"))
+    options = {"submissions": str(klass), "out": str(tmp_path / "out"), "skip_accuracy": True, **argv}
     assert batch_main(**options) == 2
     assert fragment in capsys.readouterr().err
+    assert not (tmp_path / "out").exists(), "nothing is written"
 
 
 def test_parse_shard():

@@ -73,14 +73,13 @@ def test_os_exit_during_a_check(tmp_path, golden):
     assert results["train"].passed, "a fresh worker grades the rest"
 
 
-def test_endless_loop(tmp_path, golden):
-    started = time.monotonic()
+def test_endless_loop_costs_its_call_budget_not_the_check_limit(tmp_path, golden):
     entry = hostile.ENDLESS_LOOP
-    results = graded(tmp_path, entry.patches, "backpropagation_one_sample", "train", check_seconds=4, golden=golden,
+    results = graded(tmp_path, entry.patches, "backpropagation_one_sample", "train", check_seconds=120, golden=golden,
                      key=entry.name)
-    assert "did not finish within this check's time limit of 4 s" in results["backpropagation_one_sample"].feedback
+    feedback = results["backpropagation_one_sample"].feedback
+    assert "took more than 2." in feedback and "the limit for this case: the grader's own computation" in feedback
     assert results["train"].passed
-    assert time.monotonic() - started < 60
 
 
 def test_sleep_at_import(tmp_path, golden):
@@ -188,14 +187,13 @@ def test_nan_and_non_tensor_outputs(tmp_path, golden):
     assert "but it is an object of type builtins.object" in results["backpropagation_one_sample"].feedback
 
 
-def test_hundreds_of_megabytes_of_output(tmp_path, golden):
-    started = time.monotonic()
-    results = graded(tmp_path, hostile.OUTPUT_FLOOD.patches, "backpropagation_one_sample", check_seconds=120,
+def test_hundreds_of_megabytes_of_output_are_cut_at_the_flood_limit(tmp_path, golden):
+    results = graded(tmp_path, hostile.OUTPUT_FLOOD.patches, "backpropagation_one_sample", "train", check_seconds=120,
                      golden=golden, key=hostile.OUTPUT_FLOOD.name)
     result = results["backpropagation_one_sample"]
-    assert result.passed
-    assert len(result.output) <= 64 * 1024 + 200 and "[... output cut at 64 KiB]" in result.output
-    assert time.monotonic() - started < 120
+    assert not result.passed and "printed more than 8 MiB (an output flood: stopped there)" in result.feedback
+    assert len(result.output) <= 64 * 1024 + 200
+    assert results["train"].passed, "the rest of the submission is graded"
 
 
 def test_background_processes_do_not_outlive_grading(tmp_path):

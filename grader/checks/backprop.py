@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from ..cases import NetCase, expected_gradients, net_cases
 from ..compare import Tolerance, describe_value, mismatch
 from ..report.results import Part
-from .base import CheckTimeUp, Context, Skip, failed_call, find_failure, out_of_time
+from .base import CheckTimeUp, Context, Skip, failed_call, find_failure, out_of_time, timed
 from .registry import Check, GeneratedCases
 
 TOLERANCE = Tolerance(rtol=1e-7, atol=1e-10)
@@ -37,8 +37,8 @@ def _run(ctx: Context, batch_sizes) -> list[Part]:
             pending = ctx.begin("backprop", case.payload())
         except CheckTimeUp:
             return out_of_time(LABEL)
-        expected = expected_gradients(case)  # computed while the worker runs the student's code
-        reply = ctx.finish(pending)
+        expected, seconds = timed(expected_gradients, case)  # while the worker runs the student's code
+        reply = ctx.finish(pending, seconds)
         if not reply.ok:
             return failed_call(LABEL, call, reply.failure, context=f"For {case.describe()}")
         problem = gradient_mismatch(case, reply.value, expected, call)

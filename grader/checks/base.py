@@ -67,6 +67,8 @@ class Context:
     data_root: Path | None = None
     cache_dir: Path | None = None
     outputs: list[str] = field(default_factory=list)
+    budgets: list[tuple[str, float, float]] = field(default_factory=list)
+    """(call, seconds it took, its time budget) of every call made with a budget."""
 
     @property
     def settings(self):
@@ -89,9 +91,10 @@ class Context:
     def remaining(self) -> float:
         return self.deadline - time.monotonic()
 
-    def call(self, name: str, payload: dict) -> Reply:
-        """Call handler ``name`` in the worker within what is left of this check's time."""
-        return self.finish(self.begin(name, payload))
+    def call(self, name: str, payload: dict, reference_seconds: float | None = None) -> Reply:
+        """Call handler ``name`` in the worker within what is left of this check's time (and the call's budget,
+        see :meth:`finish`)."""
+        return self.finish(self.begin(name, payload), reference_seconds)
 
     def begin(self, name: str, payload: dict) -> PendingCall:
         """Send a call now and finish it later with :meth:`finish`; time spent (re)starting a worker is not
@@ -102,15 +105,36 @@ class Context:
         self.deadline += pending.startup_seconds
         return pending
 
-    def finish(self, pending: PendingCall) -> Reply:
-        """The Reply of a call started with :meth:`begin`, within what is left of this check's time."""
-        reply = self.host.finish(pending, timeout=max(self.remaining(), 0.01))
+    def budget(self, reference_seconds: float) -> float:
+        """How long a call may take when the grader's own computation of the same case takes
+        ``reference_seconds``: a generous multiple of it, plus a floor (the rubric's limits)."""
+        limits = self.rubric.limits
+        return limits.call_floor_seconds + limits.call_multiple * reference_seconds
+
+    def finish(self, pending: PendingCall, reference_seconds: float | None = None) -> Reply:
+        """The Reply of a call started with :meth:`begin`, within what is left of this check's time and, when
+        ``reference_seconds`` (what the grader's own computation of the same case took) is given, within the
+        call's budget counted from when it was sent."""
+        check_left = self.remaining()
+        budget = self.budget(reference_seconds) if reference_seconds is not None and pending.sent_at else None
+        budget_left = budget - (time.monotonic() - pending.sent_at) if budget is not None else float("inf")
+        reply = self.host.finish(pending, timeout=max(min(check_left, budget_left), 0.01))
+        if budget is not None and reply.ok:
+            self.budgets.append((pending.call, time.monotonic() - pending.sent_at, budget))
         if reply.output:
             self.outputs.append(reply.output)
-        if reply.failure is not None and reply.failure.kind is FailureKind.TIMEOUT:
-            reply.failure = dataclasses.replace(reply.failure, message="did not finish within this check's time "
-                                                f"limit of {self.time_limit():g} s")
+        if reply.failure is not None and reply.failure.kind is FailureKind.TIMEOUT and pending.early is None:
+            reply.failure = dataclasses.replace(reply.failure, message=self._time_up(budget, budget_left < check_left,
+                                                                                     reference_seconds))
         return reply
+
+    def _time_up(self, budget: float | None, budget_first: bool, reference_seconds: float | None) -> str:
+        if budget is None or not budget_first:
+            return f"did not finish within this check's time limit of {self.time_limit():g} s"
+        limits = self.rubric.limits
+        return (f"took more than {budget:.1f} s, the limit for this case: the grader's own computation of it takes "
+                f"{_duration(reference_seconds)} (the limit is {limits.call_multiple:g} times that plus "
+                f"{limits.call_floor_seconds:g} s)")
 
     def time_limit(self) -> float:
         return self.spec.check.time_limit(self.settings, self.rubric.limits)
@@ -119,6 +143,17 @@ class Context:
         cap = self.rubric.limits.output_kb * 1024
         text = "".join(self.outputs)
         return text if len(text) <= cap else text[:cap] + f"\n[... output cut at {cap // 1024} KiB]"
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds * 1000:.1f} ms" if seconds < 1 else f"{seconds:.2f} s"
+
+
+def timed(function, *arguments):
+    """(function(*arguments), the seconds it took): the grader's own cost of a case, for the call's budget."""
+    started = time.perf_counter()
+    result = function(*arguments)
+    return result, time.perf_counter() - started
 
 
 def failure_text(call: str, failure: Failure) -> str:
@@ -134,6 +169,8 @@ def failure_text(call: str, failure: Failure) -> str:
         text = f"{call} {failure.message} (an endless loop, or far too slow?)"
     elif kind is FailureKind.MEMORY:
         text = f"{call} ran out of memory: {failure.message}"
+    elif kind is FailureKind.FLOOD:
+        text = f"{call} {failure.message}"
     else:
         text = f"{call} stopped the grader's worker: {failure.message}"
     if failure.traceback:

@@ -6,7 +6,7 @@ import torch
 
 from ..cases import NetCase, expected_gradients, make_net_case
 from ..report.results import Part
-from .base import CheckTimeUp, Context, Skip, failed_call, out_of_time
+from .base import CheckTimeUp, Context, Skip, failed_call, out_of_time, timed
 from .registry import Check
 
 EPS, TOL = 1e-6, 1e-6
@@ -42,7 +42,9 @@ def _judge(ctx: Context, call: str, case: NetCase, variant: str) -> dict[str, Pa
     dL_dw, dL_db, what = _gradients(case, variant)
     payload = {**case.payload(), "dL_dw": {str(l): g for l, g in dL_dw.items()},
                "dL_db": {str(l): g for l, g in dL_db.items()}, "eps": EPS, "tol": TOL}
-    reply = ctx.call("grad_check", payload)
+    pending = ctx.begin("grad_check", payload)
+    ours, seconds = timed(relative_error, case, dL_dw, dL_db)  # the same finite differences, while the worker runs
+    reply = ctx.finish(pending, seconds)
     context = f"{call} on {case.describe()} with {what}"
     if not reply.ok:
         return {key: failed_call(LABELS[key], call, reply.failure, context=context)
@@ -51,8 +53,7 @@ def _judge(ctx: Context, call: str, case: NetCase, variant: str) -> dict[str, Pa
     if verdict is None:
         message = f"{context} returned {reply.value['result']!r:.100}; expected a tuple (bool, float)."
         return {key: Part.fail(LABELS[key], message) for key in (variant, "rel_err")}
-    return _verdict(case, variant, context, verdict, rel_err, relative_error(case, dL_dw, dL_db),
-                    reply.value["params_after"])
+    return _verdict(case, variant, context, verdict, rel_err, ours, reply.value["params_after"])
 
 
 def _gradients(case: NetCase, variant: str):

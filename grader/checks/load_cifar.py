@@ -16,10 +16,11 @@ import torch
 
 from ..assignment import DataSpec
 from ..binding import literal
-from ..fixtures import Fixture, write_fixture
+from ..data import decode
+from ..fixtures import Fixture, official_checksums_skipped, write_fixture
 from ..given import CLASSES
 from ..report.results import Part
-from .base import CheckTimeUp, Context, failed_call, out_of_time
+from .base import CheckTimeUp, Context, failed_call, out_of_time, timed
 from .registry import Check
 
 VAL_FRACTION, SEED = 0.25, 7
@@ -69,8 +70,9 @@ def _judge_layout(ctx: Context, fixture: Fixture) -> list[Part]:
               f"{fixture.layout}: validation split from train, disjoint; test from test",
               f"{fixture.layout}: images normalised per channel"]
     data = ctx.assignment.data
-    reply = ctx.call("load_cifar", {"root": str(fixture.root), "split_fraction": data.fraction_for(val_fraction),
-                                    "seed": seed, "max_items": 10_000})
+    pending = ctx.begin("load_cifar", {"root": str(fixture.root), "split_fraction": data.fraction_for(val_fraction),
+                                       "seed": seed, "max_items": 10_000})
+    reply = ctx.finish(pending, timed(_decode, fixture)[1])
     if not reply.ok:
         first = failed_call(labels[0], call, reply.failure)
         return [first] + [Part.fail(label, "not judged: see above", first.kind, details=first.details)
@@ -92,6 +94,12 @@ def _judge_layout(ctx: Context, fixture: Fixture) -> list[Part]:
         problems += ["not judged: the sizes or item types are wrong"] * 3
     return [Part.fail(label, problem, details=details) if problem else Part.ok(label)
             for label, problem in zip(labels, problems)]
+
+
+def _decode(fixture: Fixture):
+    """What the call costs the reference: decoding the fixture's images (the call's budget)."""
+    with official_checksums_skipped():
+        return decode(fixture.root, fixture.layout)
 
 
 def expected_sizes(fixture: Fixture, data: DataSpec, val_fraction: float, seed: int) -> list[dict[str, int]]:

@@ -9,7 +9,7 @@ import torch
 
 from ..compare import Tolerance, mismatch
 from ..report.results import Part
-from .base import CheckTimeUp, Context, failed_call, out_of_time
+from .base import CheckTimeUp, Context, failed_call, out_of_time, timed
 from .registry import Check
 
 TOLERANCE_RTOL, TOLERANCE_ATOL = 1e-4, 1e-5
@@ -26,9 +26,10 @@ def run(ctx: Context) -> list[Part]:
     x = torch.randn(N_INPUTS, *shape, generator=torch.Generator().manual_seed(ctx.seed))
     built = f"{spec.name} can be built and called"
     try:
-        reply = ctx.call("mlp", {"x": x, "seed": ctx.seed})
+        pending = ctx.begin("mlp", {"x": x, "seed": ctx.seed})
     except CheckTimeUp:
         return [out_of_time(built)]
+    reply = ctx.finish(pending, timed(_build_and_run, sizes, x)[1])
     if not reply.ok:
         return [failed_call(built, f"{spec.name}()(x)", reply.failure)]
     layers, shape_problem = _layers(reply.value["state"], sizes)
@@ -44,6 +45,13 @@ def run(ctx: Context) -> list[Part]:
                     own.double(), _tolerance(own.double()), dtype_note=False)
     parts.append(Part.fail(labels["flat"], flat, details=details) if flat else Part.ok(labels["flat"]))
     return parts
+
+
+def _build_and_run(sizes: tuple[int, ...], x: torch.Tensor) -> torch.Tensor:
+    """What the call costs the reference: build an MLP of the declared sizes and run it (the call's budget)."""
+    layers = [torch.nn.Linear(n_in, n_out).double() for n_in, n_out in zip(sizes[:-1], sizes[1:])]
+    with torch.no_grad():
+        return forward([(layer.weight, layer.bias) for layer in layers], x)
 
 
 def _labels(name: str, sizes: tuple[int, ...], shape: tuple[int, ...]) -> dict[str, str]:

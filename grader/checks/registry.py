@@ -18,6 +18,9 @@ class Settings:
     """The rubric keys every check has. A check with more keys declares a subclass (its defaults included)."""
 
     points: float = 0.0
+    visibility: str = ""
+    """Gradescope's visibility of this check's test (visible, hidden, after_due_date, after_published); empty:
+    the rubric's top-level ``visibility``."""
 
 
 @dataclass(frozen=True)

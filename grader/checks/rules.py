@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import torch
 
-from ..cases import SGDConfig, make_net_case, training_problem
+from ..cases import SGDConfig, expected_gradients, make_net_case, reference_training, training_problem
 from ..kinds import FailureKind
 from ..report.results import Part
-from .base import CheckTimeUp, Context, failed_call, not_checked, out_of_time
+from .base import CheckTimeUp, Context, failed_call, not_checked, out_of_time, timed
 from .registry import Check
 
 CASES = (((3, 4, 2), 2), ((2, 3, 3, 1), 3), ((4, 1), 1))
@@ -46,7 +46,8 @@ def _cases(ctx: Context):
 def _backprop_rules(ctx: Context, call: str, labels: list[str]) -> tuple[Part, Part]:
     no_autograd, unmodified = Part.ok(labels[0]), Part.ok(labels[1])
     for case in _cases(ctx):
-        reply = ctx.call("backprop", {**case.payload(), "side_effects": True})
+        pending = ctx.begin("backprop", {**case.payload(), "side_effects": True})
+        reply = ctx.finish(pending, timed(expected_gradients, case)[1])
         if not reply.ok:
             return tuple(_unchecked(label, call, reply.failure) for label in labels)
         value = reply.value
@@ -89,7 +90,9 @@ def _optimizer_rule(ctx: Context, labels: list[str]) -> list[Part]:
     momentum = 0.9 if ctx.has_role("train_manual_update", "momentum") else 0.0
     config = SGDConfig(lr=0.05, momentum=momentum, weight_decay=0.01, n_epochs=2, n_samples=12, batch_size=4,
                        seed=ctx.seed)
-    reply = ctx.call("train_manual_update", training_problem(config))
+    payload = training_problem(config)
+    pending = ctx.begin("train_manual_update", payload)
+    reply = ctx.finish(pending, timed(reference_training, payload)[1])
     if not reply.ok:
         return [_unchecked(label, f"{spec.name}(...)", reply.failure)]
     if reply.value["optimizers"]:

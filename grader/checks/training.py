@@ -15,7 +15,7 @@ from ..binding import literal
 from ..cases import SGDConfig, reference_training, sgd_configs, training_problem
 from ..compare import relative_difference, relative_mismatch
 from ..report.results import Part
-from .base import CheckTimeUp, Context, failed_call, find_failure, out_of_time
+from .base import CheckTimeUp, Context, failed_call, find_failure, out_of_time, timed
 from .registry import Check, GeneratedCases
 
 PARAMETER_LIMIT = 1e-9
@@ -61,19 +61,22 @@ def run_train(ctx: Context) -> list[Part]:
 def _judge_train_call(ctx: Context, spec: Callable, labels: dict, config: SGDConfig, validation: bool,
                       failures: dict[str, Part]) -> None:
     payload = training_problem(config, validation)
-    reply = ctx.call("train", payload)
+    pending = ctx.begin("train", payload)
+    expected, seconds = timed(reference_training, payload)
+    reply = ctx.finish(pending, seconds)
     context = f"{spec.name}(...) with torch.optim.SGD({config.describe()})" + \
         (f" and a {spec.name_of('val_loader')}" if validation else "")
     if not reply.ok:
         for key, label in labels.items():
             failures.setdefault(key, failed_call(label, f"{spec.name}(...)", reply.failure, context=context))
         return
-    for key, message in _judge_training(spec, payload, reply.value, context, validation).items():
+    for key, message in _judge_training(spec, payload, reply.value, context, validation, expected).items():
         failures.setdefault(key, Part.fail(labels[key], message, details={"function": spec.name}))
 
 
-def _judge_training(spec: Callable, payload: dict, value: dict, context: str, with_validation: bool) -> dict[str, str]:
-    expected_params, expected_losses = reference_training(payload)
+def _judge_training(spec: Callable, payload: dict, value: dict, context: str, with_validation: bool,
+                    expected) -> dict[str, str]:
+    expected_params, expected_losses = expected
     problems = {}
     for name, tensor in expected_params.items():
         problem = relative_mismatch(f"parameter {name}", value["params_after"].get(name), tensor, PARAMETER_LIMIT)
@@ -193,14 +196,15 @@ def _with_hint(part: Part, hint: str) -> Part:
 def _manual_problem(ctx: Context, spec: Callable, config: SGDConfig, label: str) -> Part | None:
     payload = training_problem(config)
     try:
-        reply = ctx.call("train_manual_update", payload)
+        pending = ctx.begin("train_manual_update", payload)
     except CheckTimeUp:
         return out_of_time(label)
+    (expected, losses), seconds = timed(reference_training, payload)
+    reply = ctx.finish(pending, seconds)
     names = {role: spec.name_of(role) for role in HYPERPARAMETERS}
     context = f"{spec.call()} with {config.describe(names)}"
     if not reply.ok:
         return failed_call(label, f"{spec.name}(...)", reply.failure, context=context)
-    expected, losses = reference_training(payload)
     details = {"function": spec.name}
     if not _params_match(reply.value["params_after"], expected):
         return Part.fail(label, f"{context}: {_first_divergence(ctx, payload)}", details=details)
@@ -221,10 +225,11 @@ def _first_divergence(ctx: Context, payload: dict) -> str:
     """Which epoch the parameters first part from torch.optim.SGD's, and by how much."""
     for epochs in range(1, payload["n_epochs"] + 1):
         shorter = {**payload, "n_epochs": epochs}
-        reply = ctx.call("train_manual_update", shorter)
+        pending = ctx.begin("train_manual_update", shorter)
+        (expected, _), seconds = timed(reference_training, shorter)
+        reply = ctx.finish(pending, seconds)
         if not reply.ok:
             continue
-        expected, _ = reference_training(shorter)
         got = reply.value["params_after"]
         worst = max(expected, key=lambda n: _difference(got.get(n), expected[n]))
         difference = _difference(got.get(worst), expected[worst])

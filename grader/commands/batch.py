@@ -18,10 +18,11 @@ from ..batch import gradebook, summary
 from ..batch.entries import Entry, content_digest, fingerprint, grader_digest, in_shard, list_entries, parse_shard
 from ..batch.runner import GraderPool
 from ..report.formats import write_reports
+from ..report.leaderboard import leaderboard_csv
 from ..report.results import CheckResult, Part, Report
 from ..assignment import AssignmentError, load_assignment, resolve
 from ..report.write import write_atomic
-from ..rubric import outline, rubric_budget
+from ..rubric import RubricError, load_rubric, outline, rubric_budget
 from . import EXIT_BAD_INPUT, EXIT_OK, InputError
 
 ENTRY_FILES = {"json": "results.json", "markdown": "report.md", "text": "report.txt"}
@@ -47,9 +48,15 @@ def batch_main(*, submissions: str, out: str, workers: int | None = None, device
         print(f"autograde: error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     target = Path(out).resolve()
-    target.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     todo = _to_grade(entries["graded"], gradebook.load_states(target), settings, force or bool(only))
+    if todo:
+        try:
+            validate_grading(settings)
+        except (InputError, RubricError) as error:
+            print(f"autograde: error: {error}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+    target.mkdir(parents=True, exist_ok=True)
     if todo:
         _grade(todo, settings, target, workers or default_workers(), rubric_budget(rubric_path), stream)
     states = {name: state for name, state in gradebook.load_states(target).items() if name in entries["all"]}
@@ -84,6 +91,16 @@ def merge_main(*, outputs: list[str], out: str, rubric_path: str | None = None, 
     return EXIT_OK
 
 
+def validate_grading(settings: dict) -> None:
+    """What every grader process will do with these settings, done once here, before any of them starts: the
+    rubric loads, the checks named by --checks and --skip exist (RubricError or InputError, as ``grade`` says
+    them). Imports torch (the check registry), so it runs only when something is to be graded."""
+    from .grade import select_checks, skipped_checks
+
+    rubric = select_checks(load_rubric(settings["rubric"]), seed=settings["seed"], only=tuple(settings["checks"]))
+    skipped_checks(rubric, skip=tuple(settings["skip"]), skip_accuracy=settings["skip_accuracy"])
+
+
 def default_workers() -> int:
     """Parallel grader processes: one per core, at most 8 (on a GPU runner they share the device)."""
     return max(1, min(os.cpu_count() or 1, 8))
@@ -115,6 +132,8 @@ def _settings(submissions, out, device, data_root, rubric_path, seed, checks, sk
         raise InputError(f"rubric file {rubric_path!r} does not exist (omit --rubric for the default)")
     if data_root and not Path(data_root).is_dir():
         raise InputError(f"--data-root points at {data_root!r}, which does not exist.")
+    if data_root and not os.access(data_root, os.R_OK | os.X_OK):
+        raise InputError(f"--data-root points at {data_root!r}, which this user cannot read.")
     data = str(Path(data_root).resolve()) if data_root else None
     rubric = str(Path(rubric_path).resolve()) if rubric_path else None
     hidden = [str(Path(p).resolve()) for p in (submissions, out, rubric_path, data_root) if p]
@@ -180,6 +199,10 @@ def _write_class_files(target: Path, states: dict[str, dict], rubric_path: str |
     statuses = Counter(state.get("status", "?").split(":")[0] for state in states.values())
     write_atomic(target / "summary.md", summary.markdown(totals, per_check, possible, statuses))
     summary.plot(target / "summary.png", totals, per_check, possible)
+    board = leaderboard_csv({name: Report.from_dict(state["report"]) for name, state in states.items()
+                             if state.get("report")})
+    if board:
+        write_atomic(target / "leaderboard.csv", board)
 
 
 class Progress:

@@ -15,7 +15,7 @@ GRADESCOPE_STATUS = {Status.PASSED: "passed", Status.FAILED: "failed", Status.SK
 def to_gradescope(report: Report) -> dict:
     """The report as Gradescope's results.json object; student-visible text only, no grader internals."""
     tests = [{"name": r.title, "number": str(i), "score": round(r.score, 4), "max_score": r.max_score,
-              "status": GRADESCOPE_STATUS[r.status], "output": _test_output(r), "visibility": "visible",
+              "status": GRADESCOPE_STATUS[r.status], "output": _test_output(r), "visibility": r.visibility,
               "tags": [r.name, r.status.value]}
              for i, r in enumerate(report.results, start=1)]
     assignment = report.metadata.get("assignment")
@@ -23,9 +23,14 @@ def to_gradescope(report: Report) -> dict:
                         + (f" (assignment {assignment!r})." if assignment else ".")
                         + (" The autograder failed; this score is not final." if report.grader_error else ""),
                         *report.notes])
-    return {"score": round(report.score, 4), "execution_time": math.ceil(report.execution_time), "output": output,
-            "output_format": "text", "visibility": "visible", "stdout_visibility": "hidden", "tests": tests,
-            "extra_data": instructor_data(report)}
+    results = {"score": round(report.score, 4), "execution_time": math.ceil(report.execution_time), "output": output,
+               "output_format": "text", "visibility": report.metadata.get("visibility", "visible"),
+               "stdout_visibility": report.metadata.get("stdout_visibility", "hidden"), "tests": tests,
+               "extra_data": instructor_data(report)}
+    if report.leaderboard:
+        results["leaderboard"] = [{"name": e["name"], "value": e["value"], "order": e["order"]}
+                                  for e in report.leaderboard]
+    return results
 
 
 def instructor_data(report: Report) -> dict:
@@ -36,7 +41,8 @@ def instructor_data(report: Report) -> dict:
         errors["grader"] = report.grader_error
     return {"seed": report.metadata.get("seed"), "assignment": report.metadata.get("assignment"),
             "versions": versions, "device": report.metadata.get("device"),
-            "protections": report.protections, "flags": report.flags, "grader_errors": errors}
+            "protections": report.protections, "flags": report.flags, "grader_errors": errors,
+            "budget_use": report.metadata.get("budget_use", {})}
 
 
 def _test_output(result) -> str:

@@ -57,6 +57,8 @@ class CheckResult:
     """The grader's traceback when the grader itself failed (instructors only)."""
     output: str = ""
     """What the student's code printed during the check (capped)."""
+    visibility: str = "visible"
+    """When students see this check on Gradescope (the rubric's visibility)."""
 
     @property
     def status(self) -> Status:
@@ -103,12 +105,12 @@ class CheckResult:
     def to_dict(self) -> dict:
         return {"name": self.name, "title": self.title, "max_score": self.max_score, "score": self.score,
                 "status": self.status.value, "parts": [p.to_dict() for p in self.parts], "skipped": self.skipped,
-                "error": self.error, "output": self.output}
+                "error": self.error, "output": self.output, "visibility": self.visibility}
 
     @classmethod
     def from_dict(cls, data: dict) -> "CheckResult":
         return cls(data["name"], data["title"], data["max_score"], tuple(Part.from_dict(p) for p in data["parts"]),
-                   data.get("skipped"), data.get("error"), data.get("output", ""))
+                   data.get("skipped"), data.get("error"), data.get("output", ""), data.get("visibility", "visible"))
 
 
 @dataclass
@@ -123,6 +125,8 @@ class Report:
     grader_error: str | None = None
     notes: list[str] = field(default_factory=list)
     """Student-visible notes about the submission as a whole (e.g. which folder or notebook cells were used)."""
+    leaderboard: list[dict] = field(default_factory=list)
+    """Gradescope's leaderboard entries ({"name", "value", "order"}) when the rubric asks for them."""
 
     @property
     def score(self) -> float:
@@ -141,10 +145,10 @@ class Report:
         return {"submission": self.submission, "score": self.score, "max_score": self.max_score,
                 "execution_time": self.execution_time, "protections": self.protections, "metadata": self.metadata,
                 "grader_error": self.grader_error, "notes": self.notes, "flags": self.flags,
-                "results": [r.to_dict() for r in self.results]}
+                "leaderboard": self.leaderboard, "results": [r.to_dict() for r in self.results]}
 
     @classmethod
     def from_dict(cls, data: dict) -> "Report":
         return cls(data["submission"], [CheckResult.from_dict(r) for r in data["results"]],
                    data.get("execution_time", 0.0), data.get("protections", {}), data.get("metadata", {}),
-                   data.get("grader_error"), data.get("notes", []))
+                   data.get("grader_error"), data.get("notes", []), data.get("leaderboard", []))

@@ -19,10 +19,15 @@ SIGNAL_NAMES = {signal.SIGSEGV: "a segmentation fault (SIGSEGV)", signal.SIGKILL
 
 
 class CappedOutput:
-    """The student's output of one call: the first ``cap`` bytes kept, the rest read and counted."""
+    """The student's output of one call: the first ``cap`` bytes kept, the rest read and counted, up to ``flood``
+    bytes in all (beyond, the call is stopped: see :attr:`flooded`)."""
 
-    def __init__(self, cap: int):
-        self.cap, self.data, self.dropped = cap, bytearray(), 0
+    def __init__(self, cap: int, flood: int | None = None):
+        self.cap, self.flood, self.data, self.dropped = cap, flood, bytearray(), 0
+
+    @property
+    def flooded(self) -> bool:
+        return self.flood is not None and len(self.data) + self.dropped > self.flood
 
     def drain(self, fd: int) -> None:
         """Read everything waiting on the non-blocking ``fd``."""
@@ -36,6 +41,8 @@ class CappedOutput:
             room = max(self.cap - len(self.data), 0)
             self.data += chunk[:room]
             self.dropped += len(chunk) - min(room, len(chunk))
+            if self.flooded:
+                return
 
     def text(self) -> str:
         text = self.data.decode("utf-8", errors="replace")
@@ -92,6 +99,9 @@ class Channel:
                     return self.death()
             if self.output_fd in readable:
                 output.drain(self.output_fd)
+                if output.flooded:
+                    return Failure(FailureKind.FLOOD, f"printed more than {output.flood >> 20} MiB (an output flood: "
+                                                      "stopped there)")
             if self.reply_fd in readable:
                 answer = self._read_reply(expected_id, output)
                 if answer is not None:

@@ -30,6 +30,8 @@ __all__ = ["GraderError", "Host", "SandboxOptions", "start_host"]
 class SandboxOptions:
     memory_mb: int = 4096
     output_kb: int = 64
+    flood_mb: int = 8
+    """Output of one call beyond which it is stopped (an output flood), not drained to the end."""
     import_seconds: float = 60.0
     device: str = "cpu"
     """cpu, cuda, or auto (the worker picks cuda when available and reports its choice)."""
@@ -46,6 +48,7 @@ def start_host(submission: Path, rubric, *, device: str = "cpu", contain: bool =
                hidden: tuple[str, ...] = (), assignment: Assignment | None = None) -> "Host":
     """A Host for ``submission`` with the limits of ``rubric``."""
     options = SandboxOptions(memory_mb=rubric.limits.memory_mb, output_kb=rubric.limits.output_kb,
+                             flood_mb=rubric.limits.flood_mb,
                              import_seconds=rubric.limits.import_seconds, device=device, contain=contain,
                              hidden=hidden, assignment=assignment or load_assignment(None))
     return Host(submission, options, zygote=zygote)
@@ -94,7 +97,7 @@ class Host:
         if failed is not None:
             return PendingCall(call, None, function, early=failed, startup_seconds=startup)
         sequence, unsent = self._channel.send(call, payload)
-        return PendingCall(call, sequence, function, unsent, startup_seconds=startup)
+        return PendingCall(call, sequence, function, unsent, startup_seconds=startup, sent_at=time.monotonic())
 
     def finish(self, pending: PendingCall, *, timeout: float) -> Reply:
         """The Reply of ``pending``, waiting at most ``timeout`` seconds from now."""
@@ -151,6 +154,11 @@ class Host:
     def start(self) -> None:
         """Fork a worker and import the submission in it now (waiting for the fork server's own imports)."""
         self._ensure_loaded()
+
+    def reset(self) -> None:
+        """Replace the worker (after a grader error, a call may still be in flight): not the student's doing,
+        so nothing is blocked and no restart is counted."""
+        self._terminate()
 
     def end_check(self) -> int:
         """Kill every process the worker started (the worker itself lives on); how many were killed."""
@@ -209,7 +217,7 @@ class Host:
         return channel
 
     def _await_ready(self, channel: Channel) -> None:
-        output = CappedOutput(self.options.output_kb * 1024)
+        output = CappedOutput(self.options.output_kb * 1024, self.options.flood_mb * 2**20)
         ready = channel.receive("ready", WORKER_READY_SECONDS, output)
         if isinstance(ready, Failure) or not ready.get("ok"):
             channel.close()
@@ -232,7 +240,7 @@ class Host:
         return run_dir, copy, work
 
     def _complete(self, sequence: int, unsent: bytes, timeout: float, function: str | None) -> Reply:
-        output = CappedOutput(self.options.output_kb * 1024)
+        output = CappedOutput(self.options.output_kb * 1024, self.options.flood_mb * 2**20)
         answer = self._channel.receive(sequence, timeout, output, unsent)
         if isinstance(answer, Failure):
             self._terminate()
@@ -303,7 +311,8 @@ def _student_exception(error, function: str | None) -> Failure:
 
 
 WHAT_ENDED_IT = {FailureKind.TIMEOUT: "ran out of time", FailureKind.CRASH: "ended the grader's worker",
-                 FailureKind.MEMORY: "ran out of memory", FailureKind.PROTOCOL: "broke the grader's protocol"}
+                 FailureKind.MEMORY: "ran out of memory", FailureKind.PROTOCOL: "broke the grader's protocol",
+                 FailureKind.FLOOD: "printed too much"}
 
 
 def _not_run_again(function: str, failure: Failure) -> Failure:

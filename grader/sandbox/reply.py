@@ -44,3 +44,5 @@ class PendingCall:
     """Answered without the worker: the submission did not import, or the function is no longer called."""
     startup_seconds: float = 0.0
     """Time spent starting and loading a worker for this call (not the student's time)."""
+    sent_at: float = 0.0
+    """time.monotonic() when the request was sent (a call's time budget counts from there)."""
