@@ -29,7 +29,8 @@ def grade_round(folder: Path, workers: int) -> list[dict]:
     uploads = folder / "uploads"
     for submission in [Submission("reference"), *CORRECT]:
         submission.write(uploads / submission.name.replace(" ", "_"))
-    BY_NAME["reference"].write(folder / "uploads-2023" / "reference_2023")
+    for copy in ("a", "b"):  # two at once, like the others
+        BY_NAME["reference"].write(folder / "uploads-2023" / f"reference_2023_{copy}")
     use = []
     for source, assignment in ((uploads, None), (folder / "uploads-2023", ASSIGNMENT)):
         out = folder / f"out-{source.name}"

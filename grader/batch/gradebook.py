@@ -36,14 +36,22 @@ def gradebook_csv(states: dict[str, dict], checks: list[tuple[str, float]]) -> s
     possible = sum(points for _, points in checks)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(["name", *[name for name, _ in checks], "total", "percent", "status"])
-    writer.writerow([POSSIBLE, *[_number(points) for _, points in checks], _number(possible), 100, ""])
+    writer.writerow(["name", *[name for name, _ in checks], "total", "percent", "status", "diagnoses"])
+    writer.writerow([POSSIBLE, *[_number(points) for _, points in checks], _number(possible), 100, "", ""])
     for name, state in sorted(states.items()):
         scores = _scores(state)
         total = sum(scores.get(check, 0.0) for check, _ in checks)
         writer.writerow([name, *[_number(scores.get(check, 0.0)) for check, _ in checks], _number(total),
-                         _number(100 * total / possible if possible else 0.0), state.get("status", "")])
+                         _number(100 * total / possible if possible else 0.0), state.get("status", ""),
+                         " ".join(_diagnoses(state))])
     return buffer.getvalue()
+
+
+def _diagnoses(state: dict) -> list[str]:
+    """``check:id`` of every misconception named in the report, each once."""
+    report = state.get("report") or {}
+    return list(dict.fromkeys(f"{result['name']}:{part['details']['diagnosis']}" for result in report.get("results", [])
+                              for part in result["parts"] if part.get("details", {}).get("diagnosis")))
 
 
 def _scores(state: dict) -> dict[str, float]:

@@ -70,7 +70,28 @@ def summarise(states: dict[str, dict], checks: list[tuple[str, float]]) -> tuple
     return totals, list(summaries.values())
 
 
-def markdown(totals: list[float], checks: list[CheckSummary], possible: float, statuses: Counter) -> str:
+def misconceptions(states: dict[str, dict]) -> Counter:
+    """How many students each diagnosed misconception was named for ((check, id) -> students)."""
+    named = Counter()
+    for state in states.values():
+        report = state.get("report") or {}
+        named.update({(result["name"], part["details"]["diagnosis"]) for result in report.get("results", [])
+                      for part in result["parts"] if part.get("details", {}).get("diagnosis")})
+    return named
+
+
+def misconception_table(named: Counter, sentences: dict[str, str]) -> list[str]:
+    """The summary's table "misconceptions in this class" (empty when none was named)."""
+    if not named:
+        return []
+    lines = ["", "## Misconceptions in this class", "", "| check | misconception | what it does | students |",
+             "|---|---|---|---:|"]
+    return lines + [f"| {check} | `{id_}` | {_cell(sentences.get(id_, ''))} | {count} |"
+                    for (check, id_), count in named.most_common()]
+
+
+def markdown(totals: list[float], checks: list[CheckSummary], possible: float, statuses: Counter,
+             misconceptions_lines: list[str] = ()) -> str:
     lines = [f"# Class summary: {len(totals)} submissions", ""]
     if totals:
         lines += [f"Mean {sum(totals) / len(totals):.1f} / {possible:g}, median {sorted(totals)[len(totals) // 2]:g}, "
@@ -80,6 +101,7 @@ def markdown(totals: list[float], checks: list[CheckSummary], possible: float, s
               "|---|---:|---:|---:|"]
     lines += [f"| {c.name} | {c.mean:.2f} | {c.possible:g} | {100 * c.pass_rate:.0f}% |" if c.scores else
               f"| {c.name} | skipped | {c.possible:g} | skipped |" for c in checks]
+    lines += list(misconceptions_lines)
     for check in checks:
         if check.failures:
             lines += ["", f"## {check.name}: most frequent failures", "", "| students | failure |", "|---:|---|"]

@@ -8,6 +8,9 @@ from hypothesis import strategies as st
 
 from ..cases import NetCase, expected_gradients, net_cases
 from ..compare import Tolerance, describe_value, mismatch
+from ..diagnosis import Diagnosis, diagnosed, first_match, misconception
+from ..diagnosis import backprop as backprop_diagnosis
+from ..kinds import FailureKind
 from ..report.results import Part
 from .base import CheckTimeUp, Context, Skip, failed_call, find_failure, out_of_time, timed
 from .registry import Check, GeneratedCases
@@ -31,6 +34,7 @@ def run_mini_batch(ctx: Context) -> list[Part]:
 def _run(ctx: Context, batch_sizes) -> list[Part]:
     spec = ctx.assignment.callable("backpropagation")
     call, function = spec.call(), {"function": spec.name}
+    failing: dict = {}
 
     def check_one(case: NetCase) -> Part | None:
         try:
@@ -40,15 +44,58 @@ def _run(ctx: Context, batch_sizes) -> list[Part]:
         expected, seconds = timed(expected_gradients, case)  # while the worker runs the student's code
         reply = ctx.finish(pending, seconds)
         if not reply.ok:
+            failing.update(case=case, value=None, failure=reply.failure)
             return failed_call(LABEL, call, reply.failure, context=f"For {case.describe()}")
         problem = gradient_mismatch(case, reply.value, expected, call)
+        if problem:
+            failing.update(case=case, value=reply.value, failure=None)
         return Part.fail(LABEL, problem, details=function) if problem else None
 
     cases = net_cases(batch_sizes=batch_sizes, activations=st.sampled_from(ctx.assignment.network.activations))
     runs, failure = find_failure(cases, ctx.settings.examples, ctx.seed, check_one)
     if failure is None:
         return [Part.ok(LABEL, f"All {runs} generated networks match autograd.", details={"examples": runs})]
-    return [dataclasses.replace(failure, details={**failure.details, "examples": runs})]
+    part = dataclasses.replace(failure, details={**failure.details, "examples": runs})
+    return [diagnosed(part, _diagnosis(ctx, failing, spec.name), "your model.dL_dw and model.dL_db")]
+
+
+DIAGNOSIS_CASES = 3
+"""More cases a diagnosis must hold on, beyond the failing one."""
+
+
+def _diagnosis(ctx: Context, failing: dict, name: str) -> Diagnosis | None:
+    """The misconception behind the failing case, confirmed on more cases the student's code answers (None: none
+    explains it, or there was no time to confirm)."""
+    case = failing.get("case")
+    try:
+        if case is None:
+            return None
+        if failing["value"] is None:
+            return _only_one_at_a_time(ctx, case, failing["failure"], name)
+        if first_match("backpropagation", backprop_diagnosis.holding([(case, failing["value"])], TOLERANCE), 1) is None:
+            return None
+        observations = [(case, failing["value"])]
+        for more in backprop_diagnosis.more_cases(case, DIAGNOSIS_CASES):
+            reply = ctx.call("backprop", more.payload(), timed(expected_gradients, more)[1])
+            if not reply.ok:
+                return None
+            observations.append((more, reply.value))
+        return first_match("backpropagation", backprop_diagnosis.holding(observations, TOLERANCE), len(observations))
+    except CheckTimeUp:
+        return None
+
+
+def _only_one_at_a_time(ctx: Context, case: NetCase, failure, name: str) -> Diagnosis | None:
+    """Code that raises on a batch of several and is right on each of its samples alone handles a batch of one."""
+    if failure.kind is not FailureKind.EXCEPTION or len(case.x) < 2:
+        return None
+    for single in backprop_diagnosis.single_samples(case):
+        reply = ctx.call("backprop", single.payload(), timed(expected_gradients, single)[1])
+        if not reply.ok or not backprop_diagnosis.same(reply.value, backprop_diagnosis.imitate(single), TOLERANCE):
+            return None
+    return Diagnosis(misconception("backpropagation", "batch_of_one_only"), len(case.x), wording=(
+        f"your {name} raises on this batch of {len(case.x)} but gives each of its samples' gradients alone: "
+        "it handles only a batch of one (a squeezed or missing batch dimension)."))
 
 
 def gradient_mismatch(case: NetCase, value: dict, expected, call: str) -> str | None:

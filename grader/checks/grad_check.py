@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 
 from ..cases import NetCase, expected_gradients, make_net_case
+from ..diagnosis import diagnosed, first_match
+from ..diagnosis.grad_check import Observation, holding
 from ..report.results import Part
 from .base import CheckTimeUp, Context, Skip, failed_call, out_of_time, timed
 from .registry import Check
@@ -25,19 +27,23 @@ def run(ctx: Context) -> list[Part]:
         raise Skip(f"the assignment {ctx.assignment.name!r} gives grad_check: students do not write it.")
     call = ctx.assignment.callable("grad_check").call(eps=EPS, tol=TOL)
     failures: dict[str, Part] = {}
+    observations: list[Observation] = []
     try:
         for index, (n_l, activation, batch) in enumerate(CASES):
             case = make_net_case(n_l, (activation,) * (len(n_l) - 1), batch, ctx.seed + index)
             for variant in ("correct", "weight", "bias"):
-                for key, part in _judge(ctx, call, case, variant).items():
+                for key, part in _judge(ctx, call, case, variant, observations).items():
                     failures.setdefault(key, part)
     except CheckTimeUp:
         for key, label in LABELS.items():
             failures.setdefault(key, out_of_time(label))
-    return [failures.get(key, Part.ok(label)) for key, label in LABELS.items()]
+    diagnosis = first_match("grad_check", holding(observations, EPS, AGREEMENT), len(observations)) \
+        if failures and observations else None
+    return [diagnosed(failures[key], diagnosis, "your grad_check's answers") if key in failures else Part.ok(label)
+            for key, label in LABELS.items()]
 
 
-def _judge(ctx: Context, call: str, case: NetCase, variant: str) -> dict[str, Part]:
+def _judge(ctx: Context, call: str, case: NetCase, variant: str, observations: list) -> dict[str, Part]:
     """The failed parts (by key) of one call of grad_check with correct or corrupted gradients."""
     dL_dw, dL_db, what = _gradients(case, variant)
     payload = {**case.payload(), "dL_dw": {str(l): g for l, g in dL_dw.items()},
@@ -53,6 +59,8 @@ def _judge(ctx: Context, call: str, case: NetCase, variant: str) -> dict[str, Pa
     if verdict is None:
         message = f"{context} returned {reply.value['result']!r:.100}; expected a tuple (bool, float)."
         return {key: Part.fail(LABELS[key], message) for key in (variant, "rel_err")}
+    observations.append(Observation(case, dL_dw, dL_db, variant == "correct", verdict, rel_err,
+                                    reply.value["params_after"]))
     return _verdict(case, variant, context, verdict, rel_err, ours, reply.value["params_after"])
 
 

@@ -17,6 +17,7 @@ import torch
 from ..assignment import DataSpec
 from ..binding import literal
 from ..data import decode
+from ..diagnosis import Diagnosis, diagnosed, misconception
 from ..fixtures import Fixture, official_checksums_skipped, write_fixture
 from ..given import CLASSES
 from ..report.results import Part
@@ -81,19 +82,51 @@ def _judge_layout(ctx: Context, fixture: Fixture) -> list[Part]:
         return [Part.fail(labels[0], f"{call} {reply.value['error']}", details=details)] + \
             [Part.fail(label, "not judged: see above") for label in labels[1:]]
     splits = reply.value
-    problems = [_sizes(call, fixture, splits, data, val_fraction, seed)]
+    items = _items(call, splits, data)
+    problems = [_counts(call, fixture, splits, data, val_fraction, seed) or items]
     if problems[0] is None and tuple(data.image_shape) != fixture.train_images.shape[1:]:
         return [Part.ok(labels[0])] + [Part(label, True, "not checked: the images are resized from the grader's "
                                             f"{fixture.train_images.shape[1:]}", 0.0, None, {"not_checked": True})
                                        for label in labels[1:]]
+    diagnoses = {}
     if problems[0] is None:
         identity = _identify(fixture, splits)
         problems += [_labels(call, fixture, splits, identity, data), _split(call, fixture, identity),
                      _normalisation(call, fixture, splits, identity)]
+        diagnoses = _diagnoses(fixture, splits, identity, data)
     else:
         problems += ["not judged: the sizes or item types are wrong"] * 3
-    return [Part.fail(label, problem, details=details) if problem else Part.ok(label)
-            for label, problem in zip(labels, problems)]
+        if items is None and tuple(data.image_shape) == fixture.train_images.shape[1:]:
+            kept = _diagnoses(fixture, splits, _identify(fixture, splits), data).get(1)
+            diagnoses = {0: kept} if kept and kept.id == "wrong_class" else {}  # the sizes fail because of it
+    return [diagnosed(Part.fail(label, problem, details=details), diagnoses.get(index), "your datasets")
+            if problem else Part.ok(label) for index, (label, problem) in enumerate(zip(labels, problems))]
+
+
+def _diagnoses(fixture: Fixture, splits, identity, data: DataSpec) -> dict[int, Diagnosis]:
+    """Which part each load_cifar misconception explains (its index among the layout's parts)."""
+    truth = {"train": fixture.train_labels, "test": fixture.test_labels}
+    found = [(int(truth[m[0]][m[1]]), int(label.item() if isinstance(label, torch.Tensor) else label))
+             for name in ("train", "val", "test") for m, label in zip(identity[name], splits[name]["labels"])
+             if m is not None]
+    diagnoses = {}
+    known = [(data.label(CLASSES[written]), label) for written, label in found if written >= 0]
+    if known and all(label == 1 - wanted for wanted, label in known):
+        diagnoses[1] = Diagnosis(misconception("load_cifar", "labels_swapped"), 1)
+    if any(written < 0 for written, _ in found) and len({written for written, _ in found if written >= 0}) < 2:
+        diagnoses[1] = Diagnosis(misconception("load_cifar", "wrong_class"), 1, detail="cats kept, a class missing")
+    if identity["val"] and all(m is not None and m[0] == "test" for m in identity["val"]):
+        diagnoses[2] = Diagnosis(misconception("load_cifar", "val_from_test"), 1)
+    if _raw_pixels(fixture, splits, identity):
+        diagnoses[3] = Diagnosis(misconception("load_cifar", "not_normalized"), 1)
+    return diagnoses
+
+
+def _raw_pixels(fixture: Fixture, splits, identity) -> bool:
+    raw = {"train": fixture.train_images, "test": fixture.test_images}
+    pairs = [(raw[m[0]][m[1]], image) for name in ("train", "val") for m, image in
+             zip(identity[name], splits[name]["images"]) if m is not None]
+    return bool(pairs) and all(np.allclose(image.double().numpy(), pixels / 255, atol=1e-6) for pixels, image in pairs)
 
 
 def _decode(fixture: Fixture):
@@ -121,7 +154,7 @@ def expected_sizes(fixture: Fixture, data: DataSpec, val_fraction: float, seed: 
     return [c for i, c in enumerate(candidates) if c not in candidates[:i]]
 
 
-def _sizes(call, fixture, splits, data: DataSpec, val_fraction: float, seed: int) -> str | None:
+def _counts(call, fixture, splits, data: DataSpec, val_fraction: float, seed: int) -> str | None:
     accepted = expected_sizes(fixture, data, val_fraction, seed)
     got = {name: splits[name]["len"] for name in ("train", "val", "test")}
     if got not in accepted:
@@ -131,8 +164,12 @@ def _sizes(call, fixture, splits, data: DataSpec, val_fraction: float, seed: int
                  f"{val_fraction:g} of them for validation")
         return (f"{call} returned datasets of sizes {got}; expected {accepted[0]} (the dataset holds {n_two} "
                 f"{'/'.join(data.classes)} training images and an extra class to leave out; the split takes {split}).")
+    return None
+
+
+def _items(call, splits, data: DataSpec) -> str | None:
     shape = tuple(data.image_shape)
-    for name in got:
+    for name in ("train", "val", "test"):
         for image, label in zip(splits[name]["images"], splits[name]["labels"]):
             if not isinstance(image, torch.Tensor) or tuple(image.shape) != shape or not image.is_floating_point():
                 return f"{call}: items of the {name} set should be (float tensor {shape}, label); got {image!r:.80}"

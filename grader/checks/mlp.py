@@ -8,6 +8,7 @@ from __future__ import annotations
 import torch
 
 from ..compare import Tolerance, mismatch
+from ..diagnosis import Diagnosis, diagnosed, misconception
 from ..report.results import Part
 from .base import CheckTimeUp, Context, failed_call, out_of_time, timed
 from .registry import Check
@@ -33,13 +34,16 @@ def run(ctx: Context) -> list[Part]:
     if not reply.ok:
         return [failed_call(built, f"{spec.name}()(x)", reply.failure)]
     layers, shape_problem = _layers(reply.value["state"], sizes)
-    parts = [Part.fail(labels["layers"], shape_problem, details=details) if shape_problem else Part.ok(labels["layers"])]
+    parts = [diagnosed(Part.fail(labels["layers"], shape_problem, details=details), _width(reply.value["state"], sizes),
+                       "your layers") if shape_problem else Part.ok(labels["layers"])]
     if layers is None:
         return parts + [Part.fail(labels["outputs"], "no layers to compare", details=details)]
     expected = forward(layers, x)
     got = reply.value["out_images"]
-    problem = _output_problem(f"{spec.name}()(x) for x of shape {tuple(x.shape)}", got, expected, layers, x)
-    parts.append(Part.fail(labels["outputs"], problem, details=details) if problem else Part.ok(labels["outputs"]))
+    problem = mismatch(f"{spec.name}()(x) for x of shape {tuple(x.shape)}", got, expected, _tolerance(expected),
+                       dtype_note=False)
+    parts.append(diagnosed(Part.fail(labels["outputs"], problem, details=details), _diagnosis(got, layers, x),
+                           "your outputs") if problem else Part.ok(labels["outputs"]))
     own = got if isinstance(got, torch.Tensor) else expected
     flat = mismatch(f"{spec.name}()(x.flatten(1)) compared with {spec.name}()(x)", reply.value["out_flat"],
                     own.double(), _tolerance(own.double()), dtype_note=False)
@@ -94,13 +98,6 @@ def _tolerance(expected: torch.Tensor) -> Tolerance:
     return Tolerance(rtol=TOLERANCE_RTOL, atol=TOLERANCE_ATOL * max(expected.abs().max().item(), 1.0))
 
 
-def _output_problem(call: str, got, expected, layers, x) -> str | None:
-    problem = mismatch(call, got, expected, _tolerance(expected), dtype_note=False)
-    if problem is None:
-        return None
-    return problem + _diagnosis(got, layers, x)
-
-
 def _variants(n_layers: int):
     """(what is wrong, where the ReLUs are) for each single misplaced ReLU."""
     correct = [True] * (n_layers - 1) + [False]
@@ -109,17 +106,41 @@ def _variants(n_layers: int):
     yield "a ReLU on the output layer", [True] * n_layers
 
 
-def _diagnosis(got, layers, x) -> str:
+def _diagnosis(got, layers, x) -> Diagnosis | None:
+    """Softmax on the output, or a ReLU missing or added, when the outputs are exactly those of that network."""
     if not isinstance(got, torch.Tensor) or got.shape != (len(x), layers[-1][0].shape[0]):
-        return ""
+        return None
     got = got.double()
-    if (got >= 0).all() and torch.allclose(got.sum(dim=1), torch.ones(len(got), dtype=got.dtype), atol=1e-4):
-        return "\nYour outputs are probabilities (rows sum to 1): return logits, with no softmax on the output."
+    if (got >= 0).all() and torch.allclose(got.sum(dim=1), torch.ones(len(got), dtype=got.dtype), atol=1e-4) and \
+            mismatch("softmax", got, torch.softmax(forward(layers, x), dim=1), _tolerance(got)) is None:
+        return Diagnosis(misconception("mlp", "softmax_output"), 1, wording="your outputs are probabilities (rows "
+                         "sum to 1): return logits, with no softmax on the output.")
     for label, relu_after in _variants(len(layers)):
         variant = forward(layers, x, relu_after)
         if mismatch("variant", got, variant, _tolerance(variant)) is None:
-            return f"\nYour outputs match a network with {label}."
-    return ""
+            return Diagnosis(misconception("mlp", "missing_relu"), 1,
+                             wording=f"your outputs match a network with {label}.")
+    return None
+
+
+def _width(state: dict, sizes: tuple[int, ...]) -> Diagnosis | None:
+    """One layer of another width: the student's weights chain from the input to the output with the declared
+    number of layers, and differ from the declared widths in exactly one hidden layer."""
+    weights = [tuple(t.shape) for t in state.values() if isinstance(t, torch.Tensor) and t.dim() == 2]
+    chain = [sizes[0]]
+    while len(chain) <= len(sizes):
+        following = [out for out, n_in in weights if n_in == chain[-1]]
+        if len(following) != 1:
+            break
+        chain.append(following[0])
+    if len(chain) != len(sizes) or chain[-1] != sizes[-1]:
+        return None
+    wrong = [k for k in range(1, len(sizes) - 1) if chain[k] != sizes[k]]
+    if len(wrong) != 1:
+        return None
+    k = wrong[0]
+    return Diagnosis(misconception("mlp", "wrong_width"), 1, wording=f"hidden layer {k} has {chain[k]} units where "
+                     f"the template's has {sizes[k]} (your layers are {'-'.join(map(str, chain))}).")
 
 
 CHECKS = (Check("MyMLP", "{mlp}: the declared layers, ReLU after hidden layers, linear output", run,

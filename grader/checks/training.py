@@ -14,6 +14,9 @@ from ..assignment import Callable
 from ..binding import literal
 from ..cases import SGDConfig, reference_training, sgd_configs, training_problem
 from ..compare import relative_difference, relative_mismatch
+from ..diagnosis import Diagnosis, diagnosed, first_match
+from ..diagnosis import training as training_diagnosis
+from ..diagnosis.training import MANUAL_VARIANTS, TRAIN_VARIANTS
 from ..report.results import Part
 from .base import CheckTimeUp, Context, failed_call, find_failure, out_of_time, timed
 from .registry import Check, GeneratedCases
@@ -39,6 +42,7 @@ def _train_labels(spec: Callable) -> dict[str, str]:
 
 def run_train(ctx: Context) -> list[Part]:
     spec = ctx.assignment.callable("train")
+    observations: list[tuple[dict, dict]] = []
     labels = _train_labels(spec)
     with_validation = spec.returns == "history" and spec.parameter("val_loader") is not None
     configs = ((SGDConfig(0.1, 0.9, 0.01, 3, 20, 8, ctx.seed), with_validation),
@@ -51,15 +55,25 @@ def run_train(ctx: Context) -> list[Part]:
         configs = tuple((config, False) for config, _ in configs)
     try:
         for config, validation in configs:
-            _judge_train_call(ctx, spec, labels, config, validation, failures)
+            _judge_train_call(ctx, spec, labels, config, validation, failures, observations)
     except CheckTimeUp:
         for key, label in labels.items():
             failures.setdefault(key, out_of_time(label))
-    return [failures.get(key, Part.ok(label)) for key, label in labels.items()]
+    diagnosis = _diagnosis("train", TRAIN_VARIANTS, observations, spec) if failures else None
+    return [diagnosed(failures[key], diagnosis, "your parameters and losses") if key in failures else Part.ok(label)
+            for key, label in labels.items()]
+
+
+def _diagnosis(key: str, variants: dict, observations: list, spec: Callable) -> Diagnosis | None:
+    """The misconception that explains every training run the check made (None when none does)."""
+    if not observations:
+        return None
+    held = training_diagnosis.holding(observations, variants, lambda value: losses_returned(value, spec.returns))
+    return first_match(key, held, len(observations))
 
 
 def _judge_train_call(ctx: Context, spec: Callable, labels: dict, config: SGDConfig, validation: bool,
-                      failures: dict[str, Part]) -> None:
+                      failures: dict[str, Part], observations: list) -> None:
     payload = training_problem(config, validation)
     pending = ctx.begin("train", payload)
     expected, seconds = timed(reference_training, payload)
@@ -70,6 +84,7 @@ def _judge_train_call(ctx: Context, spec: Callable, labels: dict, config: SGDCon
         for key, label in labels.items():
             failures.setdefault(key, failed_call(label, f"{spec.name}(...)", reply.failure, context=context))
         return
+    observations.append((payload, reply.value))
     for key, message in _judge_training(spec, payload, reply.value, context, validation, expected).items():
         failures.setdefault(key, Part.fail(labels[key], message, details={"function": spec.name}))
 
@@ -162,27 +177,30 @@ GENERATED_LABEL = "matches torch.optim.SGD on every generated configuration"
 def run_manual(ctx: Context) -> list[Part]:
     spec = ctx.assignment.callable("train_manual_update")
     names = {role: spec.name_of(role) for role in HYPERPARAMETERS}
-    parts = []
+    parts, observations = [], []
     try:
         for label, config, hint in FIXED_CONFIGS:
             part = _manual_problem(ctx, spec, dataclasses.replace(config, seed=ctx.seed + config.seed),
-                                   f"matches torch.optim.SGD with {label}")
+                                   f"matches torch.optim.SGD with {label}", observations)
             parts.append(_with_hint(part, hint.format(**names)) if part
                          else Part.ok(f"matches torch.optim.SGD with {label}"))
-        parts.append(_generated(ctx, spec))
+        parts.append(_generated(ctx, spec, observations))
     except CheckTimeUp:
         parts.append(out_of_time("finished in time"))
-    return parts
+    if all(part.passed for part in parts):
+        return parts
+    diagnosis = _diagnosis("train_manual_update", MANUAL_VARIANTS, observations, spec)
+    return [diagnosed(part, diagnosis, "your parameters") for part in parts]
 
 
-def _generated(ctx: Context, spec: Callable) -> Part:
+def _generated(ctx: Context, spec: Callable, observations: list) -> Part:
     """The generated configurations; a hyperparameter the student's function lacks stays at the template's
     default (its other values are charged by the fixed configurations, once)."""
     defaults = {role: literal(spec.parameter(role).default) for role in HYPERPARAMETERS if spec.parameter(role)}
     fixed = {role: float(value) for role, value in defaults.items()
              if isinstance(value, (int, float)) and not ctx.has_role(spec.key, role)}
     runs, failure = find_failure(sgd_configs(fixed), ctx.settings.examples, ctx.seed,
-                                 lambda config: _manual_problem(ctx, spec, config, GENERATED_LABEL))
+                                 lambda config: _manual_problem(ctx, spec, config, GENERATED_LABEL, observations))
     pinned = ", ".join(f"{spec.name_of(role)}={value:g}" for role, value in fixed.items())
     only = f" (with {pinned} only: your {spec.name} has no parameter for it)" if pinned else ""
     return failure or Part.ok(GENERATED_LABEL, f"All {runs} generated configurations match{only}.",
@@ -193,7 +211,8 @@ def _with_hint(part: Part, hint: str) -> Part:
     return part if "Hint" in part.message else dataclasses.replace(part, message=f"{part.message}\nHint: {hint}")
 
 
-def _manual_problem(ctx: Context, spec: Callable, config: SGDConfig, label: str) -> Part | None:
+def _manual_problem(ctx: Context, spec: Callable, config: SGDConfig, label: str,
+                    observations: list) -> Part | None:
     payload = training_problem(config)
     try:
         pending = ctx.begin("train_manual_update", payload)
@@ -205,6 +224,7 @@ def _manual_problem(ctx: Context, spec: Callable, config: SGDConfig, label: str)
     context = f"{spec.call()} with {config.describe(names)}"
     if not reply.ok:
         return failed_call(label, f"{spec.name}(...)", reply.failure, context=context)
+    observations.append((payload, reply.value))
     details = {"function": spec.name}
     if not _params_match(reply.value["params_after"], expected):
         return Part.fail(label, f"{context}: {_first_divergence(ctx, payload)}", details=details)

@@ -21,6 +21,7 @@ from ..report.formats import write_reports
 from ..report.leaderboard import leaderboard_csv
 from ..report.results import CheckResult, Part, Report
 from ..assignment import AssignmentError, load_assignment, resolve
+from ..diagnosis.catalogue import CATALOGUE
 from ..report.write import write_atomic
 from ..rubric import RubricError, load_rubric, outline, rubric_budget
 from . import EXIT_BAD_INPUT, EXIT_OK, InputError
@@ -197,7 +198,9 @@ def _write_class_files(target: Path, states: dict[str, dict], rubric_path: str |
     totals, per_check = summary.summarise(states, checks)
     possible = sum(points for _, points in checks)
     statuses = Counter(state.get("status", "?").split(":")[0] for state in states.values())
-    write_atomic(target / "summary.md", summary.markdown(totals, per_check, possible, statuses))
+    sentences = {m.id: m.sentence for m in CATALOGUE}
+    table = summary.misconception_table(summary.misconceptions(states), sentences)
+    write_atomic(target / "summary.md", summary.markdown(totals, per_check, possible, statuses, table))
     summary.plot(target / "summary.png", totals, per_check, possible)
     board = leaderboard_csv({name: Report.from_dict(state["report"]) for name, state in states.items()
                              if state.get("report")})

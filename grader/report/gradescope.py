@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import math
 
+from ..diagnosis import ids_in
 from ..kinds import Status
 from .results import Report
 from .text import feedback
@@ -16,7 +17,7 @@ def to_gradescope(report: Report) -> dict:
     """The report as Gradescope's results.json object; student-visible text only, no grader internals."""
     tests = [{"name": r.title, "number": str(i), "score": round(r.score, 4), "max_score": r.max_score,
               "status": GRADESCOPE_STATUS[r.status], "output": _test_output(r), "visibility": r.visibility,
-              "tags": [r.name, r.status.value]}
+              "tags": [r.name, r.status.value], "extra_data": {"diagnoses": ids_in(r.parts)}}
              for i, r in enumerate(report.results, start=1)]
     assignment = report.metadata.get("assignment")
     output = "\n".join([f"Score {report.score:g} / {report.max_score:g}"

@@ -1,0 +1,99 @@
+"""What grad_check code with each misconception returns, in float64, from the case and the gradients it was given."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from ..cases import NetCase
+
+
+@dataclass(frozen=True)
+class Observation:
+    """One call of the student's grad_check: the case, the gradients given, and what came back."""
+
+    case: NetCase
+    dL_dw: dict
+    dL_db: dict
+    correct_verdict: bool
+    verdict: bool
+    rel_err: float
+    params_after: dict
+
+
+def differences(case: NetCase, eps: float, one_sided: bool = False) -> dict[str, torch.Tensor]:
+    """Finite differences of the summed squared error per parameter (central, or forward when ``one_sided``)."""
+    model = case.model()
+    loss_fn = torch.nn.MSELoss(reduction="none")
+    found = {}
+    with torch.no_grad():
+        base = loss_fn(model(case.x), case.y).sum().item()
+        for name, param in model.named_parameters():
+            flat, values = param.view(-1), []
+            for i in range(flat.numel()):
+                original = flat[i].item()
+                flat[i] = original + eps
+                plus = loss_fn(model(case.x), case.y).sum().item()
+                flat[i] = original - eps
+                minus = loss_fn(model(case.x), case.y).sum().item()
+                flat[i] = original
+                values.append((plus - base) / eps if one_sided else (plus - minus) / (2 * eps))
+            found[name] = torch.tensor(values, dtype=torch.float64)
+    return found
+
+
+def errors(case: NetCase, dL_dw: dict, dL_db: dict, eps: float) -> dict[str, float]:
+    """The relative error of the given gradients as the correct code and as each misconception computes it."""
+    central, forward = differences(case, eps), differences(case, eps, one_sided=True)
+    analytic = {f"fc.{l}.weight": g for l, g in dL_dw.items()} | {f"fc.{l}.bias": g for l, g in dL_db.items()}
+    names = list(central)
+
+    def relative(fd: dict, keys) -> float:
+        g_fd = torch.cat([fd[k] for k in keys])
+        g_bp = torch.cat([analytic[k].flatten() for k in keys])
+        denominator = (g_fd.norm() + g_bp.norm()).item()
+        return 0.0 if denominator == 0 else (g_fd - g_bp).norm().item() / denominator
+
+    every = torch.cat([central[k] for k in names]) - torch.cat([analytic[k].flatten() for k in names])
+    return {"correct": relative(central, names), "biases_not_checked": relative(central, [k for k in names
+                                                                                         if k.endswith("weight")]),
+            "absolute_error": every.norm().item(), "one_sided_difference": relative(forward, names)}
+
+
+def holding(observations: list[Observation], eps: float, agreement: tuple[float, float]) -> dict:
+    """For :func:`grader.diagnosis.first_match`: per misconception, whether it gives what the student's grad_check
+    returned on every call. Empty when every call was answered correctly."""
+    computed = [errors(o.case, o.dL_dw, o.dL_db, eps) for o in observations]
+
+    def close(got: float, expected: float) -> bool:
+        return abs(got - expected) <= agreement[0] * abs(expected) + agreement[1]
+
+    def not_restored() -> bool:
+        return all(_moved_by(o, -eps) for o in observations) or all(_moved_by(o, eps) for o in observations)
+
+    correct = all(o.verdict == o.correct_verdict and close(o.rel_err, c["correct"]) and _moved_by(o, 0.0)
+                  for o, c in zip(observations, computed))
+    if correct:
+        return {}
+    def reports(name: str):
+        def holds() -> bool:
+            return all(close(o.rel_err, c[name]) for o, c in zip(observations, computed)) and \
+                any(not close(c[name], c["correct"]) for c in computed)
+        return holds
+
+    checks = {"always_true": lambda: all(o.verdict for o in observations)
+              and not all(o.correct_verdict for o in observations),
+              "parameters_not_restored": not_restored,
+              **{name: reports(name) for name in ("biases_not_checked", "absolute_error", "one_sided_difference")}}
+    return {name: (lambda check=check: (check(), "")) for name, check in checks.items()}
+
+
+def _moved_by(observation: Observation, shift: float) -> bool:
+    """Whether every parameter after the call is its value before plus ``shift`` (within rounding)."""
+    for name, before in observation.case.params.items():
+        after = observation.params_after.get(name)
+        if not isinstance(after, torch.Tensor) or after.shape != before.shape:
+            return False
+        if not torch.allclose(after.double(), before + shift, rtol=0, atol=1e-12 + 1e-9 * abs(shift)):
+            return False
+    return True

@@ -1,0 +1,135 @@
+"""What training loops with each misconception compute, in float64, from the training problem alone.
+
+:func:`imitate` is one SGD training run with knobs (written out, as the manual update is): with no knob turned it is
+``torch.optim.SGD`` (tests/test_diagnosis.py checks the parameters and losses against the grader's own reference).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from ..compare import relative_mismatch
+from ..given import MyNet
+
+
+@dataclass(frozen=True)
+class SGDKnobs:
+    momentum: bool = True
+    """False: the momentum is ignored (plain SGD)."""
+    buffer_sign: float = 1.0
+    """-1: buf <- grad - momentum * buf."""
+    dampening: float = 0.0
+    reset_each_epoch: bool = False
+    decay: str = "l2"
+    """"l2" (added to the gradient before the buffer), "outside" (added after the buffer), or "decoupled"
+    (p <- p (1 - lr wd) before the step)."""
+    zero_grad: bool = True
+    updates: int = 1
+    """How many times the update runs per batch (with the same gradient)."""
+    lr_power: int = 1
+    losses: str = "mean"
+    """What the history holds per epoch: "mean", "sum" or "last" of the batch losses."""
+
+
+MANUAL_VARIANTS: dict[str, list[SGDKnobs]] = {
+    "momentum_ignored": [SGDKnobs(momentum=False)],
+    "momentum_sign_flipped": [SGDKnobs(buffer_sign=-1.0)],
+    "momentum_reset_each_epoch": [SGDKnobs(reset_each_epoch=True)],
+    "decay_outside_momentum": [SGDKnobs(decay="outside"), SGDKnobs(decay="decoupled")],
+    "gradients_not_zeroed": [SGDKnobs(zero_grad=False)],
+    "double_update": [SGDKnobs(updates=2)],
+    "lr_applied_twice": [SGDKnobs(lr_power=2)],
+    "momentum_dampened": [SGDKnobs(dampening=-1.0)],
+}
+"""train_manual_update's misconceptions (dampening -1 stands for the momentum itself: buf <- m buf + (1 - m) grad)."""
+TRAIN_VARIANTS: dict[str, list[SGDKnobs]] = {
+    "gradients_not_zeroed": [SGDKnobs(zero_grad=False)],
+    "double_step": [SGDKnobs(updates=2)],
+    "loss_summed": [SGDKnobs(losses="sum")],
+    "last_batch_loss": [SGDKnobs(losses="last")],
+}
+PARAMETER_LIMIT = 1e-9
+
+
+def imitate(payload: dict, knobs: SGDKnobs = SGDKnobs()) -> tuple[dict[str, torch.Tensor], list[float]]:
+    """(final parameters, per-epoch losses) of a training run on the payload's problem with ``knobs``."""
+    model = MyNet(payload["n_l"], payload["activations"]).double()
+    with torch.no_grad():
+        for name, tensor in payload["params"].items():
+            model.get_parameter(name).copy_(tensor)
+    loss_fn, batch = torch.nn.CrossEntropyLoss(), payload["batch_size"]
+    buffers: dict[str, torch.Tensor] = {}
+    epoch_losses = []
+    for _ in range(payload["n_epochs"]):
+        if knobs.reset_each_epoch:
+            buffers.clear()
+        losses = []
+        for start in range(0, len(payload["x"]), batch):
+            loss = loss_fn(model(payload["x"][start:start + batch]), payload["y"][start:start + batch])
+            loss.backward()
+            for _ in range(knobs.updates):
+                _step(model, buffers, payload, knobs)
+            if knobs.zero_grad:
+                model.zero_grad(set_to_none=True)
+            losses.append(loss.item())
+        epoch_losses.append(sum(losses) / len(losses) if knobs.losses == "mean" else
+                            sum(losses) if knobs.losses == "sum" else losses[-1])
+    return {name: p.detach().clone() for name, p in model.named_parameters()}, epoch_losses
+
+
+@torch.no_grad()
+def _step(model, buffers: dict, payload: dict, knobs: SGDKnobs) -> None:
+    lr, momentum, decay = payload["lr"] ** knobs.lr_power, payload["momentum"], payload["weight_decay"]
+    dampening = momentum if knobs.dampening < 0 else knobs.dampening
+    for name, p in model.named_parameters():
+        if p.grad is None:
+            continue
+        step = p.grad + decay * p if decay and knobs.decay == "l2" else p.grad.clone()
+        if momentum and knobs.momentum:
+            if name not in buffers:
+                buffers[name] = step.clone()
+            else:
+                buffers[name] = momentum * buffers[name] * knobs.buffer_sign + (1 - dampening) * step
+            step = buffers[name]
+        if decay and knobs.decay == "outside":
+            step = step + decay * p
+        if decay and knobs.decay == "decoupled":
+            p.mul_(1 - lr * decay)
+        p.sub_(lr * step)
+
+
+def holding(observations: list[tuple[dict, dict]], variants: dict[str, list[SGDKnobs]], returns_losses) -> dict:
+    """For :func:`grader.diagnosis.first_match`: per misconception, whether one of its settings gives the student's
+    parameters and losses on every observation ((payload, reply value) pairs). Empty when every observation is
+    correct. ``returns_losses(value)`` is the epoch losses in what the function returned."""
+    wrong = [o for o in observations if not _same(o[1], imitate(o[0]), returns_losses)]
+    if not wrong:
+        return {}
+    observations = wrong + [o for o in observations if not any(o is w for w in wrong)]  # the telling ones first
+
+    def check(settings: list[SGDKnobs]):
+        def holds() -> tuple[bool, str]:
+            for knobs in settings:
+                if all(_same(value, imitate(payload, knobs), returns_losses) for payload, value in observations):
+                    return True, _detail(knobs)
+            return False, ""
+        return holds
+
+    return {name: check(settings) for name, settings in variants.items()}
+
+
+def _detail(knobs: SGDKnobs) -> str:
+    return {"outside": "added after the momentum buffer", "decoupled": "decoupled, p <- p (1 - lr wd)"}.get(
+        knobs.decay, "")
+
+
+def _same(value: dict, expected, returns_losses) -> bool:
+    params, losses = expected
+    got = value.get("params_after", {})
+    if any(relative_mismatch(name, got.get(name), tensor, PARAMETER_LIMIT) for name, tensor in params.items()):
+        return False
+    returned = returns_losses(value.get("history"))
+    return isinstance(returned, list) and len(returned) == len(losses) and all(
+        isinstance(a, (int, float)) and abs(a - b) <= PARAMETER_LIMIT * max(abs(b), 1.0)
+        for a, b in zip(returned, losses))
