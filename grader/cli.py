@@ -28,6 +28,9 @@ def _environment(parser: argparse.ArgumentParser, *, only_checks: bool = True) -
                              "(default: $CIFAR_ROOT; without data the accuracy stage is skipped)")
     parser.add_argument("--skip-accuracy", action="store_true",
                         help="do not train on the real data (those checks show as skipped)")
+    parser.add_argument("--sandbox", choices=("auto", "linux", "portable"), default="auto",
+                        help="where student code runs: the Linux sandbox, or the portable one (Windows, macOS; "
+                             "default: auto, Linux where it can run)")
     parser.add_argument("--assignment", metavar="NAME|FILE",
                         help="which version of the assignment: a packaged name (default, inf265-2023) or the path of "
                              "an assignment.toml (default: default)")
@@ -119,7 +122,7 @@ def _run_grade(args) -> int:
     return grade_main(submission=args.submission, outputs=_outputs(args), device=args.device,
                       data_root=args.data_root, seed=args.seed, rubric_path=args.rubric, only=tuple(args.only),
                       skip=tuple(args.skip), skip_accuracy=args.skip_accuracy, verbose=args.verbose,
-                      assignment=args.assignment)
+                      assignment=args.assignment, sandbox=args.sandbox)
 
 
 def _run_check(args) -> int:
@@ -127,7 +130,7 @@ def _run_check(args) -> int:
 
     return check_main(directory=args.directory, device=args.device, data_root=args.data_root,
                       skip_accuracy=args.skip_accuracy, only=tuple(args.only), verbose=args.verbose,
-                      assignment=args.assignment)
+                      assignment=args.assignment, sandbox=args.sandbox)
 
 
 def _run_batch(args) -> int:
@@ -136,7 +139,7 @@ def _run_batch(args) -> int:
     return batch_main(submissions=args.submissions, out=args.out, workers=args.workers, device=args.device,
                       data_root=args.data_root, rubric_path=args.rubric, seed=args.seed, checks=tuple(args.checks),
                       skip=tuple(args.skip), skip_accuracy=args.skip_accuracy, only=tuple(args.only),
-                      force=args.force, shard=args.shard, assignment=args.assignment)
+                      force=args.force, shard=args.shard, assignment=args.assignment, sandbox=args.sandbox)
 
 
 def _run_merge(args) -> int:

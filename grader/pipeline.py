@@ -45,6 +45,8 @@ class Options:
     """Paths the worker must never read (results, rubric, data); see SandboxOptions."""
     assignment: Assignment = field(default_factory=lambda: load_assignment(None))
     """Which version of the assignment the submission is graded as."""
+    sandbox: str = "linux"
+    """Which sandbox runs the student's code: "linux" or "portable" (see grader.sandbox.host.choose_sandbox)."""
 
 
 def grade(submission: Path, rubric: Rubric, *, options: Options | None = None, host: Host | None = None,
@@ -59,7 +61,8 @@ def grade(submission: Path, rubric: Rubric, *, options: Options | None = None, h
     started = time.monotonic()
     with prepared(Path(submission), options.assignment) as (folder, preparation_notes), \
             host or start_host(folder, rubric, device=options.device, contain=options.contain, zygote=zygote,
-                               hidden=options.hidden, assignment=options.assignment) as host:
+                               hidden=options.hidden, assignment=options.assignment,
+                               sandbox=options.sandbox) as host:
         _warm_up_torch_optim()  # while the fork server starts
         host.start()
         results, budgets = [], {}
@@ -69,10 +72,12 @@ def grade(submission: Path, rubric: Rubric, *, options: Options | None = None, h
             results.append(result)
             progress(f"{spec.name}: {results[-1].score:g}/{results[-1].max_score:g} {results[-1].status}")
         metadata = {"seed": rubric.seed, "device": host.device, "worker_restarts": host.restarts,
+                    "sandbox": options.sandbox,
                     "assignment": options.assignment.name, "visibility": rubric.visibility,
                     "stdout_visibility": rubric.stdout_visibility,
                     "budget_use": {name: use for name, use in budgets.items() if use}, **versions()}
-        notes = [*(notes or ()), *preparation_notes, *_import_notes(host), *binding_notes(host, options.assignment)]
+        notes = [*(notes or ()), *preparation_notes, *_import_notes(host), *binding_notes(host, options.assignment),
+                 *getattr(host, "notices", [])]
         board = leaderboard.entries(results, rubric.leaderboard, options.assignment.display_names())
         return Report(str(submission), results, time.monotonic() - started, dict(host.protections), metadata,
                       notes=notes, leaderboard=board)

@@ -27,12 +27,16 @@ def main() -> None:
     answers = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)  # stray prints (ours or a library's) go to the log, never into the answers
     settings = json.loads(sys.stdin.readline())
-    with Zygote() as zygote:
+    zygote = Zygote() if settings.get("sandbox", "linux") == "linux" else None
+    try:
         rubric, options = _prepare(settings)
         for line in sys.stdin:
             task = json.loads(line)
             answers.write(json.dumps(grade_entry(Entry(task["name"], Path(task["path"])), rubric, options,
                                                  zygote)) + "\n")
+    finally:
+        if zygote is not None:
+            zygote.close()
 
 
 def _prepare(settings: dict):
@@ -47,10 +51,11 @@ def _prepare(settings: dict):
     skipped = skipped_checks(rubric, skip=tuple(settings["skip"]), skip_accuracy=settings["skip_accuracy"])
     data_root = Path(settings["data_root"]) if settings["data_root"] else None
     return rubric, Options(device=settings["device"], data_root=data_root, skipped=skipped,
-                           hidden=tuple(settings["hidden"]), cache_dir=None, assignment=assignment)
+                           hidden=tuple(settings["hidden"]), cache_dir=None, assignment=assignment,
+                           sandbox=settings.get("sandbox", "linux"))
 
 
-def grade_entry(entry: Entry, rubric, options, zygote: Zygote) -> dict:
+def grade_entry(entry: Entry, rubric, options, zygote: Zygote | None) -> dict:
     """One entry's answer: status "ok" with its report, or why it could not be graded (and a zero report)."""
     from ..pipeline import grade
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from ..batch import gradebook, summary
 from ..batch.entries import Entry, content_digest, fingerprint, grader_digest, in_shard, list_entries, parse_shard
 from ..batch.runner import GraderPool
+from ..sandbox.host import choose_sandbox
 from ..report.formats import write_reports
 from ..report.leaderboard import leaderboard_csv
 from ..report.results import CheckResult, Part, Report
@@ -35,7 +36,7 @@ def batch_main(*, submissions: str, out: str, workers: int | None = None, device
                data_root: str | None = None, rubric_path: str | None = None, seed: int | None = None,
                checks: tuple[str, ...] = (), skip: tuple[str, ...] = (), skip_accuracy: bool = False,
                only: tuple[str, ...] = (), force: bool = False, shard: str | None = None,
-               assignment: str | None = None, stream=None) -> int:
+               assignment: str | None = None, sandbox: str = "auto", stream=None) -> int:
     """Grade every submission in ``submissions`` that is new or changed (``force``: all; ``only``: these names,
     changed or not); write the gradebook and the summary; return 0."""
     stream = stream or sys.stderr
@@ -44,7 +45,8 @@ def batch_main(*, submissions: str, out: str, workers: int | None = None, device
         rubric_path = rubric_path or str(declared.rubric_path)
         entries = _selected(Path(submissions), shard, only)
         settings = _settings(submissions, out, device, data_root, rubric_path, seed, checks, skip, skip_accuracy)
-        settings.update(assignment=str(resolve(assignment)), assignment_digest=content_digest(resolve(assignment)))
+        settings.update(assignment=str(resolve(assignment)), assignment_digest=content_digest(resolve(assignment)),
+                        sandbox=choose_sandbox(sandbox))
     except (InputError, AssignmentError) as error:
         print(f"autograde: error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -18,17 +18,25 @@ from ..report.formats import write_reports
 from ..report.results import CheckResult, Part, Report
 from ..report.terminal import render
 from ..rubric import RubricError, load_rubric, outline
+from ..sandbox.host import choose_sandbox
 from ..sandbox.zygote import Zygote
 from ..submission import SubmissionError, locate
 from . import EXIT_BAD_INPUT, EXIT_GRADER_FAILED, EXIT_OK, InputError
+
+PORTABLE_NOTICE = ("autograde: portable sandbox: this is a self-check (your code runs in its own process, with time, "
+                   "memory and output limits); official grading runs with full isolation.")
 
 
 def grade_main(*, submission: str, outputs: dict[str, str | None] | None = None, device: str = "auto",
                data_root: str | None = None, seed: int | None = None, rubric_path: str | None = None,
                only: tuple[str, ...] = (), skip: tuple[str, ...] = (), skip_accuracy: bool = False,
-               student: bool = False, verbose: bool = False, assignment: str | None = None, stream=None) -> int:
+               student: bool = False, verbose: bool = False, assignment: str | None = None, sandbox: str = "auto",
+               stream=None) -> int:
     """Grade one submission, print the report, write the requested files; return the exit status."""
     outputs = outputs or {}
+    sandbox = choose_sandbox(sandbox)
+    if sandbox == "portable":
+        print(PORTABLE_NOTICE, file=sys.stderr)
     try:
         declared = load_assignment(assignment)
     except AssignmentError as error:
@@ -38,25 +46,26 @@ def grade_main(*, submission: str, outputs: dict[str, str | None] | None = None,
         located = locate(submission, declared)
     except SubmissionError as error:
         return _unusable_submission(submission, str(error), outputs)
-    zygote = Zygote()  # imports torch while this process loads the rubric and the checks
+    zygote = Zygote() if sandbox == "linux" else None  # imports torch while this process loads the rubric and checks
     try:
         return _grade(located, zygote, outputs, device=device, data_root=data_root, seed=seed,
                       rubric_path=rubric_path, only=only, skip=skip, skip_accuracy=skip_accuracy, student=student,
-                      verbose=verbose, assignment=declared, stream=stream or sys.stdout)
+                      verbose=verbose, assignment=declared, sandbox=sandbox, stream=stream or sys.stdout)
     finally:
-        zygote.close()
+        if zygote is not None:
+            zygote.close()
 
 
 def check_main(*, directory: str = ".", device: str = "auto", data_root: str | None = None,
                skip_accuracy: bool = False, only: tuple[str, ...] = (), verbose: bool = False,
-               assignment: str | None = None, stream=None) -> int:
+               assignment: str | None = None, sandbox: str = "auto", stream=None) -> int:
     """What a student runs on work in progress: the same checks, and what to do next."""
     return grade_main(submission=directory, device=device, data_root=data_root, skip_accuracy=skip_accuracy,
-                      only=only, student=True, verbose=verbose, assignment=assignment, stream=stream)
+                      only=only, student=True, verbose=verbose, assignment=assignment, sandbox=sandbox, stream=stream)
 
 
-def _grade(located, zygote: Zygote, outputs: dict, *, device, data_root, seed, rubric_path, only, skip,
-           skip_accuracy, student, verbose, assignment, stream) -> int:
+def _grade(located, zygote: Zygote | None, outputs: dict, *, device, data_root, seed, rubric_path, only, skip,
+           skip_accuracy, student, verbose, assignment, sandbox, stream) -> int:
     rubric = None
     try:
         rubric = select_checks(load_rubric(rubric_path or assignment.rubric_path), seed=seed, only=only)
@@ -66,7 +75,7 @@ def _grade(located, zygote: Zygote, outputs: dict, *, device, data_root, seed, r
         from ..pipeline import Options, grade  # imports torch: after the fork server was launched
 
         options = Options(device=device, data_root=root, skipped=skipped,
-                          hidden=hidden_paths(outputs, rubric_path, root), assignment=assignment)
+                          hidden=hidden_paths(outputs, rubric_path, root), assignment=assignment, sandbox=sandbox)
         report = grade(located.folder, rubric, options=options, zygote=zygote, progress=progress_printer(verbose),
                        notes=located.notes)
     except (InputError, RubricError) as error:

@@ -9,13 +9,14 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from ..kinds import FailureKind
-from . import limits, protocol
+from . import protocol
 from .reply import Failure
 
-SIGNAL_NAMES = {signal.SIGSEGV: "a segmentation fault (SIGSEGV)", signal.SIGKILL: "SIGKILL",
-                signal.SIGABRT: "an abort (SIGABRT)", signal.SIGBUS: "a bus error (SIGBUS)",
-                signal.SIGFPE: "a floating-point exception (SIGFPE)", signal.SIGTERM: "SIGTERM",
-                signal.SIGXFSZ: "SIGXFSZ (a file larger than 1 GiB)"}
+SIGNAL_NAMES = {getattr(signal, name): text for name, text in (
+    ("SIGSEGV", "a segmentation fault (SIGSEGV)"), ("SIGKILL", "SIGKILL"), ("SIGABRT", "an abort (SIGABRT)"),
+    ("SIGBUS", "a bus error (SIGBUS)"), ("SIGFPE", "a floating-point exception (SIGFPE)"), ("SIGTERM", "SIGTERM"),
+    ("SIGXFSZ", "SIGXFSZ (a file larger than 1 GiB)")) if hasattr(signal, name)}
+"""(Windows has only some of these signals: the names are looked up, not assumed.)"""
 
 
 class CappedOutput:
@@ -38,11 +39,15 @@ class CappedOutput:
                 return
             if not chunk:
                 return
-            room = max(self.cap - len(self.data), 0)
-            self.data += chunk[:room]
-            self.dropped += len(chunk) - min(room, len(chunk))
+            self.add(chunk)
             if self.flooded:
                 return
+
+    def add(self, chunk: bytes) -> None:
+        """Keep what fits under the cap, count the rest."""
+        room = max(self.cap - len(self.data), 0)
+        self.data += chunk[:room]
+        self.dropped += len(chunk) - min(room, len(chunk))
 
     def text(self) -> str:
         text = self.data.decode("utf-8", errors="replace")
@@ -87,6 +92,8 @@ class Channel:
             if now >= deadline:
                 return Failure(FailureKind.TIMEOUT, f"did not finish within the time limit of {_seconds(timeout)}")
             if self.rss_limit and now >= next_memory_check:
+                from . import limits  # Linux only (/proc)
+
                 if limits.rss_bytes(self.pid) > self.rss_limit:
                     return Failure(FailureKind.MEMORY, f"used more than the memory limit of {self.rss_limit >> 20} MiB")
                 next_memory_check = now + 0.2

@@ -1,10 +1,13 @@
-"""The grader's side of the sandbox for one submission: a private copy, a contained worker forked from the fork
-server, replaced after anything goes wrong, and the calls made to it (see :class:`Host`)."""
+"""The grader's side of the sandbox for one submission: a private copy, a contained worker (forked from the fork
+server on Linux, its own interpreter in the portable sandbox), replaced after anything goes wrong, and the calls
+made to it (see :class:`Host`)."""
 from __future__ import annotations
 
 import os
 import shutil
 import signal
+import socket
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -15,10 +18,11 @@ from ..binding import Binding, BindingError, StudentParameter, bind, call_argume
 from ..calls import callable_key, role_values
 from ..kinds import FailureKind
 from ..submission import copy_submission
-from . import limits
 from .channel import CappedOutput, Channel
 from .reply import Failure, PendingCall, Reply
 from .zygote import GraderError, Zygote
+
+SANDBOXES = ("auto", "linux", "portable")
 
 WORKER_READY_SECONDS = 120.0
 """How long a forked worker may take to contain itself and say ready (CUDA initialisation included)."""
@@ -42,16 +46,108 @@ class SandboxOptions:
     fallback; the Landlock allow-list hides everything not explicitly allowed anyway."""
     assignment: Assignment = field(default_factory=lambda: load_assignment(None))
     """What the submission must define, and the role of each parameter (sent to the worker)."""
+    sandbox: str = "linux"
+    """"linux" (fork server, own uid, Landlock, network namespace) or "portable" (see grader.sandbox.portable)."""
+
+
+def choose_sandbox(requested: str = "auto") -> str:
+    """``requested`` when forced; for "auto", "linux" where the Linux sandbox can run, else "portable"."""
+    if requested != "auto":
+        return requested
+    return "linux" if linux_sandbox_available() else "portable"
+
+
+def linux_sandbox_available() -> bool:
+    """Linux with fork, SEQPACKET Unix sockets and resource limits (macOS and Windows lack some of them)."""
+    if not sys.platform.startswith("linux") or not hasattr(os, "fork") or not hasattr(socket, "AF_UNIX"):
+        return False
+    try:
+        import resource  # noqa: F401 - only whether it exists matters
+
+        first, second = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    except (ImportError, OSError, AttributeError):
+        return False
+    first.close()
+    second.close()
+    return True
 
 
 def start_host(submission: Path, rubric, *, device: str = "cpu", contain: bool = True, zygote: Zygote | None = None,
-               hidden: tuple[str, ...] = (), assignment: Assignment | None = None) -> "Host":
+               hidden: tuple[str, ...] = (), assignment: Assignment | None = None, sandbox: str = "linux") -> "Host":
     """A Host for ``submission`` with the limits of ``rubric``."""
     options = SandboxOptions(memory_mb=rubric.limits.memory_mb, output_kb=rubric.limits.output_kb,
                              flood_mb=rubric.limits.flood_mb,
                              import_seconds=rubric.limits.import_seconds, device=device, contain=contain,
-                             hidden=hidden, assignment=assignment or load_assignment(None))
+                             hidden=hidden, assignment=assignment or load_assignment(None), sandbox=sandbox)
     return Host(submission, options, zygote=zygote)
+
+
+class LinuxWorkers:
+    """Workers forked by the fork server, each switched to its own uid (as root) and contained (Landlock, network
+    namespace, resource limits)."""
+
+    def __init__(self, zygote: Zygote | None, contain: bool):
+        from . import limits
+
+        self.limits = limits
+        self.zygote, self.owns_zygote = zygote or Zygote(), zygote is None
+        self.uid = limits.next_worker_uid() if contain and limits.is_root() else None
+
+    def launch(self, config: dict) -> Channel:
+        request_r, request_w = os.pipe()
+        reply_r, reply_w = os.pipe()
+        output_r, output_w = os.pipe()
+        try:
+            pid = self.zygote.spawn(config, (request_r, reply_w, output_w))
+        finally:
+            for fd in (request_r, reply_w, output_w):
+                os.close(fd)
+        for fd in (request_w, reply_r, output_r):
+            os.set_blocking(fd, False)
+        return Channel(pid, request_w, reply_r, output_r, lambda timeout: self.zygote.exit_status(pid, timeout))
+
+    def end_check(self, channel: Channel) -> int:
+        return self.limits.kill_strays(self.uid, channel.pid, self.zygote.pid)
+
+    def terminate(self, channel: Channel) -> None:
+        if self.uid is not None:
+            self.limits.kill_uid(self.uid)
+        for kill in (os.killpg, os.kill):
+            try:
+                kill(channel.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        self.zygote.exit_status(channel.pid, 5.0)
+        self.limits.kill_strays(self.uid, channel.pid, self.zygote.pid)
+        channel.close()
+
+    def close(self) -> None:
+        if self.owns_zygote:
+            self.zygote.close()
+
+
+class PortableWorkers:
+    """Workers started as their own interpreters (see :mod:`grader.sandbox.portable`), as the current user."""
+
+    uid = None
+
+    def __init__(self):
+        from .portable import PortableLauncher
+
+        self.launcher = PortableLauncher()
+
+    def launch(self, config: dict):
+        threads = int(os.environ.get("OMP_NUM_THREADS") or os.cpu_count() or 1)
+        return self.launcher.launch(config, threads)
+
+    def end_check(self, channel) -> int:
+        return channel.kill_children()
+
+    def terminate(self, channel) -> None:
+        channel.close()
+
+    def close(self) -> None:
+        pass
 
 
 class Host:
@@ -67,8 +163,11 @@ class Host:
         if not self.submission.is_dir():
             raise GraderError(f"submission folder {str(self.submission)!r} does not exist")
         self.options = options or SandboxOptions()
-        self._zygote, self._owns_zygote = zygote or Zygote(), zygote is None
-        self.uid = limits.next_worker_uid() if self.options.contain and limits.is_root() else None
+        self._workers = LinuxWorkers(zygote, self.options.contain) if self.options.sandbox == "linux" \
+            else PortableWorkers()
+        self.uid = self._workers.uid
+        self.notices: list[str] = []
+        """What the student should know about how the sandbox ran (e.g. without its own user id)."""
         self._tmp = Path(tempfile.mkdtemp(prefix="autograde-"))
         self._scratch = self._tmp / "scratch"
         self._scratch.mkdir()
@@ -164,14 +263,13 @@ class Host:
         """Kill every process the worker started (the worker itself lives on); how many were killed."""
         if self._channel is None:
             return 0
-        return limits.kill_strays(self.uid, self._channel.pid, self._zygote.pid)
+        return self._workers.end_check(self._channel)
 
     def close(self) -> None:
         """Kill the worker and everything it started; remove the private copies; stop an own fork server."""
         self._terminate()
         shutil.rmtree(self._tmp, ignore_errors=True)
-        if self._owns_zygote:
-            self._zygote.close()
+        self._workers.close()
 
     def __enter__(self):
         return self
@@ -198,21 +296,11 @@ class Host:
 
     def _launch(self) -> Channel:
         run_dir, copy, work = self._prepare_copy()
-        request_r, request_w = os.pipe()
-        reply_r, reply_w = os.pipe()
-        output_r, output_w = os.pipe()
         config = {"submission": str(copy), "workdir": str(work), "private_dir": str(run_dir), "uid": self.uid,
                   "readable": [str(self._scratch)], "hidden": list(self.options.hidden),
                   "memory_bytes": self.options.memory_mb * 2**20 if self.options.memory_mb else None,
                   "device": self.options.device, "assignment": self.options.assignment.to_config()}
-        try:
-            pid = self._zygote.spawn(config, (request_r, reply_w, output_w))
-        finally:
-            for fd in (request_r, reply_w, output_w):
-                os.close(fd)
-        for fd in (request_w, reply_r, output_r):
-            os.set_blocking(fd, False)
-        channel = Channel(pid, request_w, reply_r, output_r, lambda timeout: self._zygote.exit_status(pid, timeout))
+        channel = self._workers.launch(config)
         self._await_ready(channel)
         return channel
 
@@ -224,7 +312,9 @@ class Host:
             raise GraderError(f"the sandbox worker did not start: {ready}\n{output.text()[-3000:]}")
         self.protections = {"separate_process": True, **ready["value"]["protections"]}
         self.device = ready["value"]["device"]
-        if self.device != "cpu" and self.options.memory_mb:
+        if self.options.sandbox == "portable" and self.options.memory_mb:
+            channel.rss_limit = channel.rss_bytes() + self.options.memory_mb * 2**20  # no RLIMIT_AS: watch RSS
+        elif self.device != "cpu" and self.options.memory_mb:
             channel.rss_limit = (self.options.memory_mb + 4096) * 2**20  # CUDA: RSS watch instead of RLIMIT_AS
 
     def _prepare_copy(self) -> tuple[Path, Path, Path]:
@@ -232,12 +322,23 @@ class Host:
         copy, work = run_dir / "submission", run_dir / "work"
         copy_submission(self.submission, copy)
         work.mkdir()
-        if self.uid is not None:
-            for path in (run_dir, *run_dir.rglob("*")):
-                os.chown(path, self.uid, self.uid, follow_symlinks=False)
-        else:
+        if self.uid is not None and not self._give_to_worker_uid(run_dir):
+            self.uid = self._workers.uid = None
+        if self.uid is None:
             os.chmod(run_dir, 0o700)
         return run_dir, copy, work
+
+    def _give_to_worker_uid(self, run_dir: Path) -> bool:
+        """Make the worker's uid own its copy; False where that uid cannot be used (a rootless or user-namespaced
+        container refuses the chown): the worker then runs as the current user, with the other protections."""
+        try:
+            for path in (run_dir, *run_dir.rglob("*")):
+                os.chown(path, self.uid, self.uid, follow_symlinks=False)
+        except (PermissionError, OSError):
+            self.notices.append("The sandbox could not give the worker its own user id here (a rootless or "
+                                "user-namespaced container): it ran as the current user, with the other protections.")
+            return False
+        return True
 
     def _complete(self, sequence: int, unsent: bytes, timeout: float, function: str | None) -> Reply:
         output = CappedOutput(self.options.output_kb * 1024, self.options.flood_mb * 2**20)
@@ -252,18 +353,8 @@ class Host:
 
     def _terminate(self) -> None:
         channel, self._channel = self._channel, None
-        if channel is None:
-            return
-        if self.uid is not None:
-            limits.kill_uid(self.uid)
-        for kill in (os.killpg, os.kill):
-            try:
-                kill(channel.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-        self._zygote.exit_status(channel.pid, 5.0)
-        limits.kill_strays(self.uid, channel.pid, self._zygote.pid)
-        channel.close()
+        if channel is not None:
+            self._workers.terminate(channel)
 
 
 def found_in(description: Reply, key: str) -> dict | None:

@@ -5,7 +5,6 @@ import ctypes
 import glob
 import itertools
 import os
-import resource
 import signal
 import time
 from dataclasses import dataclass
@@ -13,11 +12,16 @@ from dataclasses import dataclass
 from . import filesystem
 from .filesystem import LINUX
 
+try:
+    import resource
+except ImportError:  # Windows: the portable sandbox never calls the functions that use it
+    resource = None
+
 CLONE_NEWNET = 0x40000000
 PR_SET_CHILD_SUBREAPER = 36
 MAX_FILE_BYTES = 2**30
 """Largest file the worker may write (a submission filling the disk gets SIGXFSZ)."""
-_libc = ctypes.CDLL(None, use_errno=True)
+_libc = ctypes.CDLL(None, use_errno=True) if os.name == "posix" else None  # Linux system calls, loaded where they exist
 
 
 @dataclass(frozen=True)

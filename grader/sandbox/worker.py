@@ -16,7 +16,7 @@ import traceback
 
 import torch
 
-from grader.sandbox import filesystem, handlers, limits, protocol
+from grader.sandbox import filesystem, handlers, limits, protocol, serving
 
 PRELOAD = (
     "abc", "argparse", "collections", "copy", "csv", "dataclasses", "datetime", "encodings.ascii", "encodings.idna",
@@ -97,7 +97,7 @@ def run(config: dict, request_fd: int, reply_fd: int, output_fd: int, *, threads
     """Become a worker for ``config`` and serve until the grader closes the request pipe; never returns."""
     try:
         _become_worker(config, request_fd, reply_fd, output_fd, threads)
-        _serve(request_fd, reply_fd)
+        serving.serve(request_fd, reply_fd)
     except BaseException:  # noqa: B036 - a worker that cannot start says why on its output pipe
         traceback.print_exc()
         sys.stderr.flush()
@@ -131,35 +131,3 @@ def _set_import_path(submission: str) -> None:
     sys.path[:] = [submission] + [p for p in sys.path if p not in hidden and os.path.realpath(p) not in hidden]
     sys.path_importer_cache.clear()
     importlib.invalidate_caches()
-
-
-def _serve(request_fd: int, reply_fd: int) -> None:
-    reader = protocol.FrameReader()
-    while True:
-        chunk = os.read(request_fd, 1 << 20)
-        if not chunk:
-            return
-        for request in reader.feed(chunk):
-            reply = _answer(request)
-            sys.stdout.flush()
-            sys.stderr.flush()
-            protocol.write_frame(reply_fd, reply)
-
-
-def _answer(request: dict) -> dict:
-    reply = {"id": request.get("id")}
-    try:
-        reply["value"] = handlers.dispatch(request["call"], request.get("payload") or {})
-        reply["ok"] = True
-    except BaseException as error:  # noqa: B036 - SystemExit and KeyboardInterrupt from student code too
-        reply.update(ok=False, error={"type": type(error).__name__, "message": _safe_str(error)[:2000],
-                                      "traceback": handlers.student_traceback(error),
-                                      "where": handlers.student_function(error)})
-    return reply
-
-
-def _safe_str(error: BaseException) -> str:
-    try:
-        return str(error)
-    except BaseException:  # noqa: B036 - a student exception whose __str__ raises
-        return "<unprintable exception>"

@@ -1,0 +1,278 @@
+"""The portable sandbox: where the Linux one cannot run (Windows, macOS, a container without its kernel features).
+
+Each worker is a fresh ``python -m grader.sandbox.portable`` process (no fork, no fork server): requests on its stdin,
+replies on its stdout, everything the student's code prints on its stderr, read by threads on the grader's side.
+The protocol is the same (no pickle), as are the wall-time limits and call budgets, the output caps and the flood
+limit, and "a function that timed out, crashed or ran out of memory is not called again". Memory is capped by
+watching the worker's resident memory (psutil), and the whole process tree is killed at the end of each check and
+when the worker is replaced. What it cannot give: another user id, a file-system allow-list, no network. The
+report lists the protections that were active, and the terminal says once that this is a self-check.
+"""
+from __future__ import annotations
+
+import os
+import queue
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+from ..kinds import FailureKind
+from . import protocol
+from .reply import Failure
+
+WINDOWS_CRASHES = {0xC0000005: "an access violation (0xC0000005)", 0xC00000FD: "a stack overflow (0xC00000FD)",
+                   0xC0000409: "a stack buffer overrun (0xC0000409)", 0xC000001D: "an illegal instruction (0xC000001D)",
+                   0xC0000094: "an integer division by zero (0xC0000094)", 0xC0000017: "no memory left (0xC0000017)"}
+"""How a Windows process that crashed ends (its exit code is the NTSTATUS of the fault)."""
+POLL_SECONDS = 0.05
+
+
+def exit_reason(code: int | None) -> str:
+    """How a worker process ended, in words (POSIX signals and Windows crash codes named)."""
+    import signal
+
+    if code is None:
+        return "closed its connection to the grader"
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        return f"the process was killed by {name}"
+    if code & 0xFFFFFFFF in WINDOWS_CRASHES:
+        return f"the process crashed with {WINDOWS_CRASHES[code & 0xFFFFFFFF]}"
+    return f"the process exited with status {code} (e.g. sys.exit or os._exit)"
+
+
+class PortableChannel:
+    """One portable worker seen from the grader: its process, and threads that read its replies and output."""
+
+    def __init__(self, process: subprocess.Popen, rss_limit: int | None = None):
+        import psutil
+
+        self.process, self.pid, self.rss_limit = process, process.pid, rss_limit
+        self._psutil = psutil.Process(process.pid)
+        self._replies: queue.Queue = queue.Queue()
+        self._output, self._output_lock = bytearray(), threading.Lock()
+        self._writes: queue.Queue = queue.Queue()
+        self.sequence = 0
+        for target in (self._read_replies, self._read_output, self._write_requests):
+            threading.Thread(target=target, daemon=True).start()
+
+    # ------------------------------------------------------------ threads
+
+    def _read_replies(self) -> None:
+        reader = protocol.FrameReader()
+        while True:
+            chunk = self.process.stdout.read1(1 << 20) if hasattr(self.process.stdout, "read1") else \
+                self.process.stdout.read(1 << 16)
+            if not chunk:
+                self._replies.put(EOFError())
+                return
+            try:
+                for message in reader.feed(chunk):
+                    self._replies.put(message)
+            except protocol.ProtocolError as error:
+                self._replies.put(error)
+                return
+
+    def _read_output(self) -> None:
+        while True:
+            chunk = self.process.stderr.read1(1 << 20) if hasattr(self.process.stderr, "read1") else \
+                self.process.stderr.read(1 << 16)
+            if not chunk:
+                return
+            with self._output_lock:
+                self._output += chunk
+
+    def _write_requests(self) -> None:
+        while True:
+            frame = self._writes.get()
+            if frame is None:
+                return
+            try:
+                self.process.stdin.write(frame)
+                self.process.stdin.flush()
+            except (BrokenPipeError, OSError, ValueError):
+                return
+
+    # ------------------------------------------------------------ the Channel interface
+
+    def send(self, name: str, payload: dict) -> tuple[int, bytes]:
+        """Number and queue a request (a thread writes it: a busy worker never blocks the grader)."""
+        self.sequence += 1
+        self._writes.put(protocol.encode({"id": self.sequence, "call": name, "payload": payload}))
+        return self.sequence, b""
+
+    def receive(self, expected_id, timeout: float, output, unsent: bytes = b"") -> dict | Failure:
+        """The reply ``expected_id``, or a Failure (time, memory, flood, death, or a message not asked for)."""
+        deadline = time.monotonic() + max(timeout, 0.01)
+        next_memory_check = 0.0
+        while True:
+            self._drain(output)
+            if output.flooded:
+                return Failure(FailureKind.FLOOD, f"printed more than {output.flood >> 20} MiB (an output flood: "
+                                                  "stopped there)")
+            now = time.monotonic()
+            if now >= deadline:
+                return Failure(FailureKind.TIMEOUT, f"did not finish within the time limit of {timeout:.1f} s")
+            if self.rss_limit and now >= next_memory_check:
+                if self.rss_bytes() > self.rss_limit:
+                    return Failure(FailureKind.MEMORY, f"used more than the memory limit of {self.rss_limit >> 20} MiB")
+                next_memory_check = now + 0.1
+            try:
+                message = self._replies.get(timeout=min(POLL_SECONDS, max(deadline - now, 0.001)))
+            except queue.Empty:
+                continue
+            answer = self._answer(message, expected_id)
+            self._drain(output)
+            return answer
+
+    def _answer(self, message, expected_id) -> dict | Failure:
+        if isinstance(message, EOFError):
+            return self.death()
+        if isinstance(message, protocol.ProtocolError):
+            return Failure(FailureKind.PROTOCOL, f"wrote something that is not a grader message ({message})")
+        if not isinstance(message, dict) or message.get("id") != expected_id:
+            return Failure(FailureKind.PROTOCOL, "wrote a message the grader did not ask for")
+        return message
+
+    def _drain(self, output) -> None:
+        with self._output_lock:
+            chunk, self._output = bytes(self._output), bytearray()
+        if chunk:
+            output.add(chunk)
+
+    def rss_bytes(self) -> int:
+        """Resident memory of the worker and everything it started."""
+        import psutil
+
+        try:
+            processes = [self._psutil, *self._psutil.children(recursive=True)]
+        except psutil.Error:
+            return 0
+        total = 0
+        for process in processes:
+            try:
+                total += process.memory_info().rss
+            except psutil.Error:
+                continue
+        return total
+
+    def death(self) -> Failure:
+        """Why the worker is gone, from its exit code."""
+        try:
+            code = self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            code = None
+        return Failure(FailureKind.CRASH, exit_reason(code))
+
+    def kill_children(self) -> int:
+        """Kill every process the worker started (the worker lives on); how many."""
+        import psutil
+
+        try:
+            children = self._psutil.children(recursive=True)
+        except psutil.Error:
+            return 0
+        return _kill(children)
+
+    def close(self) -> None:
+        """Kill the worker and its whole process tree; close the pipes."""
+        import psutil
+
+        try:
+            _kill([*self._psutil.children(recursive=True), self._psutil])
+        except psutil.Error:
+            pass
+        self._writes.put(None)
+        for stream in (self.process.stdin, self.process.stdout, self.process.stderr):
+            try:
+                stream.close()
+            except OSError:
+                pass
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+
+
+def _kill(processes) -> int:
+    import psutil
+
+    killed = 0
+    for process in processes:
+        try:
+            process.kill()
+            killed += 1
+        except psutil.Error:
+            continue
+    psutil.wait_procs(processes, timeout=3)
+    return killed
+
+
+class PortableLauncher:
+    """Starts portable workers (one interpreter each: the cost is a torch import per worker)."""
+
+    def launch(self, config: dict, threads: int) -> PortableChannel:
+        flags = {"start_new_session": True} if os.name == "posix" else \
+            {"creationflags": getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0)}
+        process = subprocess.Popen([sys.executable, "-m", "grader.sandbox.portable"], stdin=subprocess.PIPE,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=worker_environment(),
+                                   cwd=config["workdir"], **flags)
+        process.stdin.write(protocol.encode({"config": config, "threads": threads}))
+        process.stdin.flush()
+        return PortableChannel(process)
+
+
+def worker_environment() -> dict[str, str]:
+    """What the worker needs to import the grader and run torch (SYSTEMROOT and friends included on Windows; the
+    user's own PYTHONPATH after the grader's: a self-check runs in the student's own environment)."""
+    keep = ("PATH", "LANG", "LC_ALL", "CUDA_VISIBLE_DEVICES", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "SYSTEMROOT",
+            "SYSTEMDRIVE", "WINDIR", "TEMP", "TMP", "USERPROFILE", "LOCALAPPDATA", "APPDATA", "HOME",
+            "LD_LIBRARY_PATH", "DYLD_LIBRARY_PATH", "CONDA_PREFIX", "VIRTUAL_ENV")
+    env = {k: os.environ[k] for k in keep if k in os.environ}
+    paths = [str(Path(__file__).resolve().parents[2]), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+    env.update(PYTHONPATH=os.pathsep.join(paths), PYTHONDONTWRITEBYTECODE="1", PYTHONHASHSEED="0",
+               MPLBACKEND="Agg", PYTHONIOENCODING="utf-8")
+    return env
+
+
+# ---------------------------------------------------------------- the worker process
+
+def main() -> None:
+    """Become a portable worker: read the configuration, import the grader's handlers, say ready, serve."""
+    reply_fd = os.dup(1)
+    os.dup2(2, 1)  # the student's prints (stdout and stderr) go to the output pipe; replies to the saved stdout
+    reader = protocol.FrameReader()
+    first = []
+    while not first:
+        chunk = os.read(0, 1 << 20)
+        if not chunk:
+            return
+        first = reader.feed(chunk)
+    start = first[0]
+    import torch
+
+    from . import filesystem, handlers, serving
+
+    config = start["config"]
+    torch.set_num_threads(max(1, int(start["threads"])))
+    handlers.install_recorders()
+    os.chdir(config["workdir"])
+    os.environ.update(HOME=config["workdir"], TMPDIR=config["workdir"], TEMP=config["workdir"], TMP=config["workdir"])
+    sys.path[:] = [config["submission"]] + [p for p in sys.path if p not in ("", ".")]
+    handlers.configure(config)
+    protections = {"separate_process": True, "output_capped": True, "wall_time_limits": True,
+                   "memory_limit": bool(config.get("memory_bytes")), "process_tree_killed": True,
+                   "unprivileged_user": False, "filesystem_allow_list": False, "network_blocked": False,
+                   "solution_hidden": filesystem.solution_reachable(sys.path) is None}
+    device = config["device"] if config["device"] != "auto" else "cuda" if torch.cuda.is_available() else "cpu"
+    protocol.write_frame(reply_fd, {"id": "ready", "ok": True, "value": {"protections": protections, "device": device}})
+    serving.serve(0, reply_fd, leftover=reader)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,111 @@
+"""The portable sandbox (grader/sandbox/portable.py), used where the Linux one cannot run: forced here with
+--sandbox portable, and on a simulated platform without the POSIX-only pieces (tests/support/no_posix)."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from grader.commands.batch import batch_main
+from grader.batch.gradebook import load_states
+from grader.sandbox.portable import exit_reason
+
+from .catalogue import REFERENCE, TEMPLATE, Submission
+from .catalogue.buggy import BUGS
+from .catalogue.correct import CORRECT
+from .catalogue.hostile import KILL_THE_GRADER, SELF_CONTAINED
+from .conftest import ROOT, grade, rubric_for
+
+NO_POSIX = Path(__file__).parent / "support" / "no_posix"
+CPU_CHECKS = ("interface", "backpropagation_one_sample", "backpropagation_mini_batch", "rules", "grad_check", "train",
+              "train_manual_update", "MyMLP", "load_cifar")
+
+
+def the_class(folder: Path) -> Path:
+    """The correct, buggy and (OS-independent) hostile catalogues, the reference and the template."""
+    submissions = [Submission("reference"), *CORRECT, *BUGS, *(s for s in SELF_CONTAINED if s is not KILL_THE_GRADER)]
+    for index, submission in enumerate(submissions):
+        submission.write(folder / f"{index:02d}")
+    (folder / "template").mkdir()
+    for module in ("backpropagation.py", "gradient_descent.py"):
+        (folder / "template" / module).write_text((TEMPLATE / module).read_text())
+    return folder
+
+
+@pytest.fixture(scope="module")
+def graded_both_ways(tmp_path_factory) -> dict[str, dict]:
+    root = tmp_path_factory.mktemp("portable")
+    klass = the_class(root / "class")
+    rubric = root / "rubric.toml"
+    text = (ROOT / "grader" / "assignments" / "default" / "rubric.toml").read_text()
+    rubric.write_text(text.replace("examples = 120", "examples = 40").replace("examples = 80", "examples = 40")
+                      .replace("import_seconds = 60", "import_seconds = 10"))
+    scores = {}
+    for sandbox in ("linux", "portable"):
+        out = root / sandbox
+        assert batch_main(submissions=str(klass), out=str(out), rubric_path=str(rubric), checks=CPU_CHECKS, workers=2,
+                          sandbox=sandbox) == 0
+        scores[sandbox] = {name: ({r["name"]: (round(r["score"], 6), r["status"]) for r in s["report"]["results"]},
+                                  s["status"], s["report"]["protections"]) for name, s in load_states(out).items()}
+    return scores
+
+
+def test_the_catalogues_get_the_same_scores_in_both_sandboxes(graded_both_ways):
+    linux, portable = graded_both_ways["linux"], graded_both_ways["portable"]
+    assert set(linux) == set(portable) and len(linux) > 60
+    differing = {name: (linux[name][:2], portable[name][:2]) for name in linux if linux[name][:2] != portable[name][:2]}
+    assert not differing, differing
+
+
+def test_the_portable_report_says_which_protections_were_off(graded_both_ways):
+    protections = graded_both_ways["portable"]["00"][2]
+    assert protections["separate_process"] and protections["memory_limit"] and protections["process_tree_killed"]
+    assert not protections["unprivileged_user"] and not protections["filesystem_allow_list"]
+
+
+def run_without_posix(*arguments: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(NO_POSIX), str(ROOT)])}
+    return subprocess.run([sys.executable, *arguments], capture_output=True, text=True, env=env, timeout=600,
+                          cwd=NO_POSIX)
+
+
+def test_check_works_without_the_posix_only_pieces():
+    template = run_without_posix("-m", "grader", "check", str(TEMPLATE), "--skip-accuracy")
+    assert template.returncode == 0, template.stderr
+    assert "Total: 0 / 100" in template.stdout and "not implemented yet: backpropagation" in template.stdout
+    assert "portable sandbox: this is a self-check" in template.stderr
+    solved = run_without_posix("-m", "grader", "check", str(REFERENCE), "--skip-accuracy")
+    assert solved.returncode == 0 and "Total: 85 / 100" in solved.stdout and "[ FAIL]" not in solved.stdout
+
+
+def test_every_module_imports_without_the_posix_only_pieces():
+    walk = ("import importlib, pkgutil, grader\n"
+            "names = [m.name for m in pkgutil.walk_packages(grader.__path__, 'grader.') if not m.name.endswith('__main__')]\n"
+            "for name in names:\n    importlib.import_module(name)\nprint(len(names))")
+    done = run_without_posix("-c", walk)
+    assert done.returncode == 0, done.stderr
+    assert int(done.stdout) > 40
+
+
+@pytest.mark.parametrize("code, fragment", [
+    (-11, "killed by SIGSEGV"), (3221225477, "an access violation (0xC0000005)"),
+    (0xC00000FD, "a stack overflow"), (3, "exited with status 3"), (None, "closed its connection")])
+def test_crash_codes_are_named_on_posix_and_windows(code, fragment):
+    assert fragment in exit_reason(code)
+
+
+def test_a_container_that_refuses_the_worker_uid_falls_back_to_the_current_user(tmp_path, monkeypatch):
+    """(As in a rootless or user-namespaced container: root, but chown to an unmapped uid is refused.)"""
+    from grader.sandbox import host as host_module
+
+    def refused(*args, **kwargs):
+        raise PermissionError(22, "Invalid argument")
+
+    monkeypatch.setattr(host_module.os, "chown", refused)
+    report = grade(REFERENCE, rubric_for("backpropagation_one_sample", examples=5))
+    assert report.results[0].passed
+    assert report.protections["unprivileged_user"] is False
+    assert any("could not give the worker its own user id" in note for note in report.notes)
