@@ -1,2 +1,12 @@
-"""Autograder for the MLP backpropagation / SGD assignment (CIFAR-10 airplane vs bird)."""
+"""mlp-autograde: an autograder for the MLP backpropagation / SGD assignment (see README.md).
+
+In a notebook: ``import grader; grader.check("backpropagation")`` grades what the kernel executed.
+"""
 __version__ = "0.1.0"
+
+
+def check(module: str | None = None, **options):
+    """Grade the code this Jupyter, VS Code or Colab kernel executed (see :func:`grader.interactive.check`)."""
+    from .interactive import check as check_kernel
+
+    return check_kernel(module, **options)

@@ -72,12 +72,19 @@ def convert(notebook: Path, assignment=None) -> Conversion:
         raw_cells = nbformat.read(str(notebook), as_version=4).cells
     except Exception as error:  # nbformat raises several kinds for a file that is not a notebook
         return _failing(name, f"{name} is not a readable notebook ({type(error).__name__}: {error})")
+    return convert_sources(name, [(number, cell.source) for number, cell in enumerate(raw_cells, start=1)
+                                  if cell.cell_type == "code"], assignment)
+
+
+def convert_sources(name: str, sources: list[tuple[int, str]], assignment=None) -> Conversion:
+    """The module graded in place of code cells given as (number, source), in the order they ran (a notebook's
+    cells top to bottom, or the inputs a kernel executed): the same conversion as :func:`convert`."""
     cells = []
-    for number, cell in enumerate(raw_cells, start=1):
-        if cell.cell_type != "code" or not cell.source.strip():
+    for number, source in sources:
+        if not source.strip():
             continue
         try:
-            cells.append(_parse_cell(number, cell.source))
+            cells.append(_parse_cell(number, source))
         except SyntaxError as error:
             return _failing(name, f"{name}, cell {number}, line {error.lineno}: {error.msg}", error)
     graded = {c.name for c in assignment.callables.values()} if assignment is not None else set()

@@ -153,4 +153,5 @@ def reached(result) -> dict[str, dict]:
 
 
 CHECKS = (Check("accuracy", "accuracy: {mlp} trained with your {train} / {train_manual_update} on CIFAR-10 airplane vs bird",
-                run, AccuracySettings, needs_data=True, uses_gpu=True, own_time_limit=True),)
+                run, AccuracySettings, needs_data=True, own_time_limit=True,
+                grades=("mlp", "train", "train_manual_update", "compute_accuracy")),)

@@ -122,7 +122,7 @@ def _short(value) -> str:
 
 CHECKS = (
     Check("backpropagation_one_sample", "{backpropagation}: one sample (batch size 1), against autograd",
-          run_one_sample, GeneratedCases, defaults={"points": 25, "examples": 120}),
+          run_one_sample, GeneratedCases, defaults={"points": 25, "examples": 120}, grades=("backpropagation",)),
     Check("backpropagation_mini_batch", "{backpropagation}: mini-batches (batch sizes 2-8), against autograd",
-          run_mini_batch, GeneratedCases, defaults={"points": 10, "examples": 80}),
+          run_mini_batch, GeneratedCases, defaults={"points": 10, "examples": 80}, grades=("backpropagation",)),
 )

@@ -132,4 +132,4 @@ def relative_error(case: NetCase, dL_dw, dL_db) -> float:
 
 
 CHECKS = (Check("grad_check", "{grad_check}: accepts correct gradients, rejects corrupted ones, restores parameters",
-                run, defaults={"points": 10}),)
+                run, defaults={"points": 10}, grades=("grad_check",)),)

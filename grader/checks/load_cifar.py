@@ -260,4 +260,4 @@ def _normalisation(call, fixture, splits, identity) -> str | None:
 
 
 CHECKS = (Check("load_cifar", "{load_cifar}: the template's data layouts, labels, splits and normalisation", run,
-                defaults={"points": 5}),)
+                defaults={"points": 5}, grades=("load_cifar",)),)

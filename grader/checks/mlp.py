@@ -144,4 +144,4 @@ def _width(state: dict, sizes: tuple[int, ...]) -> Diagnosis | None:
 
 
 CHECKS = (Check("MyMLP", "{mlp}: the declared layers, ReLU after hidden layers, linear output", run,
-                defaults={"points": 5}),)
+                defaults={"points": 5}, grades=("mlp",)),)

@@ -44,10 +44,10 @@ class Check:
     """The dataclass of its rubric keys."""
     defaults: dict = field(default_factory=dict)
     """Its defaults for those keys, where they differ from the dataclass's (e.g. its points)."""
+    grades: tuple[str, ...] = ()
+    """The declared callables it grades (their keys: "backpropagation", "train", ...); () for the whole submission."""
     needs_data: bool = False
     """Needs the real CIFAR-10 data (``--data-root``): skipped without it, and by ``--skip-accuracy``."""
-    uses_gpu: bool = False
-    """Trains on the chosen device (CUDA when available)."""
     own_time_limit: bool = False
     """Its settings hold ``seconds``, its own wall-time limit, outside the submission's total time."""
 

@@ -102,4 +102,5 @@ def _optimizer_rule(ctx: Context, labels: list[str]) -> list[Part]:
 
 
 CHECKS = (Check("rules", "Rules: no autograd or side effects in {backpropagation}, no torch.optim in "
-                "{train_manual_update}", run, defaults={"points": 5}),)
+                "{train_manual_update}", run, defaults={"points": 5},
+                grades=("backpropagation", "train_manual_update")),)

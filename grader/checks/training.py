@@ -268,7 +268,7 @@ def _difference(got, expected) -> float:
 
 CHECKS = (
     Check("train", "{train}: same parameters and loss history as a torch.optim.SGD loop", run_train,
-          defaults={"points": 10}),
+          defaults={"points": 10}, grades=("train",)),
     Check("train_manual_update", "{train_manual_update}: same parameters as torch.optim.SGD (momentum, weight decay)",
-          run_manual, GeneratedCases, defaults={"points": 15, "examples": 8}),
+          run_manual, GeneratedCases, defaults={"points": 15, "examples": 8}, grades=("train_manual_update",)),
 )
