@@ -57,11 +57,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _download(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--download", action="store_true",
+                        help="fetch CIFAR-10 once into your cache folder and use it (later runs find it by themselves)")
+
+
 def _add_grade(commands) -> None:
     grade = commands.add_parser("grade", help="grade a submission folder (instructors, CI)",
                                 description="Grade SUBMISSION_DIR and print the report; write the requested files.")
     grade.add_argument("submission", metavar="SUBMISSION_DIR")
     _grading(grade)
+    _download(grade)
     for fmt in FORMATS:
         grade.add_argument(f"--{fmt.name}", metavar="PATH", help=f"write {fmt.help}")
 
@@ -71,6 +77,7 @@ def _add_check(commands) -> None:
                                 description="Run every check on DIR and say what to do next.")
     check.add_argument("directory", nargs="?", default=".", metavar="DIR")
     _environment(check)
+    _download(check)
 
 
 def _add_batch(commands) -> None:
@@ -122,7 +129,7 @@ def _run_grade(args) -> int:
     return grade_main(submission=args.submission, outputs=_outputs(args), device=args.device,
                       data_root=args.data_root, seed=args.seed, rubric_path=args.rubric, only=tuple(args.only),
                       skip=tuple(args.skip), skip_accuracy=args.skip_accuracy, verbose=args.verbose,
-                      assignment=args.assignment, sandbox=args.sandbox)
+                      assignment=args.assignment, sandbox=args.sandbox, download=args.download)
 
 
 def _run_check(args) -> int:
@@ -130,7 +137,7 @@ def _run_check(args) -> int:
 
     return check_main(directory=args.directory, device=args.device, data_root=args.data_root,
                       skip_accuracy=args.skip_accuracy, only=tuple(args.only), verbose=args.verbose,
-                      assignment=args.assignment, sandbox=args.sandbox)
+                      assignment=args.assignment, sandbox=args.sandbox, download=args.download)
 
 
 def _run_batch(args) -> int:
@@ -155,11 +162,22 @@ def _run_bundle(args) -> int:
                        assignment=args.assignment)
 
 
+def _tolerant_streams() -> None:
+    """A console that cannot show a character (Windows' cp1252, say) gets an escape, not a crash, when a report
+    repeats what the student's code printed."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.reconfigure(errors="backslashreplace")
+        except (AttributeError, ValueError):
+            pass
+
+
 COMMANDS = {"grade": _run_grade, "check": _run_check, "batch": _run_batch, "merge": _run_merge,
             "bundle": _run_bundle}
 
 
 def run(argv: list[str] | None = None) -> int:
+    _tolerant_streams()
     args = build_parser().parse_args(argv)
     started = time.monotonic()
     code = COMMANDS[args.command](args)

@@ -40,10 +40,40 @@ class Arrays:
     test_labels: torch.Tensor
 
 
+def user_cache() -> Path:
+    """The grader's cache folder: $AUTOGRADE_CACHE, else the platform's (~/.cache/autograde on Linux,
+    ~/Library/Caches/autograde on macOS, %LOCALAPPDATA%\\autograde\\Cache on Windows)."""
+    if os.environ.get(ENV_CACHE):
+        return Path(os.environ[ENV_CACHE]).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("autograde", appauthor=False))
+
+
+def downloaded_root() -> Path:
+    """Where ``--download`` puts CIFAR-10 (the official layout, in the user's cache)."""
+    return user_cache() / "cifar-10"
+
+
 def resolve_data_root(data_root: str | os.PathLike | None) -> Path | None:
-    """The data folder from the argument, else from $CIFAR_ROOT, else None."""
+    """The data folder from the argument, else from $CIFAR_ROOT, else CIFAR-10 downloaded earlier with
+    ``--download``, else None."""
     chosen = data_root if data_root else os.environ.get(ENV_DATA_ROOT)
-    return Path(chosen).expanduser().resolve() if chosen else None
+    if chosen:
+        return Path(chosen).expanduser().resolve()
+    return downloaded_root() if (downloaded_root() / "cifar-10-batches-py").is_dir() else None
+
+
+def download(target: Path | None = None) -> Path:
+    """Fetch CIFAR-10 once with torchvision (its progress bar and its checksums) into ``target`` (default: the
+    user's cache); the folder, which later gradings use without being told (see :func:`resolve_data_root`)."""
+    from torchvision.datasets import CIFAR10
+
+    target = Path(target or downloaded_root())
+    target.mkdir(parents=True, exist_ok=True)
+    for train in (True, False):
+        CIFAR10(str(target), train=train, download=True)
+    return target
 
 
 def detect_layout(root: Path) -> str:
@@ -67,7 +97,7 @@ def load_arrays(root: Path, cache_dir: Path | None = None) -> Arrays:
     layout = detect_layout(root)
     if layout == "decoded":
         return _read_decoded(root)
-    cache_dir = Path(cache_dir or os.environ.get(ENV_CACHE) or Path.home() / ".cache" / "autograde")
+    cache_dir = Path(cache_dir) if cache_dir else user_cache()
     cache_file = cache_dir / f"cifar2-{layout}-{source_checksum(root, layout)[:20]}.npz"
     if cache_file.is_file():
         return _read_npz(cache_file)
@@ -80,13 +110,13 @@ def export_decoded(root: Path, target: Path) -> Path:
     """Write the images under ``root`` in the decoded layout into ``target``; the .npz's path."""
     path = target / DECODED_FILE
     _write_npz(path, load_arrays(root))
-    (target / f"{DECODED_FILE}.sha256").write_text(f"{_sha256(path)}  {DECODED_FILE}\n")
+    (target / f"{DECODED_FILE}.sha256").write_text(f"{_sha256(path)}  {DECODED_FILE}\n", encoding="utf-8")
     return path
 
 
 def _read_decoded(root: Path) -> Arrays:
     path, sums = root / DECODED_FILE, root / f"{DECODED_FILE}.sha256"
-    if not sums.is_file() or sums.read_text().split()[:1] != [_sha256(path)]:
+    if not sums.is_file() or sums.read_text(encoding="utf-8").split()[:1] != [_sha256(path)]:
         raise DataError(f"{str(path)!r} does not match its checksum {sums.name} (damaged or altered data).")
     return _read_npz(path)
 

@@ -137,7 +137,7 @@ def load_rubric(path: str | Path | None = None) -> Rubric:
     """Read and validate a rubric; ``None`` gives the packaged default. Raises RubricError with the fix."""
     path = Path(path) if path else DEFAULT_RUBRIC
     try:
-        raw = tomllib.loads(path.read_text())
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise RubricError(f"rubric file {str(path)!r} does not exist (omit --rubric for the default)") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
@@ -230,7 +230,7 @@ def outline(path: str | Path | None = None) -> list[tuple[str, str, float]]:
     """(name, title, points) of each check a rubric file names, read without the registry (so without torch):
     what a fail-closed report lists when the grader cannot even load. Empty when the file cannot be read."""
     try:
-        checks = tomllib.loads((Path(path) if path else DEFAULT_RUBRIC).read_text()).get("checks", {})
+        checks = tomllib.loads((Path(path) if path else DEFAULT_RUBRIC).read_text(encoding="utf-8")).get("checks", {})
         return [(name, name, float(table.get("points", 0))) for name, table in checks.items()]
     except (OSError, ValueError, TypeError, AttributeError):
         return []
@@ -240,7 +240,7 @@ def rubric_budget(path: str | Path | None = None, margin: float = 300.0, floor: 
     """A generous bound on the wall time of one submission's grading under this rubric, read without the
     registry (no torch): the total and import limits, each check's own ``seconds``, a margin; at least ``floor``."""
     try:
-        raw = tomllib.loads((Path(path) if path else DEFAULT_RUBRIC).read_text())
+        raw = tomllib.loads((Path(path) if path else DEFAULT_RUBRIC).read_text(encoding="utf-8"))
         limits = _build(Limits, raw.get("limits", {}), "[limits]")
         own = sum(float(table.get("seconds", 0)) for table in raw.get("checks", {}).values())
     except (OSError, ValueError, TypeError, AttributeError, RubricError):

@@ -109,3 +109,21 @@ def test_a_container_that_refuses_the_worker_uid_falls_back_to_the_current_user(
     assert report.results[0].passed
     assert report.protections["unprivileged_user"] is False
     assert any("could not give the worker its own user id" in note for note in report.notes)
+
+
+def test_non_ascii_notebooks_and_output_survive_a_cp1252_console(tmp_path):
+    """Files the grader writes and reads are utf-8 whatever the locale; a console that cannot show a character
+    gets an escape."""
+    from .test_notebooks import cells_of, write_notebook
+
+    source = (REFERENCE / "backpropagation.py").read_text().replace(  # wrong, so that its output is shown
+        "    with torch.no_grad():\n        delta = 2", "    print('é ✓ 🙂 dL/dw')\n    with torch.no_grad():\n        delta = 3", 1)
+    write_notebook(tmp_path / "backpropagation.ipynb", ["# Réseau de neurones: ∂L/∂w", *cells_of(source)])
+    (tmp_path / "gradient_descent.py").write_text((REFERENCE / "gradient_descent.py").read_text(), encoding="utf-8")
+    env = {**os.environ, "PYTHONIOENCODING": "cp1252", "PYTHONUTF8": "0"}
+    done = subprocess.run([sys.executable, "-m", "grader", "check", str(tmp_path), "--skip-accuracy", "--verbose",
+                           "--only", "backpropagation_one_sample", "--sandbox", "portable"], capture_output=True,
+                          env=env, timeout=600)
+    assert done.returncode == 0, done.stderr.decode("cp1252", "replace")
+    assert b"0.0 / 25" in done.stdout and b"\\U0001f642" in done.stdout, "the emoji escaped, not a crash"
+    assert "é".encode("cp1252") in done.stdout

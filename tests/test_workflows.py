@@ -1,4 +1,4 @@
-"""The example workflows (GitHub Classroom, self-hosted GPU runner) pass actionlint."""
+"""The example workflows (GitHub Classroom, self-hosted GPU runner, the kit on three platforms) pass actionlint."""
 from __future__ import annotations
 
 import shutil
@@ -8,7 +8,8 @@ import pytest
 
 from .conftest import ROOT
 
-WORKFLOWS = [ROOT / "examples" / "classroom" / "classroom.yml", ROOT / "examples" / "github-actions" / "autograde-gpu.yml"]
+WORKFLOWS = [ROOT / "examples" / "classroom" / "classroom.yml", ROOT / "examples" / "github-actions" / "autograde-gpu.yml",
+             ROOT / "examples" / "github-actions" / "kit-smoke.yml"]
 
 
 @pytest.mark.parametrize("workflow", WORKFLOWS, ids=lambda path: path.name)
@@ -25,3 +26,10 @@ def test_the_classroom_job_is_the_one_github_classroom_expects():
     text = WORKFLOWS[0].read_text()
     assert "  run-autograding-tests:" in text and "classroom-resources/autograding-grading-reporter@v1" in text
     assert "AUTOGRADE_RESULTS:" in text and "runners: autograde" in text and "--classroom classroom.json" in text
+
+
+def test_the_kit_smoke_runs_on_the_three_platforms_with_commands_every_shell_takes():
+    text = WORKFLOWS[2].read_text()
+    assert "os: [ubuntu-latest, macos-latest, windows-latest]" in text
+    assert "pip install --find-links wheels mlp-autograde" in text and "wheels/*.whl" not in text
+    assert text.count("python -m grader check") == 2 and "Total: 0 / 100" in text and "Total: 85 / 100" in text

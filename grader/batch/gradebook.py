@@ -16,7 +16,7 @@ def load_states(out: Path) -> dict[str, dict]:
     states = {}
     for path in sorted(out.glob(f"*/{STATE}")):
         try:
-            states[path.parent.name] = json.loads(path.read_text())
+            states[path.parent.name] = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError):
             continue  # a row that is not there is graded again
     return states

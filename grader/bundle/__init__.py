@@ -60,7 +60,7 @@ def solution_bodies(root: Path | None = None) -> list[str]:
     """The source of every function of the reference solution (what must never ship), from the checkout."""
     bodies = []
     for module in sorted(((root or checkout()) / SOLUTION_PACKAGE).glob("*.py")):
-        source = module.read_text()
+        source = module.read_text(encoding="utf-8")
         bodies += [ast.get_source_segment(source, node) for node in ast.walk(ast.parse(source))
                    if isinstance(node, ast.FunctionDef)]
     return [body for body in bodies if body and len(body.splitlines()) > 2]
@@ -99,20 +99,26 @@ def student_bundle(out: Path, assignment: Assignment | None = None) -> Path:
     if assignment.name == "default":
         for module in ("backpropagation.py", "gradient_descent.py"):
             shutil.copy(root / "student_template" / module, out / module)
-        given = (root / "grader" / "given.py").read_text()
+        given = (root / "grader" / "given.py").read_text(encoding="utf-8")
         (out / "given_code.py").write_text("# A copy of grader/given.py, for reading. Your code imports it as\n"
-                                           "# `from grader.given import MyNet`; this file is not used.\n\n" + given)
+                                           "# `from grader.given import MyNet`; this file is not used.\n\n" + given,
+                                           encoding="utf-8")
     else:
         carry_assignment(assignment, out)
         flag = f" --assignment {KIT_ASSIGNMENT}"
     build_wheel(out / "wheels")
-    readme = (TEMPLATES / "student_README.md").read_text().replace("{title}", assignment.title)
-    (out / "README.md").write_text(readme.replace("{modules}", " and ".join(f"`{m}`" for m in assignment.modules))
-                                   .replace("autograde check", f"autograde check{flag}"))
+    readme = (TEMPLATES / "student_README.md").read_text(encoding="utf-8").replace("{title}", assignment.title)
+    readme = readme.replace("{modules}", " and ".join(f"`{m}`" for m in assignment.modules))
+    if flag:
+        readme = readme.replace("autograde check", f"autograde check{flag}").replace(
+            'grader.check("backpropagation")', f'grader.check("backpropagation", assignment="{KIT_ASSIGNMENT}")').replace(
+            "grader.check()", f'grader.check(assignment="{KIT_ASSIGNMENT}")')
+    (out / "README.md").write_text(readme, encoding="utf-8")
     workflows = out / ".github" / "workflows"
     workflows.mkdir(parents=True, exist_ok=True)
-    workflow = (root / "examples" / "classroom" / "classroom.yml").read_text()
-    (workflows / "classroom.yml").write_text(workflow.replace("autograde grade . ", f"autograde grade .{flag} "))
+    workflow = (root / "examples" / "classroom" / "classroom.yml").read_text(encoding="utf-8")
+    (workflows / "classroom.yml").write_text(workflow.replace("autograde grade . ", f"autograde grade .{flag} "),
+                                             encoding="utf-8")
     return out
 
 
@@ -132,7 +138,7 @@ def gradescope_bundle(out: Path, rubric: Path | None = None, data_root: Path | N
         carry_assignment(assignment, source, rubric)
         build_wheel(source / "wheels")
         data = _bundle_data(data_root, source / "data") if data_root else None
-        (source / "README.md").write_text(_gradescope_readme(out.name, data))
+        (source / "README.md").write_text(_gradescope_readme(out.name, data), encoding="utf-8")
         out.parent.mkdir(parents=True, exist_ok=True)
         with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
             for path in sorted(p for p in source.rglob("*") if p.is_file()):
@@ -168,6 +174,6 @@ def _gradescope_readme(zip_name: str, data: str | None) -> str:
     data = data or ("none bundled: setup.sh downloads CIFAR-10 with torchvision when the image is built (pass "
                     "--data-root to bundle the decoded images instead: no download, checksummed).")
     settings = GRADESCOPE_SETTINGS
-    text = (TEMPLATES / "gradescope_README.md").read_text()
+    text = (TEMPLATES / "gradescope_README.md").read_text(encoding="utf-8")
     return text.replace("{title}", "The MLP backpropagation / SGD assignment").replace("{zip}", zip_name).replace("{data}", data).replace("{settings}",
                                                                                                     settings)

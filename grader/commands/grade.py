@@ -31,7 +31,7 @@ def grade_main(*, submission: str, outputs: dict[str, str | None] | None = None,
                data_root: str | None = None, seed: int | None = None, rubric_path: str | None = None,
                only: tuple[str, ...] = (), skip: tuple[str, ...] = (), skip_accuracy: bool = False,
                student: bool = False, verbose: bool = False, assignment: str | None = None, sandbox: str = "auto",
-               stream=None) -> int:
+               download: bool = False, stream=None) -> int:
     """Grade one submission, print the report, write the requested files; return the exit status."""
     outputs = outputs or {}
     sandbox = choose_sandbox(sandbox)
@@ -50,7 +50,8 @@ def grade_main(*, submission: str, outputs: dict[str, str | None] | None = None,
     try:
         return _grade(located, zygote, outputs, device=device, data_root=data_root, seed=seed,
                       rubric_path=rubric_path, only=only, skip=skip, skip_accuracy=skip_accuracy, student=student,
-                      verbose=verbose, assignment=declared, sandbox=sandbox, stream=stream or sys.stdout)
+                      verbose=verbose, assignment=declared, sandbox=sandbox, download=download,
+                      stream=stream or sys.stdout)
     finally:
         if zygote is not None:
             zygote.close()
@@ -58,19 +59,20 @@ def grade_main(*, submission: str, outputs: dict[str, str | None] | None = None,
 
 def check_main(*, directory: str = ".", device: str = "auto", data_root: str | None = None,
                skip_accuracy: bool = False, only: tuple[str, ...] = (), verbose: bool = False,
-               assignment: str | None = None, sandbox: str = "auto", stream=None) -> int:
+               assignment: str | None = None, sandbox: str = "auto", download: bool = False, stream=None) -> int:
     """What a student runs on work in progress: the same checks, and what to do next."""
     return grade_main(submission=directory, device=device, data_root=data_root, skip_accuracy=skip_accuracy,
-                      only=only, student=True, verbose=verbose, assignment=assignment, sandbox=sandbox, stream=stream)
+                      only=only, student=True, verbose=verbose, assignment=assignment, sandbox=sandbox,
+                      download=download, stream=stream)
 
 
 def _grade(located, zygote: Zygote | None, outputs: dict, *, device, data_root, seed, rubric_path, only, skip,
-           skip_accuracy, student, verbose, assignment, sandbox, stream) -> int:
+           skip_accuracy, student, verbose, assignment, sandbox, download, stream) -> int:
     rubric = None
     try:
         rubric = select_checks(load_rubric(rubric_path or assignment.rubric_path), seed=seed, only=only)
         skipped = skipped_checks(rubric, skip=skip, skip_accuracy=skip_accuracy)
-        root = data_folder(data_root)
+        root = data_folder(data_root, download)
         check_device(device)
         from ..pipeline import Options, grade  # imports torch: after the fork server was launched
 
@@ -123,10 +125,16 @@ def skipped_checks(rubric, *, skip: tuple[str, ...], skip_accuracy: bool) -> dic
     return reasons
 
 
-def data_folder(data_root: str | None) -> Path | None:
-    """The data folder from --data-root or $CIFAR_ROOT (None when neither is set); InputError when missing."""
-    from ..data import ENV_DATA_ROOT, resolve_data_root
+def data_folder(data_root: str | None, download: bool = False) -> Path | None:
+    """The data folder from --data-root or $CIFAR_ROOT, or CIFAR-10 downloaded into the user's cache (now, with
+    ``download``, or earlier); None when there is none. InputError when a given folder is missing."""
+    from ..data import ENV_DATA_ROOT, download as fetch, resolve_data_root
 
+    if download and not data_root and not os.environ.get(ENV_DATA_ROOT):
+        try:
+            return fetch()
+        except (OSError, RuntimeError) as error:
+            raise InputError(f"--download could not fetch CIFAR-10 ({error}); pass --data-root DIR instead.") from None
     root = resolve_data_root(data_root)
     if root is not None and not root.is_dir():
         source = "--data-root" if data_root else f"${ENV_DATA_ROOT}"

@@ -118,7 +118,7 @@ def rss_bytes(pid: int) -> int:
 
 def _status_kib(pid, field: str) -> int:
     try:
-        with open(f"/proc/{pid}/status") as status:
+        with open(f"/proc/{pid}/status", encoding="utf-8") as status:
             return next((int(line.split()[1]) for line in status if line.startswith(field)), 0)
     except OSError:
         return 0
@@ -153,7 +153,7 @@ def _processes() -> list[tuple[int, int, int]]:
         if not entry.isdigit():
             continue
         try:
-            with open(f"/proc/{entry}/status") as status:
+            with open(f"/proc/{entry}/status", encoding="utf-8") as status:
                 fields = dict(line.split(":", 1) for line in status if ":" in line)
             if fields["State"].split()[0] not in ("Z", "X"):
                 found.append((int(entry), int(fields["PPid"]), int(fields["Uid"].split()[0])))
