@@ -21,12 +21,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from grader.batch.gradebook import load_states  # noqa: E402
-from grader.commands.batch import batch_main  # noqa: E402
-from tests.catalogue import REFERENCE, TEMPLATE, Submission  # noqa: E402
-from tests.catalogue.buggy import BUGS  # noqa: E402
-from tests.catalogue.correct import CORRECT  # noqa: E402
-from tests.catalogue.hostile import ENDLESS_LOOP, SELF_CONTAINED  # noqa: E402
+from grader.batch.gradebook import load_states
+from grader.commands.batch import batch_main
+from tests.catalogue import REFERENCE, TEMPLATE, Submission
+from tests.catalogue.buggy import BUGS
+from tests.catalogue.correct import CORRECT
+from tests.catalogue.hostile import ENDLESS_LOOP, SELF_CONTAINED
 
 
 def make_class(folder: Path, size: int = 100) -> dict[str, str]:

@@ -23,18 +23,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import torch  # noqa: E402
+import torch
 
-from grader.cases import expected_gradients, make_net_case  # noqa: E402
-from grader.checks.backprop import gradient_mismatch  # noqa: E402
-from grader.assignment import load_assignment  # noqa: E402
-from grader.given import MLP_SIZES, MyNet  # noqa: E402
-from grader.pipeline import grade  # noqa: E402
-from grader.rubric import load_rubric  # noqa: E402
-from grader.sandbox import handlers  # noqa: E402
-from grader.kinds import FailureKind  # noqa: E402
-from grader.sandbox.host import Host, binding_of, found_in  # noqa: E402
-from grader.sandbox.reply import Failure, PendingCall, Reply  # noqa: E402
+from grader.assignment import load_assignment
+from grader.cases import expected_gradients, make_net_case
+from grader.checks.backprop import gradient_mismatch
+from grader.given import MLP_SIZES, MyNet
+from grader.kinds import FailureKind
+from grader.pipeline import grade
+from grader.rubric import load_rubric
+from grader.sandbox import handlers
+from grader.sandbox.host import Host, binding_of, found_in
+from grader.sandbox.reply import Failure, PendingCall, Reply
 
 
 def end_to_end(repeat: int) -> dict:
@@ -74,7 +74,7 @@ class InProcessHost:
     def call(self, call, payload=None, *, timeout):
         try:
             return Reply(value=handlers.dispatch(call, payload or {}))
-        except Exception as error:  # noqa: BLE001
+        except Exception as error:
             return Reply(failure=Failure(FailureKind.EXCEPTION, f"{type(error).__name__}: {error}"))
 
     def description(self):

@@ -18,11 +18,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from grader.batch.gradebook import load_states  # noqa: E402
-from grader.commands.batch import batch_main  # noqa: E402
-from tests.catalogue import Submission  # noqa: E402
-from tests.catalogue.correct import CORRECT  # noqa: E402
-from tests.catalogue.inf265_2023 import ASSIGNMENT, BY_NAME  # noqa: E402
+from grader.batch.gradebook import load_states
+from grader.commands.batch import batch_main
+from tests.catalogue import Submission
+from tests.catalogue.correct import CORRECT
+from tests.catalogue.inf265_2023 import ASSIGNMENT, BY_NAME
 
 
 def grade_round(folder: Path, workers: int) -> list[dict]:
@@ -50,7 +50,7 @@ def main() -> None:
     parser.add_argument("--json")
     args = parser.parse_args()
     use = []
-    for round_number in range(args.rounds):
+    for _ in range(args.rounds):
         with tempfile.TemporaryDirectory(prefix="budgets-") as scratch:
             use += grade_round(Path(scratch), args.workers)
     per_check = {}

@@ -11,8 +11,9 @@
 2. From the pooled rows of each function, two models with conservative parameters: a normal model (mean
    lowered to its 95% confidence bound, sd raised to its 95% upper bound) and a heavy-tailed Student's t
    (degrees of freedom of highest profile likelihood; location and scale bounded the same way). The rubric's
-   threshold follows the Student's t model: correct runs have a heavier left tail than a normal law. The bound on a correct solution's chance of losing any accuracy point at a
-   threshold t is the sum over the two functions of P(X < t) (each function is judged on its own); the script
+   threshold follows the Student's t model: correct runs have a heavier left tail than a normal law. The bound on a
+   correct solution's chance of losing any accuracy point at a threshold t is the sum over the two functions of
+   P(X < t) (each function is judged on its own); the script
    reports it at the rubric's threshold, and the highest threshold on a 0.005 grid whose bound stays below
    1 in 10,000, under each model.
 3. ``--broken``: the broken loops (tests/catalogue/buggy.py, BROKEN_LOOPS) through the whole accuracy stage at
@@ -36,16 +37,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from grader.assignment import load_assignment  # noqa: E402
-from grader.checks.accuracy import FUNCTIONS, judge_logits, reached, stage_payload  # noqa: E402
-from grader.data import load_arrays  # noqa: E402
-from grader.pipeline import grade  # noqa: E402
-from grader.rubric import load_rubric  # noqa: E402
-from grader.sandbox.host import Host, SandboxOptions  # noqa: E402
-from grader.sandbox.zygote import Zygote  # noqa: E402
-from tests.catalogue import REFERENCE  # noqa: E402
-from tests.catalogue.buggy import BROKEN_LOOPS  # noqa: E402
-from tests.catalogue.correct import BY_NAME, TRAINS_DIFFERENTLY  # noqa: E402
+from grader.assignment import load_assignment
+from grader.checks.accuracy import FUNCTIONS, judge_logits, reached, stage_payload
+from grader.data import load_arrays
+from grader.pipeline import grade
+from grader.rubric import load_rubric
+from grader.sandbox.host import Host, SandboxOptions
+from grader.sandbox.zygote import Zygote
+from tests.catalogue import REFERENCE
+from tests.catalogue.buggy import BROKEN_LOOPS
+from tests.catalogue.correct import BY_NAME, TRAINS_DIFFERENTLY
 
 DEFAULT_SEEDS = (265, *range(1, 20))
 FALSE_FAIL_TARGET = 1e-4

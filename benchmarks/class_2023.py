@@ -19,9 +19,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from grader.batch.gradebook import load_states  # noqa: E402
-from grader.commands.batch import batch_main  # noqa: E402
-from tests.catalogue.inf265_2023 import ASSIGNMENT, CLASS  # noqa: E402
+from grader.batch.gradebook import load_states
+from grader.commands.batch import batch_main
+from tests.catalogue.inf265_2023 import ASSIGNMENT, CLASS
 
 COLUMNS = ("backpropagation_one_sample", "rules", "train", "train_manual_update", "MyMLP", "load_cifar", "accuracy")
 

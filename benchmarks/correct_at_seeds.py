@@ -19,12 +19,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from grader.batch.gradebook import load_states  # noqa: E402
-from grader.checks.accuracy import reached  # noqa: E402
-from grader.commands.batch import batch_main  # noqa: E402
-from tests.catalogue import REFERENCE  # noqa: E402
-from grader.report.results import CheckResult  # noqa: E402
-from tests.catalogue.correct import CORRECT  # noqa: E402
+from grader.batch.gradebook import load_states
+from grader.checks.accuracy import reached
+from grader.commands.batch import batch_main
+from grader.report.results import CheckResult
+from tests.catalogue import REFERENCE
+from tests.catalogue.correct import CORRECT
 
 SEEDS = (265, 1, 2, 3, 4, 5, 6)
 

@@ -23,13 +23,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from grader import pipeline  # noqa: E402
-from grader.checks import backprop, grad_check, load_cifar, mlp, training  # noqa: E402
-from grader.commands.batch import batch_main  # noqa: E402
-from grader.diagnosis import ids_in  # noqa: E402
-from grader.sandbox.zygote import Zygote  # noqa: E402
-from tests.catalogue.buggy import BUGS  # noqa: E402
-from tests.conftest import rubric_for  # noqa: E402
+from grader import pipeline
+from grader.checks import backprop, grad_check, load_cifar, mlp, training
+from grader.commands.batch import batch_main
+from grader.diagnosis import ids_in
+from grader.sandbox.zygote import Zygote
+from tests.catalogue.buggy import BUGS
+from tests.conftest import rubric_for
 
 
 @contextlib.contextmanager

@@ -27,19 +27,19 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-import torch  # noqa: E402
-from torch import nn  # noqa: E402
+import bench_batch
+import calibrate_accuracy
+import torch
+from torch import nn
 
-import bench_batch  # noqa: E402
-import calibrate_accuracy  # noqa: E402
-from grader.batch.gradebook import load_states  # noqa: E402
-from grader.checks.accuracy import reached  # noqa: E402
-from grader.commands.batch import batch_main  # noqa: E402
-from grader.pipeline import grade  # noqa: E402
-from grader.rubric import load_rubric  # noqa: E402
-from reference import experiment  # noqa: E402
-from reference.gradient_descent import MyMLP, load_cifar, train, train_manual_update  # noqa: E402
-from tests.catalogue.correct import CORRECT  # noqa: E402
+from grader.batch.gradebook import load_states
+from grader.checks.accuracy import reached
+from grader.commands.batch import batch_main
+from grader.pipeline import grade
+from grader.rubric import load_rubric
+from reference import experiment
+from reference.gradient_descent import MyMLP, load_cifar, train, train_manual_update
+from tests.catalogue.correct import CORRECT
 
 PARTS = ("class", "concurrency", "calibration", "stage")
 
@@ -54,7 +54,8 @@ def rubric_with_epochs(epochs: int, out: Path) -> str | None:
     if epochs == load_rubric().spec("accuracy").settings.epochs:
         return None
     path = out / f"rubric-{epochs}-epochs.toml"
-    text = (ROOT / "grader" / "assignments" / "default" / "rubric.toml").read_text().replace("epochs = 30", f"epochs = {epochs}")
+    text = (ROOT / "grader" / "assignments" / "default" / "rubric.toml").read_text()
+    text = text.replace("epochs = 30", f"epochs = {epochs}")
     path.write_text(text)
     return str(path)
 

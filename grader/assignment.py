@@ -212,11 +212,13 @@ def load_assignment(name_or_path: str | Path | None = None) -> Assignment:
 
 def parse(raw: dict, folder: Path) -> Assignment:
     """An Assignment from a declaration's TOML table; AssignmentError naming the key at fault."""
-    _known(raw, {"name", "title", "rubric", "modules", "globals", "data", "network", "mlp", "callables"}, "the top level")
+    _known(raw, {"name", "title", "rubric", "modules", "globals", "data", "network", "mlp", "callables"},
+           "the top level")
     modules = raw.get("modules")
     if not isinstance(modules, list) or not modules or not all(isinstance(m, str) and m.isidentifier()
                                                                  for m in modules):
-        raise AssignmentError("modules must be a list of module names, e.g. [\"backpropagation\", \"gradient_descent\"]")
+        raise AssignmentError("modules must be a list of module names, e.g. "
+                              "[\"backpropagation\", \"gradient_descent\"]")
     callables = {key: _callable(key, table, modules) for key, table in _table(raw, "callables").items()}
     globals_ = _table(raw, "globals")
     for name, role in globals_.items():

@@ -19,8 +19,9 @@ worker binds the same way before it calls (see :func:`call_arguments`). Imports 
 from __future__ import annotations
 
 import ast
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 from .roles import OPTIONAL_ROLES, ROLES, normalised
 
@@ -59,7 +60,7 @@ class StudentParameter:
     default: str | None
 
     @classmethod
-    def from_description(cls, item: Sequence) -> "StudentParameter":
+    def from_description(cls, item: Sequence) -> StudentParameter:
         name, kind, default = item
         return cls(str(name), str(kind), None if default is None else str(default))
 

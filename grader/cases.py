@@ -101,8 +101,11 @@ def architectures(max_layers: int = 4, max_width: int = 8):
 
 
 @st.composite
-def net_cases(draw, batch_sizes=st.just(1), activations=st.sampled_from(GRADED_ACTIVATIONS)):
-    """NetCases over architectures, one activation for every layer, batch sizes, and value seeds."""
+def net_cases(draw, batch_sizes=None, activations=None):
+    """NetCases over architectures, one activation for every layer (drawn from ``activations``, default all the
+    graded ones), batch sizes (``batch_sizes``, default 1), and value seeds."""
+    batch_sizes = batch_sizes if batch_sizes is not None else st.just(1)
+    activations = activations if activations is not None else st.sampled_from(GRADED_ACTIVATIONS)
     n_l = draw(architectures())
     activation = draw(activations)
     batch = draw(batch_sizes)

@@ -4,7 +4,7 @@ Nothing here is graded. Students import it as ``from grader.given import MyNet``
 """
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 from torch import nn

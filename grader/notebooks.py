@@ -131,8 +131,8 @@ def _close_over_globals(candidates, needed: set[str], kept: dict, notebook: str,
             where = (cell.number, index)
             if where in kept or where in refused or not (_assigned_names(node) & needed):
                 continue
-            reason = _refusal(node, graded, refused_names={n for c, i, m in candidates if (c.number, i) in refused
-                                                            for n in _assigned_names(m)} - _given_names(kept, candidates))
+            left_out = {n for c, i, m in candidates if (c.number, i) in refused for n in _assigned_names(m)}
+            reason = _refusal(node, graded, refused_names=left_out - _given_names(kept, candidates))
             if reason:
                 refused[where] = reason
             else:

@@ -10,9 +10,9 @@ from __future__ import annotations
 import platform
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import hypothesis
 import torch

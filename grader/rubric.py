@@ -13,7 +13,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import get_type_hints
 
-from .assignment import PACKAGED, DEFAULT_NAME
+from .assignment import DEFAULT_NAME, PACKAGED
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -111,16 +111,16 @@ class Rubric:
     def total_points(self) -> float:
         return sum(spec.points for spec in self.checks)
 
-    def only(self, *names: str) -> "Rubric":
+    def only(self, *names: str) -> Rubric:
         """This rubric restricted to ``names`` (rubric order kept); RubricError for a name it does not hold."""
         self._known(names)
         return dataclasses.replace(self, checks=tuple(s for s in self.checks if s.name in names))
 
-    def without(self, *names: str) -> "Rubric":
+    def without(self, *names: str) -> Rubric:
         self._known(names)
         return dataclasses.replace(self, checks=tuple(s for s in self.checks if s.name not in names))
 
-    def configure(self, name: str, **changes) -> "Rubric":
+    def configure(self, name: str, **changes) -> Rubric:
         """This rubric with some settings of check ``name`` changed."""
         spec = self.spec(name)
         changed = CheckSpec(spec.check, dataclasses.replace(spec.settings, **changes))
@@ -146,7 +146,8 @@ def load_rubric(path: str | Path | None = None) -> Rubric:
                     "the top level")
     checks = raw.get("checks", {})
     _reject_unknown(checks, set(checks), "[checks]")
-    return Rubric(_convert(raw.get("seed", DEFAULT_SEED), int, "seed"), _build(Limits, raw.get("limits", {}), "[limits]"),
+    return Rubric(_convert(raw.get("seed", DEFAULT_SEED), int, "seed"),
+                  _build(Limits, raw.get("limits", {}), "[limits]"),
                   tuple(_check_spec(name, table) for name, table in checks.items()),
                   _visibility(raw.get("visibility", "visible"), "visibility"),
                   _visibility(raw.get("stdout_visibility", "hidden"), "stdout_visibility"),
@@ -169,7 +170,8 @@ def _leaderboard(entries) -> tuple[LeaderboardEntry, ...]:
         if not isinstance(entry.get("name"), str) or not entry["name"]:
             raise RubricError(f"{where} needs a name (the column's title)")
         if entry.get("value") not in LEADERBOARD_VALUES:
-            raise RubricError(f"{where} value must be one of {', '.join(LEADERBOARD_VALUES)}, got {entry.get('value')!r}")
+            raise RubricError(f"{where} value must be one of {', '.join(LEADERBOARD_VALUES)}, "
+                              f"got {entry.get('value')!r}")
         if entry.get("order", "desc") not in ("asc", "desc"):
             raise RubricError(f"{where} order must be \"asc\" or \"desc\"")
         built.append(LeaderboardEntry(entry["name"], entry["value"], entry.get("order", "desc")))

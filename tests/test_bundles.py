@@ -60,7 +60,8 @@ def run_check(bin_folder: Path, folder: Path) -> subprocess.CompletedProcess:
 def test_the_student_kit_installs_holds_no_solution_and_checks_work(tmp_path):
     kit = tmp_path / "kit"
     assert bundle_main(kind="student", out=str(kit)) == 0
-    assert {"backpropagation.py", "gradient_descent.py", "given_code.py", "README.md"} <= {p.name for p in kit.iterdir()}
+    expected = {"backpropagation.py", "gradient_descent.py", "given_code.py", "README.md"}
+    assert expected <= {p.name for p in kit.iterdir()}
     assert (kit / ".github" / "workflows" / "classroom.yml").is_file()
     assert_no_solution(kit)
     bin_folder = venv_with(kit / "wheels", tmp_path / "venv")

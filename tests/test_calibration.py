@@ -11,7 +11,7 @@ import pytest
 from .conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
-import calibrate_accuracy as calibration  # noqa: E402
+import calibrate_accuracy as calibration
 
 
 @pytest.mark.parametrize("x, nu, expected", [(-1.0, 1, 0.25), (-2.015, 5, 0.05), (-2.042, 30, 0.025),

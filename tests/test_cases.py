@@ -5,8 +5,16 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from grader.cases import (GRADED_ACTIVATIONS, KINK_MARGIN, expected_gradients, make_net_case, min_kink_distance,
-                          net_cases, sgd_configs, training_problem)
+from grader.cases import (
+    GRADED_ACTIVATIONS,
+    KINK_MARGIN,
+    expected_gradients,
+    make_net_case,
+    min_kink_distance,
+    net_cases,
+    sgd_configs,
+    training_problem,
+)
 from grader.given import KINKED_ACTIVATIONS
 
 

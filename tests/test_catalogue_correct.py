@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-
 from .catalogue.correct import CORRECT
 from .conftest import grade, rubric_for
 

@@ -151,8 +151,9 @@ def test_cannot_write_grader_files_or_site_packages(tmp_path):
     source = Path(grader.__file__).parent / "pipeline.py"
     before = hashlib.sha256(source.read_bytes()).hexdigest()
     targets = [str(source), os.path.join(site.getsitepackages()[0], "zz_autograde_evil.pth")]
-    attack = "for target in %r:\n    try:\n        open(target, 'a').write('import os; os.system(\"touch /tmp/pwned\")\\n')\n" \
-             "    except OSError as error:\n        print('blocked', error)" % (targets,)
+    attack = f"for target in {targets!r}:\n    try:\n" \
+             "        open(target, 'a').write('import os; os.system(\"touch /tmp/pwned\")\\n')\n" \
+             "    except OSError as error:\n        print('blocked', error)"
     results = graded(tmp_path, hostile_backprop(attack), "backpropagation_one_sample")
     assert hashlib.sha256(source.read_bytes()).hexdigest() == before
     assert not os.path.exists(targets[1])
@@ -277,7 +278,8 @@ def test_symlink_to_a_root_only_file(tmp_path):
     secret.write_text("TOP-SECRET-GRADES")
     os.chmod(secret, 0o600)
     attack = ("import os\nhere = os.path.dirname(os.path.abspath(__file__))\ntry:\n"
-              "    print(open(os.path.join(here, 'leak.txt')).read())\nexcept OSError as error:\n    print('blocked', error)")
+              "    print(open(os.path.join(here, 'leak.txt')).read())\n"
+              "except OSError as error:\n    print('blocked', error)")
     folder = write_submission(tmp_path / "submission", hostile_backprop(attack))
     os.symlink(secret, folder / "leak.txt")
     results = {r.name: r for r in grade(folder, rubric_for("backpropagation_one_sample", examples=5)).results}

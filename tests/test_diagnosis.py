@@ -95,6 +95,7 @@ def test_reports_carry_the_ids_for_gradescope_the_gradebook_and_the_class_summar
     assert "| backpropagation_one_sample | `derivative_at_output` | f' evaluated at the layer's output a" in summary
     assert summary.split("`derivative_at_output`")[1].split("\n")[0].endswith("| 2 |")
     rows = {row["name"]: row for row in csv.DictReader(io.StringIO((diagnosed_class / "grades.csv").read_text()))}
-    assert rows["ann"]["diagnoses"] == "backpropagation_one_sample:derivative_at_output" and rows["cat"]["diagnoses"] == ""
+    assert rows["ann"]["diagnoses"] == "backpropagation_one_sample:derivative_at_output"
+    assert rows["cat"]["diagnoses"] == ""
     results = json.loads((diagnosed_class / "ann" / "results.json").read_text())
     assert [t["extra_data"]["diagnoses"] for t in results["tests"]] == [["derivative_at_output"], []]

@@ -44,7 +44,8 @@ def fake_cifar(tmp_path, served, monkeypatch):
         tar.add(batches, arcname="cifar-10-batches-py")
     monkeypatch.setattr(CIFAR10, "url", f"{address}/{archive.name}")
     monkeypatch.setattr(CIFAR10, "tgz_md5", md5(archive))
-    monkeypatch.setattr(CIFAR10, "train_list", [[f"data_batch_{k}", md5(batches / f"data_batch_{k}")] for k in range(1, 6)])
+    train = [[f"data_batch_{k}", md5(batches / f"data_batch_{k}")] for k in range(1, 6)]
+    monkeypatch.setattr(CIFAR10, "train_list", train)
     monkeypatch.setattr(CIFAR10, "test_list", [["test_batch", md5(batches / "test_batch")]])
     monkeypatch.setattr(CIFAR10, "meta", {**CIFAR10.meta, "md5": md5(batches / "batches.meta")})
     monkeypatch.setenv(data.ENV_CACHE, str(tmp_path / "user-cache"))

@@ -8,7 +8,7 @@ import sys
 from grader.fixtures import write_fixture
 from reference import experiment
 
-from .conftest import ROOT, shared_data
+from .conftest import ROOT
 
 
 def test_experiment_writes_table_json_and_curves(tmp_path):

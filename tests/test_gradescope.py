@@ -74,7 +74,8 @@ def test_the_rubric_sets_visibility_per_check_and_at_the_top_and_opts_in_to_a_le
     assert grade_main(submission=str(REFERENCE), rubric_path=str(rubric), outputs={"json": str(out)},
                       only=("grad_check", "MyMLP")) == 0
     results = json.loads(out.read_text())
-    assert {t["tags"][0]: t["visibility"] for t in results["tests"]} == {"grad_check": "hidden", "MyMLP": "after_published"}
+    visibility = {t["tags"][0]: t["visibility"] for t in results["tests"]}
+    assert visibility == {"grad_check": "hidden", "MyMLP": "after_published"}
     assert results["visibility"] == "after_published" and results["stdout_visibility"] == "visible"
     assert results["leaderboard"] == [{"name": "Score", "value": 15.0, "order": "desc"}]
     assert {t["visibility"] for t in results["tests"]} <= SPEC_VISIBILITIES

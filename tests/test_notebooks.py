@@ -116,7 +116,8 @@ def test_redefinitions_the_last_one_wins_and_a_helper_may_come_after_its_use(tmp
 
 def test_an_unresolved_import_is_reported_and_fails_only_the_code_that_uses_it(tmp_path):
     uses_it = REFERENCE.joinpath("backpropagation.py").read_text().replace(
-        "    with torch.no_grad():\n        delta = 2", "    main_test()\n    with torch.no_grad():\n        delta = 2", 1)
+        "    with torch.no_grad():\n        delta = 2",
+        "    main_test()\n    with torch.no_grad():\n        delta = 2", 1)
     folder = tmp_path / "s"
     folder.mkdir()
     write_notebook(folder / "backpropagation.ipynb", ["from tests_backpropagation import main_test", uses_it])

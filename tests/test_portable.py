@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from grader.commands.batch import batch_main
 from grader.batch.gradebook import load_states
+from grader.commands.batch import batch_main
 from grader.sandbox.portable import exit_reason
 
 from .catalogue import REFERENCE, TEMPLATE, Submission
@@ -83,7 +83,8 @@ def test_check_works_without_the_posix_only_pieces():
 
 def test_every_module_imports_without_the_posix_only_pieces():
     walk = ("import importlib, pkgutil, grader\n"
-            "names = [m.name for m in pkgutil.walk_packages(grader.__path__, 'grader.') if not m.name.endswith('__main__')]\n"
+            "names = [m.name for m in pkgutil.walk_packages(grader.__path__, 'grader.')\n"
+            "         if not m.name.endswith('__main__')]\n"
             "for name in names:\n    importlib.import_module(name)\nprint(len(names))")
     done = run_without_posix("-c", walk)
     assert done.returncode == 0, done.stderr
@@ -117,7 +118,8 @@ def test_non_ascii_notebooks_and_output_survive_a_cp1252_console(tmp_path):
     from .test_notebooks import cells_of, write_notebook
 
     source = (REFERENCE / "backpropagation.py").read_text().replace(  # wrong, so that its output is shown
-        "    with torch.no_grad():\n        delta = 2", "    print('é ✓ 🙂 dL/dw')\n    with torch.no_grad():\n        delta = 3", 1)
+        "    with torch.no_grad():\n        delta = 2",
+        "    print('é ✓ 🙂 dL/dw')\n    with torch.no_grad():\n        delta = 3", 1)
     write_notebook(tmp_path / "backpropagation.ipynb", ["# Réseau de neurones: ∂L/∂w", *cells_of(source)])
     (tmp_path / "gradient_descent.py").write_text((REFERENCE / "gradient_descent.py").read_text(), encoding="utf-8")
     env = {**os.environ, "PYTHONIOENCODING": "cp1252", "PYTHONUTF8": "0"}

@@ -8,8 +8,15 @@ import torch
 from hypothesis import given, note
 from hypothesis import strategies as st
 
-from grader.cases import (SGDConfig, expected_gradients, make_net_case, net_cases, reference_training,
-                          sgd_configs, training_problem)
+from grader.cases import (
+    SGDConfig,
+    expected_gradients,
+    make_net_case,
+    net_cases,
+    reference_training,
+    sgd_configs,
+    training_problem,
+)
 from grader.compare import relative_difference
 from grader.fixtures import official_checksums_skipped, write_fixture
 from grader.given import MyNet

@@ -18,13 +18,15 @@ def test_default_rubric_has_every_check_but_the_optional_signatures():
     rubric = load_rubric()
     assert {spec.name for spec in rubric.checks} == set(builtin_checks()) - {"signatures"}
     assert rubric.total_points == 100
-    examples = [rubric.spec(name).settings.examples for name in ("backpropagation_one_sample", "backpropagation_mini_batch")]
+    examples = [rubric.spec(name).settings.examples
+                for name in ("backpropagation_one_sample", "backpropagation_mini_batch")]
     assert sum(examples) >= 200
     assert rubric.limits.memory_mb <= 4096
 
 
 @pytest.mark.parametrize("text, fragment", [
-    ("[checks.nonsense]\npoints = 1", "unknown check in [checks.nonsense]: the grader declares no check named 'nonsense'"),
+    ("[checks.nonsense]\npoints = 1",
+     "unknown check in [checks.nonsense]: the grader declares no check named 'nonsense'"),
     ("[checks.train]\nexamples = 3", "unknown key(s) ['examples'] in [checks.train]"),
     ("[checks.toy]\nmodule = 'no.such.module'", "[checks.toy] module = 'no.such.module' cannot be imported"),
     ("[limits]\nmemory = 1", "unknown key(s) ['memory'] in [limits]"),

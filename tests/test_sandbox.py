@@ -31,8 +31,11 @@ def test_protections_when_root_and_when_not_contained():
         assert host.protections["unprivileged_user"] is False and host.protections["memory_limit"]
 
 
+CRASHING_MLP = "import os\n\ndef MyMLP():\n    os._exit(9)\n"
+
+
 def test_worker_is_replaced_after_a_crash(tmp_path):
-    folder = write_submission(tmp_path / "s", append={"gradient_descent": "import os\n\ndef MyMLP():\n    os._exit(9)\n"})
+    folder = write_submission(tmp_path / "s", append={"gradient_descent": CRASHING_MLP})
     with Host(folder) as host:
         first = host.call("ping", {}, timeout=30).value["pid"]
         crashed = host.call("mlp", IMAGES, timeout=30)
@@ -42,7 +45,7 @@ def test_worker_is_replaced_after_a_crash(tmp_path):
 
 
 def test_a_function_that_crashed_is_not_called_again(tmp_path):
-    folder = write_submission(tmp_path / "s", append={"gradient_descent": "import os\n\ndef MyMLP():\n    os._exit(9)\n"})
+    folder = write_submission(tmp_path / "s", append={"gradient_descent": CRASHING_MLP})
     with Host(folder) as host:
         assert host.call("mlp", IMAGES, timeout=30).failure.kind is FailureKind.CRASH
         again = host.call("mlp", IMAGES, timeout=30)
@@ -103,7 +106,7 @@ def test_uncontained_worker_leaves_no_orphans(tmp_path):
 
 
 def test_a_submission_with_one_module_is_graded_on_that_module(tmp_path):
-    
+
     folder = write_submission(tmp_path / "s")
     (folder / "gradient_descent.py").unlink()
     results = {r.name: r for r in grade(folder, rubric_for("interface", "backpropagation_one_sample", "train",

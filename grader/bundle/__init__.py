@@ -110,9 +110,10 @@ def student_bundle(out: Path, assignment: Assignment | None = None) -> Path:
     readme = (TEMPLATES / "student_README.md").read_text(encoding="utf-8").replace("{title}", assignment.title)
     readme = readme.replace("{modules}", " and ".join(f"`{m}`" for m in assignment.modules))
     if flag:
-        readme = readme.replace("autograde check", f"autograde check{flag}").replace(
-            'grader.check("backpropagation")', f'grader.check("backpropagation", assignment="{KIT_ASSIGNMENT}")').replace(
-            "grader.check()", f'grader.check(assignment="{KIT_ASSIGNMENT}")')
+        readme = readme.replace("autograde check", f"autograde check{flag}")
+        readme = readme.replace('grader.check("backpropagation")',
+                                f'grader.check("backpropagation", assignment="{KIT_ASSIGNMENT}")')
+        readme = readme.replace("grader.check()", f'grader.check(assignment="{KIT_ASSIGNMENT}")')
     (out / "README.md").write_text(readme, encoding="utf-8")
     workflows = out / ".github" / "workflows"
     workflows.mkdir(parents=True, exist_ok=True)
@@ -175,5 +176,7 @@ def _gradescope_readme(zip_name: str, data: str | None) -> str:
                     "--data-root to bundle the decoded images instead: no download, checksummed).")
     settings = GRADESCOPE_SETTINGS
     text = (TEMPLATES / "gradescope_README.md").read_text(encoding="utf-8")
-    return text.replace("{title}", "The MLP backpropagation / SGD assignment").replace("{zip}", zip_name).replace("{data}", data).replace("{settings}",
-                                                                                                    settings)
+    for placeholder, value in (("{title}", "The MLP backpropagation / SGD assignment"), ("{zip}", zip_name),
+                               ("{data}", data), ("{settings}", settings)):
+        text = text.replace(placeholder, value)
+    return text

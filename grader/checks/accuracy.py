@@ -152,6 +152,7 @@ def reached(result) -> dict[str, dict]:
             for p in result.parts if "accuracy" in p.details}
 
 
-CHECKS = (Check("accuracy", "accuracy: {mlp} trained with your {train} / {train_manual_update} on CIFAR-10 airplane vs bird",
+CHECKS = (Check("accuracy",
+                "accuracy: {mlp} trained with your {train} / {train_manual_update} on CIFAR-10 airplane vs bird",
                 run, AccuracySettings, needs_data=True, own_time_limit=True,
                 grades=("mlp", "train", "train_manual_update", "compute_accuracy")),)

@@ -5,9 +5,10 @@ from __future__ import annotations
 import dataclasses
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Protocol
 
 from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
 

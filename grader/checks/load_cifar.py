@@ -215,7 +215,8 @@ def _labels(call, fixture, splits, identity, data: DataSpec) -> str | None:
                         f"{' and '.join(data.classes)} only.")
             wanted = data.label(names[written])
             if label != wanted:
-                return (f"{call}: item {position} of the {name} set is a(n) {names[written]} labelled {label}; expected "
+                return (f"{call}: item {position} of the {name} set is a(n) {names[written]} labelled {label}; "
+                        "expected "
                         f"{wanted} ({', '.join(f'{c} {i}' for i, c in enumerate(data.classes))}).")
     return None
 
@@ -223,7 +224,8 @@ def _labels(call, fixture, splits, identity, data: DataSpec) -> str | None:
 def _split(call, fixture, identity) -> str | None:
     unknown = [name for name in identity if any(match is None for match in identity[name])]
     if unknown:
-        return f"{call}: some images of the {unknown[0]} set are not images of the dataset (changed beyond normalisation?)."
+        return (f"{call}: some images of the {unknown[0]} set are not images of the dataset (changed beyond "
+                "normalisation?).")
     for name, source in (("train", "train"), ("val", "train"), ("test", "test")):
         wrong = [m for m in identity[name] if m[0] != source]
         if wrong:
@@ -247,7 +249,8 @@ def _normalisation(call, fixture, splits, identity) -> str | None:
     for c in range(3):
         a, b = np.polyfit(pixels[c], values[c], 1)
         if np.abs(a * pixels[c] + b - values[c]).max() > AFFINE_LIMIT * max(1.0, np.abs(values[c]).max()):
-            return f"{call}: channel {c} is not an affine function of the pixels (normalise with one mean/std per channel)."
+            return (f"{call}: channel {c} is not an affine function of the pixels (normalise with one mean/std per "
+                    "channel).")
         stats.append((-b / a, 1 / a))
     if all(abs(mean) < 1e-3 and abs(std - 1) < 1e-3 for mean, std in stats):
         return f"{call}: the images are not normalised (values are the raw pixels in [0, 1])."

@@ -14,17 +14,17 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from ..assignment import AssignmentError, load_assignment, resolve
 from ..batch import gradebook, summary
 from ..batch.entries import Entry, content_digest, fingerprint, grader_digest, in_shard, list_entries, parse_shard
 from ..batch.runner import GraderPool
-from ..sandbox.host import choose_sandbox
+from ..diagnosis.catalogue import CATALOGUE
 from ..report.formats import write_reports
 from ..report.leaderboard import leaderboard_csv
 from ..report.results import CheckResult, Part, Report
-from ..assignment import AssignmentError, load_assignment, resolve
-from ..diagnosis.catalogue import CATALOGUE
 from ..report.write import write_atomic
 from ..rubric import RubricError, load_rubric, outline, rubric_budget
+from ..sandbox.host import choose_sandbox
 from . import EXIT_BAD_INPUT, EXIT_OK, InputError
 
 ENTRY_FILES = {"json": "results.json", "markdown": "report.md", "text": "report.txt"}

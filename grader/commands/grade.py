@@ -128,7 +128,8 @@ def skipped_checks(rubric, *, skip: tuple[str, ...], skip_accuracy: bool) -> dic
 def data_folder(data_root: str | None, download: bool = False) -> Path | None:
     """The data folder from --data-root or $CIFAR_ROOT, or CIFAR-10 downloaded into the user's cache (now, with
     ``download``, or earlier); None when there is none. InputError when a given folder is missing."""
-    from ..data import ENV_DATA_ROOT, download as fetch, resolve_data_root
+    from ..data import ENV_DATA_ROOT, resolve_data_root
+    from ..data import download as fetch
 
     if download and not data_root and not os.environ.get(ENV_DATA_ROOT):
         try:

@@ -9,8 +9,8 @@ are mentioned; when none does, nothing is said (never a guess).
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Iterable, Sequence
 
 from ..kinds import FailureKind
 from ..report.results import Part

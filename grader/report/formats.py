@@ -1,9 +1,9 @@
 """The output formats: one table drives both the command-line flags and the writing of report files."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from . import classroom, gradescope, junit, markdown, terminal
 from .results import Report

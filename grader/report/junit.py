@@ -29,7 +29,8 @@ def _cases(result: CheckResult) -> list[ET.Element]:
     classname = f"autograde.{result.name}"
     if result.status in (Status.SKIPPED, Status.ERROR) or not result.parts:
         case = ET.Element("testcase", classname=classname, name=f"{result.title} (0/{result.max_score:g})")
-        tag, text = ("skipped", result.skipped or "") if result.status is Status.SKIPPED else ("error", AUTOGRADER_ERROR)
+        skipped = result.status is Status.SKIPPED
+        tag, text = ("skipped", result.skipped or "") if skipped else ("error", AUTOGRADER_ERROR)
         ET.SubElement(case, tag, message=text.splitlines()[0][:300] if text else "").text = text
         return [case]
     total = sum(p.weight for p in result.parts) or 1.0

@@ -27,19 +27,19 @@ class Part:
     """Plain data for instructors and gradebooks (e.g. {"function": "backpropagation", "accuracy": 0.84})."""
 
     @classmethod
-    def ok(cls, label: str, message: str = "", weight: float = 1.0, details: dict | None = None) -> "Part":
+    def ok(cls, label: str, message: str = "", weight: float = 1.0, details: dict | None = None) -> Part:
         return cls(label, True, message, weight, None, details or {})
 
     @classmethod
     def fail(cls, label: str, message: str, kind: FailureKind = FailureKind.WRONG, weight: float = 1.0,
-             details: dict | None = None) -> "Part":
+             details: dict | None = None) -> Part:
         return cls(label, False, message, weight, FailureKind(kind), details or {})
 
     def to_dict(self) -> dict:
         return {**asdict(self), "kind": self.kind.value if self.kind else None}
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Part":
+    def from_dict(cls, data: dict) -> Part:
         return cls(**{**data, "kind": FailureKind(data["kind"]) if data.get("kind") else None})
 
 
@@ -108,7 +108,7 @@ class CheckResult:
                 "error": self.error, "output": self.output, "visibility": self.visibility}
 
     @classmethod
-    def from_dict(cls, data: dict) -> "CheckResult":
+    def from_dict(cls, data: dict) -> CheckResult:
         return cls(data["name"], data["title"], data["max_score"], tuple(Part.from_dict(p) for p in data["parts"]),
                    data.get("skipped"), data.get("error"), data.get("output", ""), data.get("visibility", "visible"))
 
@@ -148,7 +148,7 @@ class Report:
                 "leaderboard": self.leaderboard, "results": [r.to_dict() for r in self.results]}
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Report":
+    def from_dict(cls, data: dict) -> Report:
         return cls(data["submission"], [CheckResult.from_dict(r) for r in data["results"]],
                    data.get("execution_time", 0.0), data.get("protections", {}), data.get("metadata", {}),
                    data.get("grader_error"), data.get("notes", []), data.get("leaderboard", []))

@@ -5,8 +5,8 @@ import os
 import select
 import signal
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from ..kinds import FailureKind
 from . import protocol

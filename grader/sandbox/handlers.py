@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import importlib
 import os
-import sys
 import time
 import traceback
 from typing import Any
@@ -318,7 +317,7 @@ def _reported_accuracy(model, loader, device, device_name: str) -> dict:
 
 
 def ping(payload: dict) -> dict:
-    return {"pid": os.getpid(), "uid": os.getuid()}
+    return {"pid": os.getpid(), "uid": os.getuid() if hasattr(os, "getuid") else None}
 
 
 HANDLERS = {"load": load, "backprop": backprop, "grad_check": grad_check, "train": train,

@@ -73,7 +73,7 @@ def linux_sandbox_available() -> bool:
 
 
 def start_host(submission: Path, rubric, *, device: str = "cpu", contain: bool = True, zygote: Zygote | None = None,
-               hidden: tuple[str, ...] = (), assignment: Assignment | None = None, sandbox: str = "linux") -> "Host":
+               hidden: tuple[str, ...] = (), assignment: Assignment | None = None, sandbox: str = "linux") -> Host:
     """A Host for ``submission`` with the limits of ``rubric``."""
     options = SandboxOptions(memory_mb=rubric.limits.memory_mb, output_kb=rubric.limits.output_kb,
                              flood_mb=rubric.limits.flood_mb,

@@ -41,7 +41,7 @@ class Containment:
     """Paths to cover when the file system cannot be restricted to an allow-list (root, no Landlock)."""
 
     @classmethod
-    def from_config(cls, config: dict, *, cpu_only: bool) -> "Containment":
+    def from_config(cls, config: dict, *, cpu_only: bool) -> Containment:
         return cls(config.get("uid"), config.get("memory_bytes") if cpu_only else None,
                    config["private_dir"], tuple(config.get("readable", ())), tuple(config.get("hidden", ())))
 

@@ -234,7 +234,8 @@ def worker_environment() -> dict[str, str]:
             "SYSTEMDRIVE", "WINDIR", "TEMP", "TMP", "USERPROFILE", "LOCALAPPDATA", "APPDATA", "HOME",
             "LD_LIBRARY_PATH", "DYLD_LIBRARY_PATH", "CONDA_PREFIX", "VIRTUAL_ENV")
     env = {k: os.environ[k] for k in keep if k in os.environ}
-    paths = [str(Path(__file__).resolve().parents[2]), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+    own = os.environ.get("PYTHONPATH", "").split(os.pathsep)
+    paths = [str(Path(__file__).resolve().parents[2]), *filter(None, own)]
     env.update(PYTHONPATH=os.pathsep.join(paths), PYTHONDONTWRITEBYTECODE="1", PYTHONHASHSEED="0",
                MPLBACKEND="Agg", PYTHONIOENCODING="utf-8")
     return env

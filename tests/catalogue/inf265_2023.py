@@ -11,8 +11,6 @@ from pathlib import Path
 
 import nbformat
 
-from . import ROOT
-
 REFERENCE_2023 = Path(__file__).with_name("reference_inf265_2023")
 ASSIGNMENT = "inf265-2023"
 BP, GD = "backpropagation", "gradient_descent"

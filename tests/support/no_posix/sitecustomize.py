@@ -1,7 +1,6 @@
 """Simulate a platform without the POSIX-only pieces the Linux sandbox uses (Windows-like), before anything runs:
 os.fork and friends, Unix sockets, SIGKILL, and (for the grader's own code) the resource and fcntl modules."""
 import builtins
-
 import types
 
 import psutil  # its Linux backend needs what is removed below; on Windows it has its own
