@@ -141,7 +141,7 @@ class Assignment:
     globals: dict[str, str] = field(default_factory=dict)
     """Module-level names the template provides, by role (e.g. device): the grader sets them in each module."""
     rubric_file: str = "rubric.toml"
-    raw: dict = field(default_factory=dict, repr=False, compare=False)
+    raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def rubric_path(self) -> Path:
@@ -172,12 +172,12 @@ class Assignment:
         """The student function a failure of the callable ``key`` is attributed to."""
         return self.callables[key].name if key in self.callables else key
 
-    def to_config(self) -> dict:
+    def to_config(self) -> dict[str, Any]:
         """Plain data for the worker (rebuilt there with :func:`from_config`)."""
         return {"raw": self.raw, "folder": str(self.folder)}
 
 
-def from_config(config: dict) -> Assignment:
+def from_config(config: dict[str, Any]) -> Assignment:
     return parse(config["raw"], Path(config["folder"]))
 
 
@@ -210,7 +210,7 @@ def load_assignment(name_or_path: str | Path | None = None) -> Assignment:
     return parse(raw, path.parent)
 
 
-def parse(raw: dict, folder: Path) -> Assignment:
+def parse(raw: dict[str, Any], folder: Path) -> Assignment:
     """An Assignment from a declaration's TOML table; AssignmentError naming the key at fault."""
     _known(raw, {"name", "title", "rubric", "modules", "globals", "data", "network", "mlp", "callables"},
            "the top level")
@@ -232,14 +232,14 @@ def parse(raw: dict, folder: Path) -> Assignment:
                       rubric_file=str(raw.get("rubric", "rubric.toml")), raw=raw)
 
 
-def _table(raw: dict, key: str) -> dict:
+def _table(raw: dict[str, Any], key: str) -> dict[str, Any]:
     value = raw.get(key, {})
     if not isinstance(value, dict):
         raise AssignmentError(f"[{key}] must be a table")
     return value
 
 
-def _known(table: dict, allowed: set[str], where: str) -> None:
+def _known(table: dict[str, Any], allowed: set[str], where: str) -> None:
     unknown = set(table) - allowed
     if unknown:
         raise AssignmentError(f"unknown key(s) {sorted(unknown)} in {where}; allowed: {sorted(allowed)}")
@@ -285,7 +285,7 @@ def _parameter(entry: Any, where: str) -> Declared:
                     bool(entry.get("in_template", True)))
 
 
-def _spec(cls, table: dict, where: str):
+def _spec(cls, table: dict[str, Any], where: str):
     names = {f for f in cls.__dataclass_fields__}
     _known(table, names, where)
     values = {}

@@ -60,7 +60,7 @@ class StudentParameter:
     default: str | None
 
     @classmethod
-    def from_description(cls, item: Sequence) -> StudentParameter:
+    def from_description(cls, item: Sequence[Any]) -> StudentParameter:
         name, kind, default = item
         return cls(str(name), str(kind), None if default is None else str(default))
 
@@ -91,7 +91,7 @@ class Binding:
     def callable(self) -> bool:
         return not self.unfilled
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"bound": [list(b) for b in self.bound], "missing": list(self.missing),
                 "unfilled": list(self.unfilled), "extras": list(self.extras)}
 
@@ -176,7 +176,7 @@ def literal(text: str | None) -> Any:
 
 
 def call_arguments(function: str, declared: Sequence[Declared], binding: Binding,
-                   values: dict[str, Any]) -> tuple[list, dict]:
+                   values: dict[str, Any]) -> tuple[list[Any], dict[str, Any]]:
     """(args, kwargs) that pass each role's value in ``values`` to the student's parameter for it.
 
     Raises BindingError, worded for the student, when a required parameter of the student's has no role, or when a

@@ -17,12 +17,12 @@ CALL_KEYS = {"backprop": "backpropagation", "grad_check": "grad_check", "train":
 """The callable each worker call exists to run; the ``accuracy`` call names its ``function`` in the payload."""
 
 
-def callable_key(call: str, payload: dict) -> str | None:
+def callable_key(call: str, payload: dict[str, Any]) -> str | None:
     """The declared callable a call runs (None for the grader's own calls, such as ``load``)."""
     return payload.get("function") or CALL_KEYS.get(call)
 
 
-def role_values(call: str, payload: dict) -> dict[str, Any]:
+def role_values(call: str, payload: dict[str, Any]) -> dict[str, Any]:
     """The value of each role the call passes: numbers from the payload, OBJECT for what the worker builds."""
     key = callable_key(call, payload)
     if key == "backpropagation":
@@ -40,7 +40,7 @@ def role_values(call: str, payload: dict) -> dict[str, Any]:
     return {}
 
 
-def _training_roles(key: str, payload: dict) -> dict[str, Any]:
+def _training_roles(key: str, payload: dict[str, Any]) -> dict[str, Any]:
     hp = payload.get("hyperparameters", payload)
     values = {"n_epochs": hp.get("n_epochs", hp.get("epochs")), "model": OBJECT, "loss_fn": OBJECT,
               "train_loader": OBJECT, "val_loader": OBJECT if "val_x" in payload else None, "device": OBJECT}

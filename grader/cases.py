@@ -8,6 +8,8 @@ solution can never disagree with autograd over the derivative at the kink.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from collections.abc import Sequence
+from typing import Any
 
 import torch
 from hypothesis import strategies as st
@@ -15,6 +17,8 @@ from hypothesis import strategies as st
 from .given import ACTIVATIONS, KINKED_ACTIVATIONS, MyNet
 
 KINK_MARGIN = 1e-3
+Gradients = dict[int, torch.Tensor]
+"""A gradient per layer (1..L): dL/dW[l] or dL/db[l]."""
 GRADED_ACTIVATIONS = ("tanh", "sigmoid", "relu", "identity", "softplus", "leaky_relu")
 assert set(GRADED_ACTIVATIONS) <= set(ACTIVATIONS)
 
@@ -30,7 +34,7 @@ class NetCase:
     y: torch.Tensor
     seed: int
 
-    def payload(self) -> dict:
+    def payload(self) -> dict[str, Any]:
         return {"n_l": list(self.n_l), "activations": list(self.activations), "params": self.params,
                 "x": self.x, "y": self.y}
 
@@ -55,7 +59,7 @@ class NetCase:
         return "\n".join(f"  {name} = {t.tolist()}" for name, t in tensors.items())
 
 
-def make_net_case(n_l, activations, batch: int, seed: int) -> NetCase:
+def make_net_case(n_l: Sequence[int], activations: Sequence[str], batch: int, seed: int) -> NetCase:
     """A deterministic NetCase; for kinked activations every |z| >= KINK_MARGIN (redrawn by seed otherwise)."""
     activations = tuple(activations)
     for attempt in range(1000):
@@ -86,22 +90,28 @@ def min_kink_distance(case: NetCase) -> float:
     return min(distances, default=float("inf"))
 
 
-def expected_gradients(case: NetCase) -> tuple[dict[int, torch.Tensor], dict[int, torch.Tensor]]:
+def expected_gradients(case: NetCase) -> tuple[Gradients, Gradients]:
     """dL/dW[l] and dL/db[l] of the summed squared error, by autograd, in float64."""
     model = case.model()
     loss = ((model(case.x) - case.y) ** 2).sum()
     loss.backward()
-    return ({l: model.fc[str(l)].weight.grad.clone() for l in range(1, model.L + 1)},
-            {l: model.fc[str(l)].bias.grad.clone() for l in range(1, model.L + 1)})
+    return ({l: _grad(model.linear(l).weight) for l in range(1, model.L + 1)},
+            {l: _grad(model.linear(l).bias) for l in range(1, model.L + 1)})
 
 
-def architectures(max_layers: int = 4, max_width: int = 8):
+def _grad(parameter: torch.Tensor) -> torch.Tensor:
+    assert parameter.grad is not None
+    return parameter.grad.clone()
+
+
+def architectures(max_layers: int = 4, max_width: int = 8) -> st.SearchStrategy[tuple[int, ...]]:
     """Widths of networks with 1..max_layers weight layers, each width 1..max_width."""
     return st.lists(st.integers(1, max_width), min_size=2, max_size=max_layers + 1).map(tuple)
 
 
 @st.composite
-def net_cases(draw, batch_sizes=None, activations=None):
+def net_cases(draw: st.DrawFn, batch_sizes: st.SearchStrategy[int] | None = None,
+              activations: st.SearchStrategy[str] | None = None) -> NetCase:
     """NetCases over architectures, one activation for every layer (drawn from ``activations``, default all the
     graded ones), batch sizes (``batch_sizes``, default 1), and value seeds."""
     batch_sizes = batch_sizes if batch_sizes is not None else st.just(1)
@@ -134,7 +144,7 @@ class SGDConfig:
 
 
 @st.composite
-def sgd_configs(draw, fixed: dict[str, float] | None = None):
+def sgd_configs(draw: st.DrawFn, fixed: dict[str, float] | None = None) -> SGDConfig:
     """SGD configurations: momentum and weight decay each 0 or positive, 2-3 epochs of at least 2 batches.
     ``fixed`` pins hyperparameters (e.g. {"momentum": 0.0} for a function that has no momentum parameter)."""
     fixed = fixed or {}
@@ -157,7 +167,7 @@ CLASSIFIER = ((6, 5, 3), ("tanh", "identity"))
 """The small float64 classifier the training checks use: 6 inputs, 5 tanh units, 3 logits."""
 
 
-def training_problem(config: SGDConfig, with_validation: bool = False) -> dict:
+def training_problem(config: SGDConfig, with_validation: bool = False) -> dict[str, Any]:
     """Payload for a training call: the classifier's initial parameters and a labelled dataset."""
     n_l, activations = CLASSIFIER
     case = make_net_case(n_l, activations, config.n_samples, config.seed)
@@ -172,7 +182,7 @@ def training_problem(config: SGDConfig, with_validation: bool = False) -> dict:
     return payload
 
 
-def reference_training(payload: dict) -> tuple[dict[str, torch.Tensor], list[float]]:
+def reference_training(payload: dict[str, Any]) -> tuple[dict[str, torch.Tensor], list[float]]:
     """The grader's own run: torch.optim.SGD over the payload's batches; final parameters and epoch losses."""
     model = MyNet(payload["n_l"], payload["activations"]).double()
     with torch.no_grad():

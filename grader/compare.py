@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
@@ -17,7 +18,7 @@ class Tolerance:
         return f"|got - expected| <= {self.atol:g} + {self.rtol:g} * |expected|"
 
 
-def describe_value(value) -> str:
+def describe_value(value: object) -> str:
     """A short description of what a student returned, for messages."""
     if value is None:
         return "None"
@@ -28,7 +29,8 @@ def describe_value(value) -> str:
     return f"{type(value).__name__} {value!r}"[:120]
 
 
-def mismatch(name: str, got, expected: torch.Tensor, tolerance: Tolerance, dtype_note: bool = True) -> str | None:
+def mismatch(name: str, got: object, expected: torch.Tensor, tolerance: Tolerance,
+             dtype_note: bool = True) -> str | None:
     """None when ``got`` matches ``expected`` within ``tolerance``; otherwise a message naming ``name``.
 
     The message gives the number of mismatched elements, the largest absolute and relative differences with
@@ -53,13 +55,13 @@ def mismatch(name: str, got, expected: torch.Tensor, tolerance: Tolerance, dtype
     relative = difference / expected64.abs().clamp_min(torch.finfo(torch.float64).tiny)
     abs_at = _index(difference.argmax(), got.shape)
     rel_at = _index(relative.argmax(), got.shape)
-    dtype_note = (f" Note: your tensor is {str(got.dtype).removeprefix('torch.')}; the inputs were float64."
-                  if dtype_note and got.dtype != expected.dtype else "")
+    note = (f" Note: your tensor is {str(got.dtype).removeprefix('torch.')}; the inputs were float64."
+            if dtype_note and got.dtype != expected.dtype else "")
     return (f"{name}: {int(wrong.sum())} of {wrong.numel()} elements differ. "
             f"Largest absolute difference {difference.max().item():.3g} at index {abs_at} "
             f"(expected {expected64[abs_at].item():.6g}, got {got64[abs_at].item():.6g}); "
             f"largest relative difference {relative.max().item():.3g} at index {rel_at}. "
-            f"Allowed: {tolerance.describe()}.{dtype_note}")
+            f"Allowed: {tolerance.describe()}.{note}")
 
 
 def relative_difference(got: torch.Tensor, expected: torch.Tensor) -> float:
@@ -69,7 +71,7 @@ def relative_difference(got: torch.Tensor, expected: torch.Tensor) -> float:
     return (got64 - expected64).abs().max().item() / scale if got64.numel() else 0.0
 
 
-def _index(flat_index: torch.Tensor, shape) -> tuple:
+def _index(flat_index: torch.Tensor, shape: torch.Size) -> tuple[Any, ...]:
     return tuple(int(i) for i in torch.unravel_index(flat_index, tuple(shape))) if len(shape) else ()
 
 
@@ -79,7 +81,7 @@ def _transposed_hint(got: torch.Tensor, expected: torch.Tensor) -> str:
     return ""
 
 
-def relative_mismatch(name: str, got, expected: torch.Tensor, limit: float) -> str | None:
+def relative_mismatch(name: str, got: object, expected: torch.Tensor, limit: float) -> str | None:
     """None when max |got - expected| <= ``limit`` * max |expected|; otherwise a message as :func:`mismatch`."""
     if isinstance(got, torch.Tensor) and got.shape == expected.shape and got.is_floating_point():
         if torch.isfinite(got).all() and relative_difference(got, expected) <= limit:

@@ -5,6 +5,7 @@ Nothing here is graded. Students import it as ``from grader.given import MyNet``
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import torch
 from torch import nn
@@ -35,7 +36,7 @@ def _sigmoid_derivative(z: torch.Tensor) -> torch.Tensor:
     return s * (1 - s)
 
 
-ACTIVATIONS: dict[str, tuple[Callable, Callable]] = {
+ACTIVATIONS: dict[str, tuple[Callable[..., Any], Callable[..., Any]]] = {
     "tanh": (torch.tanh, lambda z: 1 - torch.tanh(z) ** 2),
     "sigmoid": (torch.sigmoid, _sigmoid_derivative),
     "relu": (torch.relu, _relu_derivative),
@@ -70,17 +71,25 @@ class MyNet(nn.Module):
         self.fc = nn.ModuleDict({str(l): nn.Linear(self.n_l[l - 1], self.n_l[l]) for l in range(1, self.L + 1)})
         self.f = {l: ACTIVATIONS[name][0] for l, name in enumerate(names, start=1)}
         self.df = {l: ACTIVATIONS[name][1] for l, name in enumerate(names, start=1)}
-        self.z: dict[int, torch.Tensor | None] = {l: None for l in range(1, self.L + 1)}
-        self.a: dict[int, torch.Tensor | None] = {l: None for l in range(0, self.L + 1)}
-        self.dL_dw: dict[int, torch.Tensor | None] = {l: None for l in range(1, self.L + 1)}
-        self.dL_db: dict[int, torch.Tensor | None] = {l: None for l in range(1, self.L + 1)}
+        # Tensors once forward and backpropagation have run (None before): typed Any for the code that reads them.
+        self.z: dict[int, Any] = {l: None for l in range(1, self.L + 1)}
+        self.a: dict[int, Any] = {l: None for l in range(0, self.L + 1)}
+        self.dL_dw: dict[int, Any] = {l: None for l in range(1, self.L + 1)}
+        self.dL_db: dict[int, Any] = {l: None for l in range(1, self.L + 1)}
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         self.a[0] = torch.flatten(x, 1)
         for l in range(1, self.L + 1):
             self.z[l] = self.fc[str(l)](self.a[l - 1])
             self.a[l] = self.f[l](self.z[l])
-        return self.a[self.L]
+        output: torch.Tensor = self.a[self.L]
+        return output
+
+    def linear(self, l: int) -> nn.Linear:
+        """Layer ``l``'s nn.Linear (``self.fc[str(l)]``, typed)."""
+        layer = self.fc[str(l)]
+        assert isinstance(layer, nn.Linear)
+        return layer
 
 
 def plot_history(histories: dict[str, dict[str, list[float]]], path: str, title: str = "") -> None:

@@ -27,6 +27,7 @@ import symtable
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 MAGIC = re.compile(r"^\s*(%|!|\w+\s*=\s*[!%])")
 """A line magic, a shell line, or an assignment from one (``files = !ls``)."""
@@ -103,7 +104,7 @@ def _parse_cell(number: int, source: str) -> _Cell:
     return _Cell(number, lines, ast.parse("\n".join(lines)), len(magic))
 
 
-def _kept_statements(cells: list[_Cell], notebook: str, graded: set[str]) -> tuple[dict, dict]:
+def _kept_statements(cells: list[_Cell], notebook: str, graded: set[str]) -> tuple[dict[str, Any], dict[str, Any]]:
     """{(cell, statement index): "definition" | "global"} of the statements to run, and {names: note} of the
     assignments left out although the definitions need them."""
     kept, needed, candidates = {}, set(), []
@@ -120,7 +121,7 @@ def _kept_statements(cells: list[_Cell], notebook: str, graded: set[str]) -> tup
     return _close_over_globals(candidates, needed, kept, notebook, graded)
 
 
-def _close_over_globals(candidates, needed: set[str], kept: dict, notebook: str, graded: set[str]):
+def _close_over_globals(candidates, needed: set[str], kept: dict[str, Any], notebook: str, graded: set[str]):
     """Keep every assignment to a needed name (and, transitively, to what it reads), unless it loads data or trains
     or reads a name that only such an assignment gives."""
     refused: dict[tuple[int, int], str] = {}
@@ -150,7 +151,7 @@ def _close_over_globals(candidates, needed: set[str], kept: dict, notebook: str,
     return kept, left_out
 
 
-def _refuse_dependents(candidates, kept: dict, refused: dict) -> None:
+def _refuse_dependents(candidates, kept: dict[str, Any], refused: dict[str, Any]) -> None:
     """Leave out, too, every kept assignment that reads a name only a left-out assignment gives."""
     changed = True
     while changed:
@@ -166,7 +167,7 @@ def _refuse_dependents(candidates, kept: dict, refused: dict) -> None:
                 changed = True
 
 
-def _given_names(kept: dict, candidates) -> set[str]:
+def _given_names(kept: dict[str, Any], candidates) -> set[str]:
     return {n for c, i, node in candidates if (c.number, i) in kept for n in _assigned_names(node)}
 
 
@@ -226,7 +227,7 @@ def _shown(node: ast.stmt) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def _module(name: str, cells: list[_Cell], kept: dict, left_out: dict) -> Conversion:
+def _module(name: str, cells: list[_Cell], kept: dict[str, Any], left_out: dict[str, Any]) -> Conversion:
     """The generated module: placeholders for the needed names that were left out (so a definition whose default
     argument reads one still defines), then each cell's kept statements."""
     calls = [f"_leave_out(globals(), {list(names)!r}, {note!r})" for names, note in left_out.items()]
@@ -315,13 +316,13 @@ class LeftOut(_Placeholder):
         raise NameError(f"{self._name} is not available when grading: {self._note}")
 
 
-def leave_out(namespace: dict, names: list[str], note: str) -> None:
+def leave_out(namespace: dict[str, Any], names: list[str], note: str) -> None:
     """Bind a placeholder for each needed name whose assignment was left out (a later definition replaces it)."""
     for name in names:
         namespace.setdefault(name, LeftOut(name, note))
 
 
-def run_cell(namespace: dict, notebook: str, number: int, source: str, guarded: list[int] = ()) -> None:
+def run_cell(namespace: dict[str, Any], notebook: str, number: int, source: str, guarded: list[int] = ()) -> None:
     """Run one cell's kept statements in the module ``namespace``, failed imports bound to placeholders. A
     top-level assignment (its line in ``guarded``) that fails or runs longer than GLOBAL_SECONDS is left out with
     a note, and the rest of the module still imports."""
@@ -344,7 +345,7 @@ class _TooSlow(BaseException):
     """A top-level assignment ran out of its time (a BaseException: student code catching Exception keeps it)."""
 
 
-def _run_guarded(code, namespace: dict, where: str, node) -> None:
+def _run_guarded(code, namespace: dict[str, Any], where: str, node) -> None:
     try:
         _exec_within(code, namespace, GLOBAL_SECONDS)
     except _TooSlow:
@@ -358,7 +359,7 @@ def _run_guarded(code, namespace: dict, where: str, node) -> None:
                                            "what it assigns fails.")
 
 
-def _exec_within(code, namespace: dict, seconds: float) -> None:
+def _exec_within(code, namespace: dict[str, Any], seconds: float) -> None:
     """exec with a wall-time limit where the platform allows one (a POSIX main thread)."""
     if not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
         exec(code, namespace)
@@ -376,7 +377,7 @@ def _exec_within(code, namespace: dict, seconds: float) -> None:
         signal.signal(signal.SIGALRM, previous)
 
 
-def _stand_in(namespace: dict, node, where: str, statement: str, error: ImportError) -> None:
+def _stand_in(namespace: dict[str, Any], node, where: str, statement: str, error: ImportError) -> None:
     names = [alias.asname or alias.name.split(".")[0] for alias in node.names if alias.name != "*"]
     for name in names:
         namespace[name] = MissingImport(name, statement, error)

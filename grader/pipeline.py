@@ -13,6 +13,7 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import hypothesis
 import torch
@@ -119,7 +120,7 @@ def _warm_up_torch_optim() -> None:
 
 
 def _run_step(spec: CheckSpec, host: Host, rubric: Rubric, options: Options,
-              started: float) -> tuple[CheckResult, dict | None]:
+              started: float) -> tuple[CheckResult, dict[str, Any] | None]:
     """The check's result, and how close its slowest call came to its time budget (None: no call had one)."""
     result = CheckResult(spec.name, spec.title_for(options.assignment.display_names()), spec.points,
                          visibility=spec.settings.visibility or rubric.visibility)
@@ -148,7 +149,7 @@ def _run_step(spec: CheckSpec, host: Host, rubric: Rubric, options: Options,
     return result, budget_use(context.budgets)
 
 
-def budget_use(budgets: list[tuple[str, float, float]]) -> dict | None:
+def budget_use(budgets: list[tuple[str, float, float]]) -> dict[str, Any] | None:
     """The call that came closest to its time budget: its share of the budget, seconds, budget; and how many calls
     had a budget (recorded for instructors and the budget benchmark)."""
     if not budgets:

@@ -11,15 +11,17 @@ import dataclasses
 import sys
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import get_type_hints
+from typing import Any, TypeVar, get_type_hints
 
 from .assignment import DEFAULT_NAME, PACKAGED
+from .checks.registry import Check, Settings, UnknownCheck, find_check
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # Python 3.10 (Gradescope's default image): the same parser, as a package
     import tomli as tomllib
 
+_Built = TypeVar("_Built")
 DEFAULT_RUBRIC = PACKAGED / DEFAULT_NAME / "rubric.toml"
 """The default assignment's rubric (each assignment declares its own: Assignment.rubric_path)."""
 DEFAULT_SEED = 265
@@ -58,8 +60,8 @@ class Limits:
 class CheckSpec:
     """A check as this rubric runs it: the declaration and its settings."""
 
-    check: object
-    settings: object
+    check: Check
+    settings: Settings
 
     @property
     def name(self) -> str:
@@ -107,10 +109,6 @@ class Rubric:
                 return spec
         raise KeyError(name)
 
-    @property
-    def total_points(self) -> float:
-        return sum(spec.points for spec in self.checks)
-
     def only(self, *names: str) -> Rubric:
         """This rubric restricted to ``names`` (rubric order kept); RubricError for a name it does not hold."""
         self._known(names)
@@ -120,33 +118,40 @@ class Rubric:
         self._known(names)
         return dataclasses.replace(self, checks=tuple(s for s in self.checks if s.name not in names))
 
-    def configure(self, name: str, **changes) -> Rubric:
+    def configure(self, name: str, **changes: Any) -> Rubric:
         """This rubric with some settings of check ``name`` changed."""
         spec = self.spec(name)
         changed = CheckSpec(spec.check, dataclasses.replace(spec.settings, **changes))
         return dataclasses.replace(self, checks=tuple(changed if s is spec else s for s in self.checks))
 
-    def _known(self, names) -> None:
+    def _known(self, names: tuple[str, ...]) -> None:
         unknown = sorted(set(names) - {s.name for s in self.checks})
         if unknown:
             raise RubricError(f"no check named {', '.join(map(repr, unknown))} in the rubric; its checks are: "
                               f"{', '.join(s.name for s in self.checks)}")
 
 
-def load_rubric(path: str | Path | None = None) -> Rubric:
-    """Read and validate a rubric; ``None`` gives the packaged default. Raises RubricError with the fix."""
+def read_rubric(path: str | Path | None = None) -> dict[str, Any]:
+    """The rubric file's TOML, unvalidated (the one place a rubric file is read; ``None``: the default's).
+    Raises RubricError when it is missing or not TOML."""
     path = Path(path) if path else DEFAULT_RUBRIC
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        raw: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise RubricError(f"rubric file {str(path)!r} does not exist (omit --rubric for the default)") from None
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise RubricError(f"rubric file {str(path)!r} is not valid TOML: {error}") from None
+    return raw
+
+
+def load_rubric(path: str | Path | None = None) -> Rubric:
+    """Read and validate a rubric; ``None`` gives the packaged default. Raises RubricError with the fix."""
+    raw = read_rubric(path)
     _reject_unknown(raw, {"seed", "limits", "checks", "visibility", "stdout_visibility", "leaderboard"},
                     "the top level")
     checks = raw.get("checks", {})
     _reject_unknown(checks, set(checks), "[checks]")
-    return Rubric(_convert(raw.get("seed", DEFAULT_SEED), int, "seed"),
+    return Rubric(int(_convert(raw.get("seed", DEFAULT_SEED), int, "seed")),
                   _build(Limits, raw.get("limits", {}), "[limits]"),
                   tuple(_check_spec(name, table) for name, table in checks.items()),
                   _visibility(raw.get("visibility", "visible"), "visibility"),
@@ -154,13 +159,13 @@ def load_rubric(path: str | Path | None = None) -> Rubric:
                   _leaderboard(raw.get("leaderboard", [])))
 
 
-def _visibility(value, where: str) -> str:
-    if value not in VISIBILITIES:
+def _visibility(value: object, where: str) -> str:
+    if not isinstance(value, str) or value not in VISIBILITIES:
         raise RubricError(f"{where} must be one of {', '.join(VISIBILITIES)} (Gradescope's values), got {value!r}")
     return value
 
 
-def _leaderboard(entries) -> tuple[LeaderboardEntry, ...]:
+def _leaderboard(entries: object) -> tuple[LeaderboardEntry, ...]:
     if not isinstance(entries, list):
         raise RubricError("leaderboard must be an array of tables: [[leaderboard]] name = ..., value = ...")
     built = []
@@ -178,11 +183,9 @@ def _leaderboard(entries) -> tuple[LeaderboardEntry, ...]:
     return tuple(built)
 
 
-def _check_spec(name: str, table) -> CheckSpec:
-    from .checks.registry import UnknownCheck, find_check
-
+def _check_spec(name: str, table: object) -> CheckSpec:
     where = f"[checks.{name}]"
-    _reject_unknown(table, set(table), where)
+    table = _reject_unknown(table, set(table) if isinstance(table, dict) else set(), where)
     module = table.get(PLUGIN_KEY)
     if module is not None and not isinstance(module, str):
         raise RubricError(f"{where} {PLUGIN_KEY} must be a module name such as \"my_course.checks\"")
@@ -198,43 +201,45 @@ def _check_spec(name: str, table) -> CheckSpec:
     return CheckSpec(check, check.configure(_converted(check.settings, settings, where)))
 
 
-def _build(cls, table: dict, where: str):
+def _build(cls: type[_Built], table: object, where: str) -> _Built:
     """``cls`` from a TOML table (see :func:`_converted`)."""
     return cls(**_converted(cls, table, where))
 
 
-def _converted(cls, table: dict, where: str) -> dict:
+def _converted(cls: type, table: object, where: str) -> dict[str, Any]:
     """The table's values converted to the declared types of ``cls``'s fields; unknown or unconvertible refused."""
-    _reject_unknown(table, {f.name for f in fields(cls)}, where)
+    checked = _reject_unknown(table, {f.name for f in fields(cls)}, where)
     types = get_type_hints(cls)
     return {name: _visibility(value, f"{where} {name}") if name == "visibility" else
-            _convert(value, types[name], f"{where} {name}") for name, value in table.items()}
+            _convert(value, types[name], f"{where} {name}") for name, value in checked.items()}
 
 
-def _convert(value, kind: type, where: str):
+def _convert(value: object, kind: type, where: str) -> float | int:
     """``value`` as ``kind`` (int or float): an int never silently loses a fraction, a bool is never a number."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise RubricError(f"{where} must be a number ({kind.__name__}), got {value!r}")
     if kind is int and value != int(value):
         raise RubricError(f"{where} must be a whole number, got {value!r}")
-    return kind(value)
+    return int(value) if kind is int else float(value)
 
 
-def _reject_unknown(table, allowed: set[str], where: str) -> None:
+def _reject_unknown(table: object, allowed: set[str], where: str) -> dict[str, Any]:
+    """``table`` itself when it is a table of allowed keys; RubricError naming the others."""
     if not isinstance(table, dict):
         raise RubricError(f"{where} must be a table")
     unknown = set(table) - allowed
     if unknown:
         raise RubricError(f"unknown key(s) {sorted(unknown)} in {where}; allowed: {sorted(allowed)}")
+    return table
 
 
 def outline(path: str | Path | None = None) -> list[tuple[str, str, float]]:
     """(name, title, points) of each check a rubric file names, read without the registry (so without torch):
     what a fail-closed report lists when the grader cannot even load. Empty when the file cannot be read."""
     try:
-        checks = tomllib.loads((Path(path) if path else DEFAULT_RUBRIC).read_text(encoding="utf-8")).get("checks", {})
+        checks = read_rubric(path).get("checks", {})
         return [(name, name, float(table.get("points", 0))) for name, table in checks.items()]
-    except (OSError, ValueError, TypeError, AttributeError):
+    except (RubricError, ValueError, TypeError, AttributeError):
         return []
 
 
@@ -242,9 +247,9 @@ def rubric_budget(path: str | Path | None = None, margin: float = 300.0, floor: 
     """A generous bound on the wall time of one submission's grading under this rubric, read without the
     registry (no torch): the total and import limits, each check's own ``seconds``, a margin; at least ``floor``."""
     try:
-        raw = tomllib.loads((Path(path) if path else DEFAULT_RUBRIC).read_text(encoding="utf-8"))
+        raw = read_rubric(path)
         limits = _build(Limits, raw.get("limits", {}), "[limits]")
         own = sum(float(table.get("seconds", 0)) for table in raw.get("checks", {}).values())
-    except (OSError, ValueError, TypeError, AttributeError, RubricError):
+    except (ValueError, TypeError, AttributeError, RubricError):
         return floor
-    return max(limits.total_seconds + limits.import_seconds + own + margin, floor)
+    return max(float(limits.total_seconds + limits.import_seconds + own + margin), floor)

@@ -5,19 +5,23 @@ import pytest
 
 from grader.assignment import load_assignment, packaged_names
 from grader.checks import builtin_checks
-from grader.rubric import RubricError, load_rubric
+from grader.rubric import DEFAULT_SEED, Limits, RubricError, load_rubric, read_rubric
+
+
+def points(rubric) -> float:
+    return sum(spec.points for spec in rubric.checks)
 
 
 @pytest.mark.parametrize("assignment", packaged_names())
 def test_each_packaged_rubric_loads_and_gives_100_points(assignment):
     rubric = load_rubric(load_assignment(assignment).rubric_path)
-    assert rubric.total_points == 100 and {spec.name for spec in rubric.checks} <= set(builtin_checks())
+    assert points(rubric) == 100 and {spec.name for spec in rubric.checks} <= set(builtin_checks())
 
 
 def test_default_rubric_has_every_check_but_the_optional_signatures():
     rubric = load_rubric()
     assert {spec.name for spec in rubric.checks} == set(builtin_checks()) - {"signatures"}
-    assert rubric.total_points == 100
+    assert points(rubric) == 100
     examples = [rubric.spec(name).settings.examples
                 for name in ("backpropagation_one_sample", "backpropagation_mini_batch")]
     assert sum(examples) >= 200
@@ -55,7 +59,7 @@ def test_partial_rubric_keeps_only_named_checks(tmp_path):
     path = tmp_path / "rubric.toml"
     path.write_text("seed = 1\n[checks.train]\npoints = 7\n[checks.accuracy]\npoints = 3\nepochs = 2\n")
     rubric = load_rubric(path)
-    assert [s.name for s in rubric.checks] == ["train", "accuracy"] and rubric.total_points == 10
+    assert [s.name for s in rubric.checks] == ["train", "accuracy"] and points(rubric) == 10
     assert rubric.spec("accuracy").settings.epochs == 2 and rubric.seed == 1
 
 
@@ -69,3 +73,20 @@ def test_numbers_keep_their_declared_type(tmp_path):
     assert rubric.spec("train").points == 2.5 and rubric.spec("accuracy").points == 7.5
     assert rubric.spec("accuracy").settings.seconds == 0.5
 
+
+
+@pytest.mark.parametrize("assignment", packaged_names())
+def test_a_packaged_rubric_says_nothing_its_settings_classes_do_not(assignment):
+    """Each default is written once, in a check's settings dataclass: a packaged rubric may change a value only
+    for its own assignment (then it says so here), never restate a default differently."""
+    overrides = {"inf265-2023": {("backpropagation_one_sample", "points"): 35.0, ("train", "points"): 15.0,
+                                 ("train_manual_update", "points"): 20.0}}.get(assignment, {})
+    path = load_assignment(assignment).rubric_path
+    raw, rubric = read_rubric(path), load_rubric(path)
+    for spec in rubric.checks:
+        default = spec.check.settings()
+        for key, value in raw["checks"][spec.name].items():
+            assert value == overrides.get((spec.name, key), getattr(default, key)), (spec.name, key)
+    for key, value in raw.get("limits", {}).items():
+        assert value == getattr(Limits(), key), key
+    assert raw.get("seed", DEFAULT_SEED) == DEFAULT_SEED

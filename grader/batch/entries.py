@@ -10,6 +10,7 @@ import json
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import grader
 
@@ -108,6 +109,6 @@ def grader_digest() -> str:
     return digest.hexdigest()
 
 
-def fingerprint(content: str, settings: dict, grader_version: str) -> str:
+def fingerprint(content: str, settings: dict[str, Any], grader_version: str) -> str:
     """What a graded row depends on; the row is graded again when this changes."""
     return hashlib.sha256(json.dumps([content, settings, grader_version], sort_keys=True).encode()).hexdigest()

@@ -6,12 +6,13 @@ import csv
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 STATE = "state.json"
 POSSIBLE = "points possible"
 
 
-def load_states(out: Path) -> dict[str, dict]:
+def load_states(out: Path) -> dict[str, dict[str, Any]]:
     """Every graded submission's state in a batch output folder, by name."""
     states = {}
     for path in sorted(out.glob(f"*/{STATE}")):
@@ -22,7 +23,7 @@ def load_states(out: Path) -> dict[str, dict]:
     return states
 
 
-def columns(states: dict[str, dict], fallback: list[tuple[str, float]]) -> list[tuple[str, float]]:
+def columns(states: dict[str, dict[str, Any]], fallback: list[tuple[str, float]]) -> list[tuple[str, float]]:
     """(check, points possible) in rubric order, from any graded report (else ``fallback``)."""
     for state in states.values():
         report = state.get("report")
@@ -31,7 +32,7 @@ def columns(states: dict[str, dict], fallback: list[tuple[str, float]]) -> list[
     return fallback
 
 
-def gradebook_csv(states: dict[str, dict], checks: list[tuple[str, float]]) -> str:
+def gradebook_csv(states: dict[str, dict[str, Any]], checks: list[tuple[str, float]]) -> str:
     """``name, <check>..., total, percent, status``; the first row holds the points possible."""
     possible = sum(points for _, points in checks)
     buffer = io.StringIO()
@@ -47,14 +48,14 @@ def gradebook_csv(states: dict[str, dict], checks: list[tuple[str, float]]) -> s
     return buffer.getvalue()
 
 
-def _diagnoses(state: dict) -> list[str]:
+def _diagnoses(state: dict[str, Any]) -> list[str]:
     """``check:id`` of every misconception named in the report, each once."""
     report = state.get("report") or {}
     return list(dict.fromkeys(f"{result['name']}:{part['details']['diagnosis']}" for result in report.get("results", [])
                               for part in result["parts"] if part.get("details", {}).get("diagnosis")))
 
 
-def _scores(state: dict) -> dict[str, float]:
+def _scores(state: dict[str, Any]) -> dict[str, float]:
     report = state.get("report")
     if not report or report.get("grader_error"):
         return {}

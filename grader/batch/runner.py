@@ -14,6 +14,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .entries import Entry
 
@@ -25,7 +26,7 @@ STARTUP_SECONDS = 180
 class _Slot:
     """One grader process and the entry it is grading."""
 
-    process: subprocess.Popen
+    process: subprocess.Popen[bytes]
     entry: Entry | None = None
     deadline: float = 0.0
     started: float = 0.0
@@ -53,7 +54,7 @@ class GraderPool:
     """Up to ``workers`` grader processes (``command``, see :mod:`grader.batch.worker`), started on demand and
     replaced when one dies or is killed."""
 
-    def __init__(self, settings: dict, workers: int, log: Path, command: tuple[str, ...] = GRADER_PROCESS,
+    def __init__(self, settings: dict[str, Any], workers: int, log: Path, command: tuple[str, ...] = GRADER_PROCESS,
                  startup_seconds: float = STARTUP_SECONDS):
         self.settings = json.dumps(settings)
         self.startup_seconds = startup_seconds
@@ -71,7 +72,7 @@ class GraderPool:
         os.set_blocking(process.stdout.fileno(), False)
         return _Slot(process)
 
-    def grade(self, entries: list[Entry], limit_seconds: float, on_answer: Callable[[Entry, dict], None]) -> None:
+    def grade(self, entries: list[Entry], limit_seconds: float, on_answer: Callable[[Entry, dict[str, Any]], None]) -> None:
         """Grade every entry, calling ``on_answer(entry, answer)`` once per entry, in completion order."""
         queue = deque(entries)
         while queue or any(slot.entry for slot in self.slots):
@@ -81,7 +82,7 @@ class GraderPool:
                 answer.setdefault("seconds", time.monotonic() - slot.started)
                 on_answer(entry, answer)
 
-    def _assign(self, queue: deque, limit_seconds: float) -> None:
+    def _assign(self, queue: deque[Any], limit_seconds: float) -> None:
         while queue:
             idle = next((slot for slot in self.slots if slot.entry is None), None)
             if idle is None and len(self.slots) < self.workers:
@@ -98,7 +99,7 @@ class GraderPool:
             except BrokenPipeError:
                 pass  # noticed as a dead process when collecting
 
-    def _collect(self) -> list[tuple[_Slot, dict]]:
+    def _collect(self) -> list[tuple[_Slot, dict[str, Any]]]:
         busy = [slot for slot in self.slots if slot.entry is not None]
         if not busy:
             return []
@@ -113,7 +114,7 @@ class GraderPool:
                 self._replace(slot)
         return answers
 
-    def _read(self, slot: _Slot) -> list[tuple[_Slot, dict]]:
+    def _read(self, slot: _Slot) -> list[tuple[_Slot, dict[str, Any]]]:
         try:
             chunk = os.read(slot.process.stdout.fileno(), 1 << 20)
         except BlockingIOError:
@@ -152,7 +153,7 @@ class GraderPool:
         self.close()
 
 
-def _kill_session(process: subprocess.Popen) -> None:
+def _kill_session(process: subprocess.Popen[bytes]) -> None:
     try:
         os.killpg(process.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
@@ -161,5 +162,5 @@ def _kill_session(process: subprocess.Popen) -> None:
     process.wait()
 
 
-def _zero(entry: Entry, reason: str) -> dict:
+def _zero(entry: Entry, reason: str) -> dict[str, Any]:
     return {"name": entry.name, "status": reason, "report": None}

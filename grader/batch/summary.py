@@ -6,6 +6,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ..kinds import FailureKind, Status
 
@@ -19,7 +20,7 @@ class CheckSummary:
     possible: float
     scores: list[float] = field(default_factory=list)
     passed: int = 0
-    failures: Counter = field(default_factory=Counter)
+    failures: Counter[Any] = field(default_factory=Counter)
 
     @property
     def mean(self) -> float:
@@ -35,7 +36,7 @@ KIND_SUMMARIES = {FailureKind.NOT_IMPLEMENTED: "not implemented yet", FailureKin
                   FailureKind.NOT_RUN: "not run", FailureKind.PROTOCOL: "interfered with the grader's worker"}
 
 
-def failure_key(part: dict) -> str:
+def failure_key(part: dict[str, Any]) -> str:
     """A failed part as a mistake shared across students: its label and what went wrong, without the numbers
     and the generated case (which differ from student to student)."""
     kind = FailureKind(part["kind"]) if part.get("kind") else None
@@ -50,7 +51,7 @@ def _first_finding(message: str) -> str:
     return NUMBER.sub("#", sentence)[:160]
 
 
-def summarise(states: dict[str, dict], checks: list[tuple[str, float]]) -> tuple[list[float], list[CheckSummary]]:
+def summarise(states: dict[str, dict[str, Any]], checks: list[tuple[str, float]]) -> tuple[list[float], list[CheckSummary]]:
     """(each submission's total, a summary per check) over the submissions that were graded."""
     summaries = {name: CheckSummary(name, points) for name, points in checks}
     totals = []
@@ -70,7 +71,7 @@ def summarise(states: dict[str, dict], checks: list[tuple[str, float]]) -> tuple
     return totals, list(summaries.values())
 
 
-def misconceptions(states: dict[str, dict]) -> Counter:
+def misconceptions(states: dict[str, dict[str, Any]]) -> Counter[Any]:
     """How many students each diagnosed misconception was named for ((check, id) -> students)."""
     named = Counter()
     for state in states.values():
@@ -80,7 +81,7 @@ def misconceptions(states: dict[str, dict]) -> Counter:
     return named
 
 
-def misconception_table(named: Counter, sentences: dict[str, str]) -> list[str]:
+def misconception_table(named: Counter[Any], sentences: dict[str, str]) -> list[str]:
     """The summary's table "misconceptions in this class" (empty when none was named)."""
     if not named:
         return []
@@ -90,7 +91,7 @@ def misconception_table(named: Counter, sentences: dict[str, str]) -> list[str]:
                     for (check, id_), count in named.most_common()]
 
 
-def markdown(totals: list[float], checks: list[CheckSummary], possible: float, statuses: Counter,
+def markdown(totals: list[float], checks: list[CheckSummary], possible: float, statuses: Counter[Any],
              misconceptions_lines: list[str] = ()) -> str:
     lines = [f"# Class summary: {len(totals)} submissions", ""]
     if totals:

@@ -16,6 +16,7 @@ import tempfile
 import time
 import traceback
 from pathlib import Path
+from typing import Any
 
 from ..report.failure import failed_report
 from ..sandbox.zygote import Zygote
@@ -39,7 +40,7 @@ def main() -> None:
             zygote.close()
 
 
-def _prepare(settings: dict):
+def _prepare(settings: dict[str, Any]):
     from ..assignment import load_assignment
     from ..commands.grade import select_checks, skipped_checks
     from ..pipeline import Options
@@ -55,7 +56,7 @@ def _prepare(settings: dict):
                            sandbox=settings.get("sandbox", "linux"))
 
 
-def grade_entry(entry: Entry, rubric, options, zygote: Zygote | None) -> dict:
+def grade_entry(entry: Entry, rubric, options, zygote: Zygote | None) -> dict[str, Any]:
     """One entry's answer: status "ok" with its report, or why it could not be graded (and a zero report)."""
     from ..pipeline import grade
 

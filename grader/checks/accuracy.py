@@ -8,22 +8,23 @@ is proved exactly by the train_manual_update check, so this stage never compares
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
 from ..assignment import Assignment
-from ..data import DataError, load_arrays, resized, split_indices
+from ..data import Arrays, DataError, load_arrays, resized, split_indices
 from ..kinds import FailureKind
-from ..report.results import Part
+from ..report.results import CheckResult, Part
 from ..sandbox.reply import Failure
 from .base import Context, Skip, failed_call, not_checked
-from .registry import Check, Settings
+from .registry import Check, TimedSettings
 
 FUNCTIONS = ("train", "train_manual_update")
 
 
 @dataclass(frozen=True)
-class AccuracySettings(Settings):
+class AccuracySettings(TimedSettings):
     points: float = 15
     seconds: float = 1200
     """The stage's own wall-time limit (both trainings)."""
@@ -46,11 +47,13 @@ class AccuracySettings(Settings):
 
 
 def run(ctx: Context) -> list[Part]:
+    if ctx.data_root is None:
+        raise Skip("no data folder was given")
     try:
         arrays = load_arrays(ctx.data_root, ctx.cache_dir)
     except DataError as error:
         raise Skip(str(error)) from None
-    settings: AccuracySettings = ctx.settings
+    settings = ctx.settings_as(AccuracySettings)
     payload = stage_payload(arrays, settings, ctx.seed, ctx.device, ctx.assignment)
     setting = (f"{settings.epochs} epochs, batch {settings.batch_size}, lr {settings.lr:g}, momentum "
                f"{settings.momentum:g}, weight decay {settings.weight_decay:g}, seed {ctx.seed}, on "
@@ -62,7 +65,8 @@ def run(ctx: Context) -> list[Part]:
                    ctx.assignment.callable("compute_accuracy").name)
 
 
-def stage_payload(arrays, settings: AccuracySettings, seed: int, device: str, assignment: Assignment) -> dict:
+def stage_payload(arrays: Arrays, settings: AccuracySettings, seed: int, device: str,
+                  assignment: Assignment) -> dict[str, Any]:
     """What the worker's ``accuracy`` call trains on: the training split (the assignment's seeded validation
     split left out), the test images at the assignment's image size, and the rubric's hyperparameters."""
     data = assignment.data
@@ -75,16 +79,16 @@ def stage_payload(arrays, settings: AccuracySettings, seed: int, device: str, as
                                 "weight_decay": settings.weight_decay}}
 
 
-def _train_and_test(ctx: Context, payload: dict, function: str, labels: torch.Tensor, name: str) -> dict | Failure:
+def _train_and_test(ctx: Context, payload: dict[str, Any], function: str, labels: torch.Tensor, name: str) -> dict[str, Any] | Failure:
     if ctx.remaining() <= 0:
         return Failure(FailureKind.NOT_RUN, "the accuracy stage ran out of time", function=name)
     reply = ctx.call("accuracy", {**payload, "function": function})
-    if not reply.ok:
+    if reply.failure is not None:
         return reply.failure
     return judge_logits(reply.value, name, labels)
 
 
-def judge_logits(value: dict, name: str, labels: torch.Tensor) -> dict | Failure:
+def judge_logits(value: dict[str, Any], name: str, labels: torch.Tensor) -> dict[str, Any] | Failure:
     """The test accuracy the grader counts from the returned logits (a Failure when they are malformed)."""
     logits = value["logits"]
     if not isinstance(logits, torch.Tensor) or tuple(logits.shape) != (len(labels), 2) or \
@@ -97,7 +101,7 @@ def judge_logits(value: dict, name: str, labels: torch.Tensor) -> dict | Failure
             "student_accuracy_error": value.get("student_accuracy_error"), "train_seconds": value["train_seconds"]}
 
 
-def verdict(settings: AccuracySettings, setting: str, outcomes: dict, n_test: int, names: dict[str, str],
+def verdict(settings: AccuracySettings, setting: str, outcomes: dict[str, Any], n_test: int, names: dict[str, str],
             accuracy_name: str) -> list[Part]:
     """The stage's parts: two tiers per function (partial, full), and compute_accuracy's agreement."""
     parts = []
@@ -106,7 +110,7 @@ def verdict(settings: AccuracySettings, setting: str, outcomes: dict, n_test: in
     return parts + [_compute_accuracy(outcomes, settings.compute_accuracy_weight, n_test, names, accuracy_name)]
 
 
-def _tiers(function: str, outcome: dict | Failure, settings: AccuracySettings, weight: float,
+def _tiers(function: str, outcome: dict[str, Any] | Failure, settings: AccuracySettings, weight: float,
            setting: str) -> list[Part]:
     tiers = ((f"{function}: test accuracy at least {settings.partial_credit:g} (partial credit)",
               settings.partial_credit, weight * settings.partial_share),
@@ -126,7 +130,7 @@ def _tiers(function: str, outcome: dict | Failure, settings: AccuracySettings, w
             for index, (label, threshold, share) in enumerate(tiers)]
 
 
-def _compute_accuracy(outcomes: dict, weight: float, n_test: int, names: dict[str, str], name: str) -> Part:
+def _compute_accuracy(outcomes: dict[str, Any], weight: float, n_test: int, names: dict[str, str], name: str) -> Part:
     label = f"{name}(model, test_loader) agrees with the grader's count"
     ran = [(names[function], outcome) for function, outcome in outcomes.items() if not isinstance(outcome, Failure)]
     if not ran:
@@ -146,7 +150,7 @@ def _compute_accuracy(outcomes: dict, weight: float, n_test: int, names: dict[st
     return Part(label, agrees, message, weight, None if agrees else FailureKind.WRONG, details)
 
 
-def reached(result) -> dict[str, dict]:
+def reached(result: CheckResult) -> dict[str, dict[str, Any]]:
     """From an accuracy CheckResult: per training function that ran, its test accuracy and training seconds."""
     return {p.details["function"]: {"accuracy": p.details["accuracy"], "train_seconds": p.details["train_seconds"]}
             for p in result.parts if "accuracy" in p.details}
@@ -154,5 +158,5 @@ def reached(result) -> dict[str, dict]:
 
 CHECKS = (Check("accuracy",
                 "accuracy: {mlp} trained with your {train} / {train_manual_update} on CIFAR-10 airplane vs bird",
-                run, AccuracySettings, needs_data=True, own_time_limit=True,
+                run, AccuracySettings, needs_data=True,
                 grades=("mlp", "train", "train_manual_update", "compute_accuracy")),)

@@ -2,16 +2,19 @@
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
+from typing import Any
 
 import torch
 from hypothesis import strategies as st
 
-from ..cases import NetCase, expected_gradients, net_cases
+from ..cases import Gradients, NetCase, expected_gradients, net_cases
 from ..compare import Tolerance, describe_value, mismatch
 from ..diagnosis import Diagnosis, diagnosed, first_match, misconception
 from ..diagnosis import backprop as backprop_diagnosis
 from ..kinds import FailureKind
 from ..report.results import Part
+from ..sandbox.reply import Failure
 from .base import CheckTimeUp, Context, Skip, failed_call, find_failure, out_of_time, timed
 from .registry import Check, GeneratedCases
 
@@ -31,10 +34,10 @@ def run_mini_batch(ctx: Context) -> list[Part]:
     return _run(ctx, st.integers(2, largest))
 
 
-def _run(ctx: Context, batch_sizes) -> list[Part]:
+def _run(ctx: Context, batch_sizes: st.SearchStrategy[int]) -> list[Part]:
     spec = ctx.assignment.callable("backpropagation")
     call, function = spec.call(), {"function": spec.name}
-    failing: dict = {}
+    failing: dict[str, Any] = {}
 
     def check_one(case: NetCase) -> Part | None:
         try:
@@ -52,7 +55,7 @@ def _run(ctx: Context, batch_sizes) -> list[Part]:
         return Part.fail(LABEL, problem, details=function) if problem else None
 
     cases = net_cases(batch_sizes=batch_sizes, activations=st.sampled_from(ctx.assignment.network.activations))
-    runs, failure = find_failure(cases, ctx.settings.examples, ctx.seed, check_one)
+    runs, failure = find_failure(cases, ctx.settings_as(GeneratedCases).examples, ctx.seed, check_one)
     if failure is None:
         return [Part.ok(LABEL, f"All {runs} generated networks match autograd.", details={"examples": runs})]
     part = dataclasses.replace(failure, details={**failure.details, "examples": runs})
@@ -63,7 +66,7 @@ DIAGNOSIS_CASES = 3
 """More cases a diagnosis must hold on, beyond the failing one."""
 
 
-def _diagnosis(ctx: Context, failing: dict, name: str) -> Diagnosis | None:
+def _diagnosis(ctx: Context, failing: dict[str, Any], name: str) -> Diagnosis | None:
     """The misconception behind the failing case, confirmed on more cases the student's code answers (None: none
     explains it, or there was no time to confirm)."""
     case = failing.get("case")
@@ -85,7 +88,7 @@ def _diagnosis(ctx: Context, failing: dict, name: str) -> Diagnosis | None:
         return None
 
 
-def _only_one_at_a_time(ctx: Context, case: NetCase, failure, name: str) -> Diagnosis | None:
+def _only_one_at_a_time(ctx: Context, case: NetCase, failure: Failure, name: str) -> Diagnosis | None:
     """Code that raises on a batch of several and is right on each of its samples alone handles a batch of one."""
     if failure.kind is not FailureKind.EXCEPTION or len(case.x) < 2:
         return None
@@ -98,31 +101,44 @@ def _only_one_at_a_time(ctx: Context, case: NetCase, failure, name: str) -> Diag
         "it handles only a batch of one (a squeezed or missing batch dimension)."))
 
 
-def gradient_mismatch(case: NetCase, value: dict, expected, call: str) -> str | None:
+def gradient_mismatch(case: NetCase, value: dict[str, Any], expected: tuple[Gradients, Gradients],
+                      call: str) -> str | None:
     """The first gradient that differs from autograd, explained with the case; None when all match."""
     expected_w, expected_b = expected
     for l in range(1, len(case.n_l)):
-        for label, got, expected, shape_of in (("dL_dw", value["dL_dw"].get(str(l)), expected_w[l], "weight"),
-                                               ("dL_db", value["dL_db"].get(str(l)), expected_b[l], "bias")):
-            problem = mismatch(f"model.{label}[{l}]", got, expected, TOLERANCE)
+        for label, got, wanted, shape_of in (("dL_dw", value["dL_dw"].get(str(l)), expected_w[l], "weight"),
+                                             ("dL_db", value["dL_db"].get(str(l)), expected_b[l], "bias")):
+            problem = mismatch(f"model.{label}[{l}]", got, wanted, TOLERANCE)
             if problem:
                 shown = case.show_tensors()
                 return (f"{call} on {case.describe()} (after y_pred = model(x)):\n{problem}\n"
                         f"Expected model.{label}[{l}] (same shape as model.fc['{l}'].{shape_of}) = "
-                        f"{_short(expected)}\n          got {_short(got)}"
+                        f"{_short(wanted)}\n          got {_short(got)}"
                         + (f"\nThe case:\n{shown}" if shown else ""))
     return None
 
 
-def _short(value) -> str:
+def _short(value: object) -> str:
     if isinstance(value, torch.Tensor) and value.numel() <= 16:
         return str(value.tolist())
     return describe_value(value)
 
 
+@dataclass(frozen=True)
+class OneSample(GeneratedCases):
+    points: float = 25
+    examples: int = 120
+
+
+@dataclass(frozen=True)
+class MiniBatch(GeneratedCases):
+    points: float = 10
+    examples: int = 80
+
+
 CHECKS = (
     Check("backpropagation_one_sample", "{backpropagation}: one sample (batch size 1), against autograd",
-          run_one_sample, GeneratedCases, defaults={"points": 25, "examples": 120}, grades=("backpropagation",)),
+          run_one_sample, OneSample, grades=("backpropagation",)),
     Check("backpropagation_mini_batch", "{backpropagation}: mini-batches (batch sizes 2-8), against autograd",
-          run_mini_batch, GeneratedCases, defaults={"points": 10, "examples": 80}, grades=("backpropagation",)),
+          run_mini_batch, MiniBatch, grades=("backpropagation",)),
 )

@@ -8,9 +8,10 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
 from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
+from hypothesis.strategies import SearchStrategy
 
 from ..assignment import Assignment
 from ..binding import Binding
@@ -18,7 +19,10 @@ from ..kinds import FailureKind
 from ..report.results import Part
 from ..rubric import CheckSpec, Rubric
 from ..sandbox.reply import Failure, PendingCall, Reply
+from .registry import Settings
 
+_S = TypeVar("_S", bound=Settings)
+_R = TypeVar("_R")
 RETRY_KINDS = frozenset({FailureKind.WRONG, FailureKind.EXCEPTION})
 """Failures after which further generated cases are still worth running (and the case worth shrinking)."""
 
@@ -28,7 +32,7 @@ class WorkerHost(Protocol):
 
     device: str
 
-    def begin(self, call: str, payload: dict) -> PendingCall:
+    def begin(self, call: str, payload: dict[str, Any]) -> PendingCall:
         """Send a call to the worker now; the grader may work until :meth:`finish`."""
 
     def finish(self, pending: PendingCall, *, timeout: float) -> Reply:
@@ -38,7 +42,7 @@ class WorkerHost(Protocol):
         """What importing the submission found: per module, whether it imported; per declared callable, where it
         was found and its parameters, or why it is missing."""
 
-    def found(self, key: str) -> dict | None:
+    def found(self, key: str) -> dict[str, Any] | None:
         """How the declared callable ``key`` was found (see :meth:`grader.sandbox.host.Host.found`)."""
 
     def binding(self, key: str) -> Binding | None:
@@ -72,8 +76,15 @@ class Context:
     """(call, seconds it took, its time budget) of every call made with a budget."""
 
     @property
-    def settings(self):
+    def settings(self) -> Settings:
         return self.spec.settings
+
+    def settings_as(self, kind: type[_S]) -> _S:
+        """This check's settings as the dataclass its declaration names (e.g. GeneratedCases for ``examples``)."""
+        settings = self.spec.settings
+        if not isinstance(settings, kind):
+            raise TypeError(f"check {self.spec.name} has {type(settings).__name__} settings, not {kind.__name__}")
+        return settings
 
     @property
     def seed(self) -> int:
@@ -92,12 +103,12 @@ class Context:
     def remaining(self) -> float:
         return self.deadline - time.monotonic()
 
-    def call(self, name: str, payload: dict, reference_seconds: float | None = None) -> Reply:
+    def call(self, name: str, payload: dict[str, Any], reference_seconds: float | None = None) -> Reply:
         """Call handler ``name`` in the worker within what is left of this check's time (and the call's budget,
         see :meth:`finish`)."""
         return self.finish(self.begin(name, payload), reference_seconds)
 
-    def begin(self, name: str, payload: dict) -> PendingCall:
+    def begin(self, name: str, payload: dict[str, Any]) -> PendingCall:
         """Send a call now and finish it later with :meth:`finish`; time spent (re)starting a worker is not
         charged to the check."""
         if self.remaining() <= 0:
@@ -134,7 +145,7 @@ class Context:
             return f"did not finish within this check's time limit of {self.time_limit():g} s"
         limits = self.rubric.limits
         return (f"took more than {budget:.1f} s, the limit for this case: the grader's own computation of it takes "
-                f"{_duration(reference_seconds)} (the limit is {limits.call_multiple:g} times that plus "
+                f"{_duration(reference_seconds or 0.0)} (the limit is {limits.call_multiple:g} times that plus "
                 f"{limits.call_floor_seconds:g} s)")
 
     def time_limit(self) -> float:
@@ -150,7 +161,7 @@ def _duration(seconds: float) -> str:
     return f"{seconds * 1000:.1f} ms" if seconds < 1 else f"{seconds:.2f} s"
 
 
-def timed(function, *arguments):
+def timed(function: Callable[..., _R], *arguments: Any) -> tuple[_R, float]:
     """(function(*arguments), the seconds it took): the grader's own cost of a case, for the call's budget."""
     started = time.perf_counter()
     result = function(*arguments)
@@ -184,8 +195,11 @@ def failure_text(call: str, failure: Failure) -> str:
     return text
 
 
-def failed_call(label: str, call: str, failure: Failure, *, context: str = "", weight: float = 1.0) -> Part:
-    """A failed part for a call that produced no value; ``context`` (e.g. the case) comes first."""
+def failed_call(label: str, call: str, failure: Failure | None, *, context: str = "", weight: float = 1.0) -> Part:
+    """A failed part for a call that produced no value (``failure``: the Reply's, which a failed call always
+    has); ``context`` (e.g. the case) comes first."""
+    if failure is None:
+        raise ValueError("failed_call needs the failure of a call that failed")
     message = f"{context}:\n{failure_text(call, failure)}" if context else failure_text(call, failure)
     return Part.fail(label, message, failure.kind, weight, {"function": failure.function} if failure.function else {})
 
@@ -212,10 +226,13 @@ class GraderCheckError(Exception):
 class _Search:
     """One hypothesis run: the cases run, the failing case kept, and a grader error if one happened."""
 
-    def __init__(self, check_one: Callable[[object], Part | None]):
-        self.check_one, self.runs, self.part, self.final, self.grader_error = check_one, 0, None, None, None
+    def __init__(self, check_one: Callable[[Any], Part | None]):
+        self.check_one, self.runs = check_one, 0
+        self.part: Part | None = None
+        self.final: Part | None = None
+        self.grader_error: str | None = None
 
-    def step(self, case) -> None:
+    def step(self, case: Any) -> None:
         """Judge one case; a failure worth shrinking raises AssertionError, a final one stops the run."""
         if self.final is not None or self.grader_error is not None:
             raise _Stop()
@@ -241,8 +258,8 @@ class _Search:
         return self.runs, self.final or self.part
 
 
-def find_failure(strategy, examples: int, run_seed: int,
-                 check_one: Callable[[object], Part | None]) -> tuple[int, Part | None]:
+def find_failure(strategy: SearchStrategy[Any], examples: int, run_seed: int,
+                 check_one: Callable[[Any], Part | None]) -> tuple[int, Part | None]:
     """Run ``check_one`` on up to ``examples`` drawn cases; return (cases run, the smallest failing case's Part).
 
     Deterministic for a given ``run_seed``. After a failure hypothesis shrinks the case and replays the

@@ -2,14 +2,18 @@
 relative error, and leaves every parameter bit-for-bit unchanged."""
 from __future__ import annotations
 
+from typing import Any
+
+from dataclasses import dataclass
+
 import torch
 
-from ..cases import NetCase, expected_gradients, make_net_case
+from ..cases import Gradients, NetCase, expected_gradients, make_net_case
 from ..diagnosis import diagnosed, first_match
 from ..diagnosis.grad_check import Observation, holding
 from ..report.results import Part
 from .base import CheckTimeUp, Context, Skip, failed_call, out_of_time, timed
-from .registry import Check
+from .registry import Check, Settings
 
 EPS, TOL = 1e-6, 1e-6
 AGREEMENT = (1e-3, 1e-7)
@@ -43,7 +47,7 @@ def run(ctx: Context) -> list[Part]:
             for key, label in LABELS.items()]
 
 
-def _judge(ctx: Context, call: str, case: NetCase, variant: str, observations: list) -> dict[str, Part]:
+def _judge(ctx: Context, call: str, case: NetCase, variant: str, observations: list[Any]) -> dict[str, Part]:
     """The failed parts (by key) of one call of grad_check with correct or corrupted gradients."""
     dL_dw, dL_db, what = _gradients(case, variant)
     payload = {**case.payload(), "dL_dw": {str(l): g for l, g in dL_dw.items()},
@@ -64,7 +68,7 @@ def _judge(ctx: Context, call: str, case: NetCase, variant: str, observations: l
     return _verdict(case, variant, context, verdict, rel_err, ours, reply.value["params_after"])
 
 
-def _gradients(case: NetCase, variant: str):
+def _gradients(case: NetCase, variant: str) -> tuple[Gradients, Gradients, str]:
     """(dL_dw, dL_db, description): autograd's gradients, one entry corrupted for "weight" and "bias"."""
     dL_dw, dL_db = expected_gradients(case)
     if variant == "weight":
@@ -77,7 +81,8 @@ def _gradients(case: NetCase, variant: str):
     return dL_dw, dL_db, "correct gradients"
 
 
-def _verdict(case, variant, context, verdict, rel_err, ours, params_after) -> dict[str, Part]:
+def _verdict(case: NetCase, variant: str, context: str, verdict: bool, rel_err: float, ours: float,
+             params_after: dict[str, torch.Tensor]) -> dict[str, Part]:
     failures = {}
     if verdict != (variant == "correct"):
         failures[variant] = Part.fail(LABELS[variant], f"{context} returned ({verdict}, {rel_err:.3g}); expected "
@@ -94,12 +99,12 @@ def _verdict(case, variant, context, verdict, rel_err, ours, params_after) -> di
     return failures
 
 
-def _corruption(dL_dw, dL_db) -> float:
+def _corruption(dL_dw: Gradients, dL_db: Gradients) -> float:
     scale = torch.cat([g.flatten() for g in (*dL_dw.values(), *dL_db.values())]).abs().max().item()
     return 0.2 * scale + 0.05
 
 
-def _unpack(result) -> tuple[bool | None, float]:
+def _unpack(result: object) -> tuple[bool | None, float]:
     if not isinstance(result, list) or len(result) != 2:
         return None, float("nan")
     verdict, rel_err = (r.item() if isinstance(r, torch.Tensor) and r.numel() == 1 else r for r in result)
@@ -108,14 +113,14 @@ def _unpack(result) -> tuple[bool | None, float]:
     return verdict, float(rel_err)
 
 
-def relative_error(case: NetCase, dL_dw, dL_db) -> float:
+def relative_error(case: NetCase, dL_dw: Gradients, dL_db: Gradients) -> float:
     """The contract's rel_err of these gradients against central differences (eps = EPS), in float64."""
     model = case.model()
     loss_fn = torch.nn.MSELoss(reduction="none")
     fd, bp = [], []
     with torch.no_grad():
         for l in range(1, len(case.n_l)):
-            for param, analytic in ((model.fc[str(l)].weight, dL_dw[l]), (model.fc[str(l)].bias, dL_db[l])):
+            for param, analytic in ((model.linear(l).weight, dL_dw[l]), (model.linear(l).bias, dL_db[l])):
                 flat = param.view(-1)
                 for i in range(flat.numel()):
                     original = flat[i].item()
@@ -131,5 +136,10 @@ def relative_error(case: NetCase, dL_dw, dL_db) -> float:
     return 0.0 if denominator == 0 else (g_fd - g_bp).norm().item() / denominator
 
 
+@dataclass(frozen=True)
+class GradCheckSettings(Settings):
+    points: float = 10
+
+
 CHECKS = (Check("grad_check", "{grad_check}: accepts correct gradients, rejects corrupted ones, restores parameters",
-                run, defaults={"points": 10}, grades=("grad_check",)),)
+                run, GradCheckSettings, grades=("grad_check",)),)

@@ -8,6 +8,8 @@
 """
 from __future__ import annotations
 
+from typing import Any
+
 from ..assignment import Callable
 from ..binding import NO_DEFAULT, StudentParameter, described_signature, literal
 from ..kinds import FailureKind
@@ -27,7 +29,7 @@ def run_interface(ctx: Context) -> list[Part]:
     return parts + [_callable(ctx, spec) for spec in ctx.assignment.graded() if "error" not in modules[spec.module]]
 
 
-def _imports(module: str, description: dict) -> Part:
+def _imports(module: str, description: dict[str, Any]) -> Part:
     label = f"{module}.py imports"
     if "error" not in description:
         return Part.ok(label)
@@ -90,7 +92,7 @@ def _same_default(got: str | None, wanted: str | None) -> bool:
         return False
     if isinstance(value, bool) or isinstance(expected, bool):
         return value is expected
-    return value == expected
+    return bool(value == expected)
 
 
 CHECKS = (Check("interface", "Interface: modules import, graded functions and classes found and callable",

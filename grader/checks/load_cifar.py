@@ -8,6 +8,8 @@ train fraction, of the two classes' images or of all ten classes' before keeping
 from __future__ import annotations
 
 import shutil
+from dataclasses import dataclass
+from typing import Any
 import tempfile
 from pathlib import Path
 
@@ -16,13 +18,14 @@ import torch
 
 from ..assignment import DataSpec
 from ..binding import literal
-from ..data import decode
+from ..data import Arrays, decode
 from ..diagnosis import Diagnosis, diagnosed, misconception
 from ..fixtures import Fixture, official_checksums_skipped, write_fixture
 from ..given import CLASSES
+from ..kinds import FailureKind
 from ..report.results import Part
 from .base import CheckTimeUp, Context, failed_call, out_of_time, timed
-from .registry import Check
+from .registry import Check, Settings
 
 VAL_FRACTION, SEED = 0.25, 7
 """Deliberately not the assignment's defaults: a load_cifar that ignores its arguments is caught (each is passed
@@ -30,6 +33,10 @@ only when the student's function has a parameter for it; else the template's def
 PLAUSIBLE_MEAN, PLAUSIBLE_STD = (0.2, 0.8), (0.1, 0.6)
 """Per-channel statistics (pixels in [0, 1]) an honest normalisation can use: data-derived or published."""
 MATCH_LIMIT, AFFINE_LIMIT = 1e-3, 1e-3
+Splits = dict[str, Any]
+"""What the worker returned: per split ("train", "val", "test"): its length, images and labels."""
+Identity = dict[str, list[tuple[str, int] | None]]
+"""Per split, each returned image as ("train" | "test", its index among the images the grader wrote), or None."""
 LAYOUT_TEXT = {"imagefolder": "an ImageFolder tree (train/{airplane,bird,cat}, test/...)",
                "official": "the official layout (cifar-10-batches-py, with a third class)"}
 
@@ -57,8 +64,8 @@ def _arguments(ctx: Context) -> tuple[float, int, str]:
     if spec.parameter("seed") is not None and ctx.has_role("load_cifar", "seed"):
         seed = SEED
         shown["seed"] = SEED
-    elif spec.parameter("seed") is not None:
-        seed = literal(spec.parameter("seed").default)
+    elif (declared := spec.parameter("seed")) is not None and isinstance(literal(declared.default), int):
+        seed = literal(declared.default)
     return val_fraction, seed, spec.call(**shown)
 
 
@@ -76,7 +83,8 @@ def _judge_layout(ctx: Context, fixture: Fixture) -> list[Part]:
     reply = ctx.finish(pending, timed(_decode, fixture)[1])
     if not reply.ok:
         first = failed_call(labels[0], call, reply.failure)
-        return [first] + [Part.fail(label, "not judged: see above", first.kind, details=first.details)
+        return [first] + [Part.fail(label, "not judged: see above", first.kind or FailureKind.WRONG,
+                                    details=first.details)
                           for label in labels[1:]]
     if "error" in reply.value:
         return [Part.fail(labels[0], f"{call} {reply.value['error']}", details=details)] + \
@@ -103,7 +111,7 @@ def _judge_layout(ctx: Context, fixture: Fixture) -> list[Part]:
             if problem else Part.ok(label) for index, (label, problem) in enumerate(zip(labels, problems))]
 
 
-def _diagnoses(fixture: Fixture, splits, identity, data: DataSpec) -> dict[int, Diagnosis]:
+def _diagnoses(fixture: Fixture, splits: Splits, identity: Identity, data: DataSpec) -> dict[int, Diagnosis]:
     """Which part each load_cifar misconception explains (its index among the layout's parts)."""
     truth = {"train": fixture.train_labels, "test": fixture.test_labels}
     found = [(int(truth[m[0]][m[1]]), int(label.item() if isinstance(label, torch.Tensor) else label))
@@ -122,14 +130,14 @@ def _diagnoses(fixture: Fixture, splits, identity, data: DataSpec) -> dict[int, 
     return diagnoses
 
 
-def _raw_pixels(fixture: Fixture, splits, identity) -> bool:
+def _raw_pixels(fixture: Fixture, splits: Splits, identity: Identity) -> bool:
     raw = {"train": fixture.train_images, "test": fixture.test_images}
     pairs = [(raw[m[0]][m[1]], image) for name in ("train", "val") for m, image in
              zip(identity[name], splits[name]["images"]) if m is not None]
     return bool(pairs) and all(np.allclose(image.double().numpy(), pixels / 255, atol=1e-6) for pixels, image in pairs)
 
 
-def _decode(fixture: Fixture):
+def _decode(fixture: Fixture) -> Arrays:
     """What the call costs the reference: decoding the fixture's images (the call's budget)."""
     with official_checksums_skipped():
         return decode(fixture.root, fixture.layout)
@@ -154,7 +162,8 @@ def expected_sizes(fixture: Fixture, data: DataSpec, val_fraction: float, seed: 
     return [c for i, c in enumerate(candidates) if c not in candidates[:i]]
 
 
-def _counts(call, fixture, splits, data: DataSpec, val_fraction: float, seed: int) -> str | None:
+def _counts(call: str, fixture: Fixture, splits: Splits, data: DataSpec, val_fraction: float,
+            seed: int) -> str | None:
     accepted = expected_sizes(fixture, data, val_fraction, seed)
     got = {name: splits[name]["len"] for name in ("train", "val", "test")}
     if got not in accepted:
@@ -167,7 +176,7 @@ def _counts(call, fixture, splits, data: DataSpec, val_fraction: float, seed: in
     return None
 
 
-def _items(call, splits, data: DataSpec) -> str | None:
+def _items(call: str, splits: Splits, data: DataSpec) -> str | None:
     shape = tuple(data.image_shape)
     for name in ("train", "val", "test"):
         for image, label in zip(splits[name]["images"], splits[name]["labels"]):
@@ -180,10 +189,11 @@ def _items(call, splits, data: DataSpec) -> str | None:
 
 def _standardise(images: np.ndarray) -> np.ndarray:
     flat = images.reshape(len(images), 3, -1).astype(np.float64)
-    return (flat - flat.mean(axis=2, keepdims=True)) / (flat.std(axis=2, keepdims=True) + 1e-12)
+    standardised: np.ndarray = (flat - flat.mean(axis=2, keepdims=True)) / (flat.std(axis=2, keepdims=True) + 1e-12)
+    return standardised
 
 
-def _identify(fixture: Fixture, splits) -> dict[str, list[tuple[str, int] | None]]:
+def _identify(fixture: Fixture, splits: Splits) -> Identity:
     """For every returned image: ("train"|"test", index in the fixture), or None when it matches none."""
     sources = {"train": _standardise(fixture.train_images), "test": _standardise(fixture.test_images)}
     identity = {}
@@ -201,7 +211,7 @@ def _identify(fixture: Fixture, splits) -> dict[str, list[tuple[str, int] | None
     return identity
 
 
-def _labels(call, fixture, splits, identity, data: DataSpec) -> str | None:
+def _labels(call: str, fixture: Fixture, splits: Splits, identity: Identity, data: DataSpec) -> str | None:
     truth = {"train": fixture.train_labels, "test": fixture.test_labels}
     names = dict(enumerate(CLASSES))
     for name in ("train", "val", "test"):
@@ -221,15 +231,15 @@ def _labels(call, fixture, splits, identity, data: DataSpec) -> str | None:
     return None
 
 
-def _split(call, fixture, identity) -> str | None:
+def _split(call: str, fixture: Fixture, identity: Identity) -> str | None:
     unknown = [name for name in identity if any(match is None for match in identity[name])]
     if unknown:
         return (f"{call}: some images of the {unknown[0]} set are not images of the dataset (changed beyond "
                 "normalisation?).")
     for name, source in (("train", "train"), ("val", "train"), ("test", "test")):
-        wrong = [m for m in identity[name] if m[0] != source]
+        wrong = [m for m in identity[name] if m is not None and m[0] != source]
         if wrong:
-            return (f"{call}: the {name} set holds {len(wrong)} image(s) from the {wrong[0][0]} images; "
+            return (f"{call}: the {name} set holds {len(wrong)} image(s) from the {wrong[0][0] if wrong[0] else '?'} images; "
                     f"it must come from the {source} images only.")
     overlap = set(identity["train"]) & set(identity["val"])
     if overlap:
@@ -237,7 +247,7 @@ def _split(call, fixture, identity) -> str | None:
     return None
 
 
-def _normalisation(call, fixture, splits, identity) -> str | None:
+def _normalisation(call: str, fixture: Fixture, splits: Splits, identity: Identity) -> str | None:
     raw = {"train": fixture.train_images, "test": fixture.test_images}
     pairs = [(raw[m[0]][m[1]], image) for name in ("train", "val") for m, image in
              zip(identity[name], splits[name]["images"]) if m is not None]
@@ -262,5 +272,10 @@ def _normalisation(call, fixture, splits, identity) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class LoadCifarSettings(Settings):
+    points: float = 5
+
+
 CHECKS = (Check("load_cifar", "{load_cifar}: the template's data layouts, labels, splits and normalisation", run,
-                defaults={"points": 5}, grades=("load_cifar",)),)
+                LoadCifarSettings, grades=("load_cifar",)),)

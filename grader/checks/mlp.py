@@ -5,17 +5,24 @@ compared; when they differ, variants of the grader's network name the likely mis
 """
 from __future__ import annotations
 
+from typing import Any
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
 import torch
 
 from ..compare import Tolerance, mismatch
 from ..diagnosis import Diagnosis, diagnosed, misconception
 from ..report.results import Part
 from .base import CheckTimeUp, Context, failed_call, out_of_time, timed
-from .registry import Check
+from .registry import Check, Settings
 
 TOLERANCE_RTOL, TOLERANCE_ATOL = 1e-4, 1e-5
 """float32 network vs the grader's float64 copy (measured error ~1e-7 relative; see tests)."""
 N_INPUTS = 6
+Layers = list[tuple[torch.Tensor, torch.Tensor]]
+"""(weight, bias) of each linear layer, in order."""
 ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth")
 
 
@@ -68,7 +75,7 @@ def _shapes(sizes: tuple[int, ...]) -> list[tuple[int, int]]:
     return list(zip(sizes[1:], sizes[:-1]))
 
 
-def _layers(state: dict, sizes: tuple[int, ...]):
+def _layers(state: dict[str, Any], sizes: tuple[int, ...]) -> tuple[Layers | None, str | None]:
     shapes = _shapes(sizes)
     weights = {tuple(t.shape): t for t in state.values() if isinstance(t, torch.Tensor) and t.dim() == 2}
     biases = {tuple(t.shape): t for t in state.values() if isinstance(t, torch.Tensor) and t.dim() == 1}
@@ -83,7 +90,7 @@ def _layers(state: dict, sizes: tuple[int, ...]):
     return [(weights[shape].double(), biases[shape[:1]].double()) for shape in shapes], problem
 
 
-def forward(layers, x: torch.Tensor, relu_after=None) -> torch.Tensor:
+def forward(layers: Layers, x: torch.Tensor, relu_after: list[bool] | None = None) -> torch.Tensor:
     """The grader's network in float64 with the given weights; ``relu_after[k]`` puts a ReLU after layer k (by
     default after every layer but the last)."""
     relu_after = relu_after or [True] * (len(layers) - 1) + [False]
@@ -98,7 +105,7 @@ def _tolerance(expected: torch.Tensor) -> Tolerance:
     return Tolerance(rtol=TOLERANCE_RTOL, atol=TOLERANCE_ATOL * max(expected.abs().max().item(), 1.0))
 
 
-def _variants(n_layers: int):
+def _variants(n_layers: int) -> Iterator[tuple[str, list[bool]]]:
     """(what is wrong, where the ReLUs are) for each single misplaced ReLU."""
     correct = [True] * (n_layers - 1) + [False]
     for k in range(n_layers - 1):
@@ -106,7 +113,7 @@ def _variants(n_layers: int):
     yield "a ReLU on the output layer", [True] * n_layers
 
 
-def _diagnosis(got, layers, x) -> Diagnosis | None:
+def _diagnosis(got: object, layers: Layers, x: torch.Tensor) -> Diagnosis | None:
     """Softmax on the output, or a ReLU missing or added, when the outputs are exactly those of that network."""
     if not isinstance(got, torch.Tensor) or got.shape != (len(x), layers[-1][0].shape[0]):
         return None
@@ -123,7 +130,7 @@ def _diagnosis(got, layers, x) -> Diagnosis | None:
     return None
 
 
-def _width(state: dict, sizes: tuple[int, ...]) -> Diagnosis | None:
+def _width(state: dict[str, Any], sizes: tuple[int, ...]) -> Diagnosis | None:
     """One layer of another width: the student's weights chain from the input to the output with the declared
     number of layers, and differ from the declared widths in exactly one hidden layer."""
     weights = [tuple(t.shape) for t in state.values() if isinstance(t, torch.Tensor) and t.dim() == 2]
@@ -143,5 +150,10 @@ def _width(state: dict, sizes: tuple[int, ...]) -> Diagnosis | None:
                      f"the template's has {sizes[k]} (your layers are {'-'.join(map(str, chain))}).")
 
 
-CHECKS = (Check("MyMLP", "{mlp}: the declared layers, ReLU after hidden layers, linear output", run,
-                defaults={"points": 5}, grades=("mlp",)),)
+@dataclass(frozen=True)
+class MLPSettings(Settings):
+    points: float = 5
+
+
+CHECKS = (Check("MyMLP", "{mlp}: the declared layers, ReLU after hidden layers, linear output", run, MLPSettings,
+                grades=("mlp",)),)

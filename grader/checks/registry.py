@@ -10,7 +10,14 @@ import functools
 import importlib
 import pkgutil
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the check modules import the registry; these only name what a check's run takes and gives
+    from ..report.results import Part
+    from ..rubric import Limits
+    from .base import Context
 
 
 @dataclass(frozen=True)
@@ -31,6 +38,17 @@ class GeneratedCases(Settings):
 
 
 @dataclass(frozen=True)
+class TimedSettings(Settings):
+    """A check with its own wall-time limit, outside the submission's total time (e.g. the accuracy stage)."""
+
+    seconds: float = 600.0
+
+
+RunCheck = Callable[["Context"], "list[Part]"]
+"""What a check does: ``run(context) -> parts``; raises :class:`~grader.checks.base.Skip` when it cannot run."""
+
+
+@dataclass(frozen=True)
 class Check:
     """A check: what the rubric, the pipeline, the command line and the reports need to know about it."""
 
@@ -38,34 +56,35 @@ class Check:
     """Its rubric key, report tag and --only/--skip name."""
     title: str
     """What reports call it; ``{key}`` stands for the assignment's name of a declared callable (``{train}``)."""
-    run: Callable
-    """``run(context) -> list[Part]``; raises :class:`~grader.checks.base.Skip` when it cannot run."""
-    settings: type = Settings
-    """The dataclass of its rubric keys."""
-    defaults: dict = field(default_factory=dict)
-    """Its defaults for those keys, where they differ from the dataclass's (e.g. its points)."""
+    run: RunCheck
+    settings: type[Settings] = Settings
+    """The dataclass of its rubric keys, with their defaults: the one place a default is written (the packaged
+    rubrics agree with it: tests/test_rubric.py)."""
     grades: tuple[str, ...] = ()
     """The declared callables it grades (their keys: "backpropagation", "train", ...); () for the whole submission."""
     needs_data: bool = False
     """Needs the real CIFAR-10 data (``--data-root``): skipped without it, and by ``--skip-accuracy``."""
-    own_time_limit: bool = False
-    """Its settings hold ``seconds``, its own wall-time limit, outside the submission's total time."""
 
-    def configure(self, table: dict) -> Settings:
+    @property
+    def own_time_limit(self) -> bool:
+        """Its settings hold ``seconds``, its own wall-time limit, outside the submission's total time."""
+        return issubclass(self.settings, TimedSettings)
+
+    def configure(self, table: dict[str, Any]) -> Settings:
         """Its settings from a rubric table of already converted values (defaults for what the table omits)."""
-        return self.settings(**{**self.defaults, **table})
+        return self.settings(**table)
 
     def title_for(self, names: dict[str, str]) -> str:
         """The title with each ``{key}`` replaced by the assignment's name for that callable (the key itself when
         the assignment has none)."""
         return self.title.format_map(_KeysByDefault(names))
 
-    def time_limit(self, settings: Settings, limits) -> float:
+    def time_limit(self, settings: Settings, limits: Limits) -> float:
         """Seconds this check may take, from its settings or the rubric's per-check limit."""
-        return settings.seconds if self.own_time_limit else limits.check_seconds
+        return settings.seconds if isinstance(settings, TimedSettings) else limits.check_seconds
 
 
-class _KeysByDefault(dict):
+class _KeysByDefault(dict[str, str]):
     def __missing__(self, key: str) -> str:
         return key
 
@@ -74,8 +93,9 @@ class UnknownCheck(LookupError):
     """A rubric or command line names a check that no module declares."""
 
 
-def _declared_in(module) -> dict[str, Check]:
-    return {check.name: check for check in getattr(module, "CHECKS", ())}
+def _declared_in(module: ModuleType) -> dict[str, Check]:
+    declared: tuple[Check, ...] = getattr(module, "CHECKS", ())
+    return {check.name: check for check in declared}
 
 
 @functools.cache

@@ -8,13 +8,18 @@ cannot call with the student's signature is not checked here and not charged her
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
+
 import torch
 
-from ..cases import SGDConfig, expected_gradients, make_net_case, reference_training, training_problem
+from ..cases import NetCase, SGDConfig, expected_gradients, make_net_case, reference_training, training_problem
 from ..kinds import FailureKind
 from ..report.results import Part
+from ..sandbox.replies import BackpropReply
+from ..sandbox.reply import Failure
 from .base import CheckTimeUp, Context, failed_call, not_checked, out_of_time, timed
-from .registry import Check
+from .registry import Check, Settings
 
 CASES = (((3, 4, 2), 2), ((2, 3, 3, 1), 3), ((4, 1), 1))
 """(widths, batch size) of the networks tried; activations cycle through the assignment's (tanh, relu, sigmoid for
@@ -34,7 +39,7 @@ def run(ctx: Context) -> list[Part]:
         return [out_of_time(label) for label in labels]
 
 
-def _cases(ctx: Context):
+def _cases(ctx: Context) -> Iterator[NetCase]:
     allowed = ctx.assignment.network.activations
     activations = [a for a in PREFERRED_ACTIVATIONS if a in allowed] or list(allowed)
     for index, (n_l, batch) in enumerate(CASES):
@@ -49,7 +54,7 @@ def _backprop_rules(ctx: Context, call: str, labels: list[str]) -> tuple[Part, P
         pending = ctx.begin("backprop", {**case.payload(), "side_effects": True})
         reply = ctx.finish(pending, timed(expected_gradients, case)[1])
         if not reply.ok:
-            return tuple(_unchecked(label, call, reply.failure) for label in labels)
+            return _unchecked(labels[0], call, reply.failure), _unchecked(labels[1], call, reply.failure)
         value = reply.value
         if value["autograd_calls"] and no_autograd.passed:
             no_autograd = Part.fail(labels[0], f"On {case.describe()}, {call} ran autograd's backward pass "
@@ -62,13 +67,13 @@ def _backprop_rules(ctx: Context, call: str, labels: list[str]) -> tuple[Part, P
     return no_autograd, unmodified
 
 
-def _unchecked(label: str, call: str, failure) -> Part:
-    if failure.kind is FailureKind.BINDING:
+def _unchecked(label: str, call: str, failure: Failure | None) -> Part:
+    if failure is not None and failure.kind is FailureKind.BINDING:
         return not_checked(label, failure)
     return failed_call(label, call, failure, context="could not be checked")
 
 
-def _changed(case, value) -> str:
+def _changed(case: NetCase, value: BackpropReply) -> str:
     changed = [name for name, tensor in case.params.items() if not _same(value["params_after"].get(name), tensor)]
     if not _same(value["x_after"], case.x):
         changed.append("x")
@@ -79,7 +84,7 @@ def _changed(case, value) -> str:
     return ", ".join(changed)
 
 
-def _same(got, expected: torch.Tensor) -> bool:
+def _same(got: object, expected: torch.Tensor) -> bool:
     return isinstance(got, torch.Tensor) and got.shape == expected.shape and torch.equal(got, expected)
 
 
@@ -101,6 +106,10 @@ def _optimizer_rule(ctx: Context, labels: list[str]) -> list[Part]:
     return [Part.ok(label)]
 
 
+@dataclass(frozen=True)
+class RulesSettings(Settings):
+    points: float = 5
+
+
 CHECKS = (Check("rules", "Rules: no autograd or side effects in {backpropagation}, no torch.optim in "
-                "{train_manual_update}", run, defaults={"points": 5},
-                grades=("backpropagation", "train_manual_update")),)
+                "{train_manual_update}", run, RulesSettings, grades=("backpropagation", "train_manual_update")),)

@@ -7,6 +7,8 @@ graded at the template's default only: the parts that need another value fail, s
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
+from typing import Any, TypeGuard
 
 import torch
 
@@ -18,8 +20,9 @@ from ..diagnosis import Diagnosis, diagnosed, first_match
 from ..diagnosis import training as training_diagnosis
 from ..diagnosis.training import MANUAL_VARIANTS, TRAIN_VARIANTS
 from ..report.results import Part
+from ..sandbox.replies import TrainingReply
 from .base import CheckTimeUp, Context, failed_call, find_failure, out_of_time, timed
-from .registry import Check, GeneratedCases
+from .registry import Check, GeneratedCases, Settings
 
 PARAMETER_LIMIT = 1e-9
 """Relative difference allowed between the student's parameters and torch.optim.SGD's (float64)."""
@@ -42,11 +45,11 @@ def _train_labels(spec: Callable) -> dict[str, str]:
 
 def run_train(ctx: Context) -> list[Part]:
     spec = ctx.assignment.callable("train")
-    observations: list[tuple[dict, dict]] = []
+    observations: list[tuple[dict[str, Any], dict[str, Any]]] = []
     labels = _train_labels(spec)
     with_validation = spec.returns == "history" and spec.parameter("val_loader") is not None
-    configs = ((SGDConfig(0.1, 0.9, 0.01, 3, 20, 8, ctx.seed), with_validation),
-               (SGDConfig(0.05, 0.0, 0.0, 2, 12, 4, ctx.seed + 1), False))
+    configs: tuple[tuple[SGDConfig, bool], ...] = ((SGDConfig(0.1, 0.9, 0.01, 3, 20, 8, ctx.seed), with_validation),
+                                                   (SGDConfig(0.05, 0.0, 0.0, 2, 12, 4, ctx.seed + 1), False))
     failures: dict[str, Part] = {}
     if with_validation and not ctx.has_role("train", "val_loader"):
         failures["lists"] = Part.fail(labels["lists"], f"{spec.name} has no parameter for the template's "
@@ -64,7 +67,7 @@ def run_train(ctx: Context) -> list[Part]:
             for key, label in labels.items()]
 
 
-def _diagnosis(key: str, variants: dict, observations: list, spec: Callable) -> Diagnosis | None:
+def _diagnosis(key: str, variants: dict[str, Any], observations: list[Any], spec: Callable) -> Diagnosis | None:
     """The misconception that explains every training run the check made (None when none does)."""
     if not observations:
         return None
@@ -72,8 +75,8 @@ def _diagnosis(key: str, variants: dict, observations: list, spec: Callable) -> 
     return first_match(key, held, len(observations))
 
 
-def _judge_train_call(ctx: Context, spec: Callable, labels: dict, config: SGDConfig, validation: bool,
-                      failures: dict[str, Part], observations: list) -> None:
+def _judge_train_call(ctx: Context, spec: Callable, labels: dict[str, Any], config: SGDConfig, validation: bool,
+                      failures: dict[str, Part], observations: list[Any]) -> None:
     payload = training_problem(config, validation)
     pending = ctx.begin("train", payload)
     expected, seconds = timed(reference_training, payload)
@@ -89,8 +92,8 @@ def _judge_train_call(ctx: Context, spec: Callable, labels: dict, config: SGDCon
         failures.setdefault(key, Part.fail(labels[key], message, details={"function": spec.name}))
 
 
-def _judge_training(spec: Callable, payload: dict, value: dict, context: str, with_validation: bool,
-                    expected) -> dict[str, str]:
+def _judge_training(spec: Callable, payload: dict[str, Any], value: TrainingReply, context: str, with_validation: bool,
+                    expected: tuple[dict[str, torch.Tensor], list[float]]) -> dict[str, str]:
     expected_params, expected_losses = expected
     problems = {}
     for name, tensor in expected_params.items():
@@ -110,7 +113,7 @@ def _judge_training(spec: Callable, payload: dict, value: dict, context: str, wi
     return problems
 
 
-def _judge_history(history, expected_losses: list[float], epochs: int, context: str,
+def _judge_history(history: object, expected_losses: list[float], epochs: int, context: str,
                    with_validation: bool) -> dict[str, str]:
     if not isinstance(history, dict):
         return {"loss": f"{context} returned {type(history).__name__}, not a dict.",
@@ -129,7 +132,7 @@ def _judge_history(history, expected_losses: list[float], epochs: int, context: 
     return problems
 
 
-def losses_returned(value, returns: str):
+def losses_returned(value: object, returns: str) -> object:
     """The per-epoch losses in what a training function returned: the history's ``train_loss``; for a function
     declared to return its losses, that list, or the first list of a returned tuple (``losses_train,
     losses_val``), or a loss list in a returned dict."""
@@ -144,17 +147,17 @@ def losses_returned(value, returns: str):
     return None
 
 
-def _same_losses(got, expected: list[float]) -> bool:
+def _same_losses(got: object, expected: list[float]) -> bool:
     """True when ``got`` is a list of numbers each within LOSS_LIMIT of ``expected`` (NaN never is)."""
     return _numbers(got) and len(got) == len(expected) and all(
         abs(a - b) <= LOSS_LIMIT * max(abs(b), 1.0) for a, b in zip(got, expected))
 
 
-def _numbers(values) -> bool:
+def _numbers(values: object) -> TypeGuard[list[float]]:
     return isinstance(values, list) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
 
 
-def _show(values) -> str:
+def _show(values: object) -> str:
     if isinstance(values, list) and _numbers(values):
         return "[" + ", ".join(f"{v:.10g}" for v in values[:6]) + (", ..." if len(values) > 6 else "") + "]"
     return repr(values)[:100]
@@ -177,7 +180,8 @@ GENERATED_LABEL = "matches torch.optim.SGD on every generated configuration"
 def run_manual(ctx: Context) -> list[Part]:
     spec = ctx.assignment.callable("train_manual_update")
     names = {role: spec.name_of(role) for role in HYPERPARAMETERS}
-    parts, observations = [], []
+    parts: list[Part] = []
+    observations: list[tuple[dict[str, Any], TrainingReply]] = []
     try:
         for label, config, hint in FIXED_CONFIGS:
             part = _manual_problem(ctx, spec, dataclasses.replace(config, seed=ctx.seed + config.seed),
@@ -193,13 +197,14 @@ def run_manual(ctx: Context) -> list[Part]:
     return [diagnosed(part, diagnosis, "your parameters") for part in parts]
 
 
-def _generated(ctx: Context, spec: Callable, observations: list) -> Part:
+def _generated(ctx: Context, spec: Callable, observations: list[Any]) -> Part:
     """The generated configurations; a hyperparameter the student's function lacks stays at the template's
     default (its other values are charged by the fixed configurations, once)."""
-    defaults = {role: literal(spec.parameter(role).default) for role in HYPERPARAMETERS if spec.parameter(role)}
+    declared = {role: spec.parameter(role) for role in HYPERPARAMETERS}
+    defaults = {role: literal(entry.default) for role, entry in declared.items() if entry is not None}
     fixed = {role: float(value) for role, value in defaults.items()
              if isinstance(value, (int, float)) and not ctx.has_role(spec.key, role)}
-    runs, failure = find_failure(sgd_configs(fixed), ctx.settings.examples, ctx.seed,
+    runs, failure = find_failure(sgd_configs(fixed), ctx.settings_as(GeneratedCases).examples, ctx.seed,
                                  lambda config: _manual_problem(ctx, spec, config, GENERATED_LABEL, observations))
     pinned = ", ".join(f"{spec.name_of(role)}={value:g}" for role, value in fixed.items())
     only = f" (with {pinned} only: your {spec.name} has no parameter for it)" if pinned else ""
@@ -212,7 +217,7 @@ def _with_hint(part: Part, hint: str) -> Part:
 
 
 def _manual_problem(ctx: Context, spec: Callable, config: SGDConfig, label: str,
-                    observations: list) -> Part | None:
+                    observations: list[Any]) -> Part | None:
     payload = training_problem(config)
     try:
         pending = ctx.begin("train_manual_update", payload)
@@ -236,12 +241,12 @@ def _manual_problem(ctx: Context, spec: Callable, config: SGDConfig, label: str,
     return None
 
 
-def _params_match(got: dict, expected: dict) -> bool:
+def _params_match(got: dict[str, Any], expected: dict[str, Any]) -> bool:
     return all(relative_mismatch(name, got.get(name), tensor, PARAMETER_LIMIT) is None
                for name, tensor in expected.items())
 
 
-def _first_divergence(ctx: Context, payload: dict) -> str:
+def _first_divergence(ctx: Context, payload: dict[str, Any]) -> str:
     """Which epoch the parameters first part from torch.optim.SGD's, and by how much."""
     for epochs in range(1, payload["n_epochs"] + 1):
         shorter = {**payload, "n_epochs": epochs}
@@ -260,15 +265,26 @@ def _first_divergence(ctx: Context, payload: dict) -> str:
     return "the parameters differ from torch.optim.SGD's."
 
 
-def _difference(got, expected) -> float:
+def _difference(got: object, expected: torch.Tensor) -> float:
     if not isinstance(got, torch.Tensor) or got.shape != expected.shape or not got.is_floating_point():
         return float("inf")
     return relative_difference(got, expected) if torch.isfinite(got).all() else float("inf")
 
 
+@dataclass(frozen=True)
+class TrainSettings(Settings):
+    points: float = 10
+
+
+@dataclass(frozen=True)
+class ManualSettings(GeneratedCases):
+    points: float = 15
+    examples: int = 8
+
+
 CHECKS = (
     Check("train", "{train}: same parameters and loss history as a torch.optim.SGD loop", run_train,
-          defaults={"points": 10}, grades=("train",)),
+          TrainSettings, grades=("train",)),
     Check("train_manual_update", "{train_manual_update}: same parameters as torch.optim.SGD (momentum, weight decay)",
-          run_manual, GeneratedCases, defaults={"points": 15, "examples": 8}, grades=("train_manual_update",)),
+          run_manual, ManualSettings, grades=("train_manual_update",)),
 )

@@ -13,6 +13,7 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 from ..assignment import AssignmentError, load_assignment, resolve
 from ..batch import gradebook, summary
@@ -77,7 +78,7 @@ def merge_main(*, outputs: list[str], out: str, rubric_path: str | None = None, 
         print(f"autograde: error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     target = Path(out).resolve()
-    states: dict[str, dict] = {}
+    states: dict[str, dict[str, Any]] = {}
     for source in map(Path, outputs):
         if not (source / "grades.csv").is_file():
             print(f"autograde: error: {source} is not a batch output (no grades.csv)", file=sys.stderr)
@@ -94,7 +95,7 @@ def merge_main(*, outputs: list[str], out: str, rubric_path: str | None = None, 
     return EXIT_OK
 
 
-def validate_grading(settings: dict) -> None:
+def validate_grading(settings: dict[str, Any]) -> None:
     """What every grader process will do with these settings, done once here, before any of them starts: the
     rubric loads, the checks named by --checks and --skip exist (RubricError or InputError, as ``grade`` says
     them). Imports torch (the check registry), so it runs only when something is to be graded."""
@@ -111,7 +112,7 @@ def default_workers() -> int:
 
 # ---------------------------------------------------------------- steps
 
-def _selected(folder: Path, shard: str | None, only: tuple[str, ...]) -> dict[str, set | list]:
+def _selected(folder: Path, shard: str | None, only: tuple[str, ...]) -> dict[str, set[Any] | list[Any]]:
     if not folder.is_dir():
         raise InputError(f"submissions folder {str(folder)!r} does not exist. Pass the folder that holds one "
                          "folder or .zip per student.")
@@ -130,7 +131,7 @@ def _selected(folder: Path, shard: str | None, only: tuple[str, ...]) -> dict[st
     return {"all": names, "graded": [e for e in entries if not only or e.name in only]}
 
 
-def _settings(submissions, out, device, data_root, rubric_path, seed, checks, skip, skip_accuracy) -> dict:
+def _settings(submissions, out, device, data_root, rubric_path, seed, checks, skip, skip_accuracy) -> dict[str, Any]:
     if rubric_path and not Path(rubric_path).is_file():
         raise InputError(f"rubric file {rubric_path!r} does not exist (omit --rubric for the default)")
     if data_root and not Path(data_root).is_dir():
@@ -156,7 +157,7 @@ GRADING_SETTINGS = ("seed", "checks", "skip", "skip_accuracy", "device", "rubric
 """The settings a grade depends on (paths are not among them: moving a folder regrades nothing)."""
 
 
-def _to_grade(entries: list[Entry], states: dict[str, dict], settings: dict, force: bool) -> list[tuple[Entry, str]]:
+def _to_grade(entries: list[Entry], states: dict[str, dict[str, Any]], settings: dict[str, Any], force: bool) -> list[tuple[Entry, str]]:
     version = grader_digest()
     relevant = {key: settings[key] for key in GRADING_SETTINGS}
     todo = []
@@ -169,18 +170,18 @@ def _to_grade(entries: list[Entry], states: dict[str, dict], settings: dict, for
     return todo
 
 
-def _grade(todo: list[tuple[Entry, str]], settings: dict, target: Path, workers: int, limit_seconds: float,
+def _grade(todo: list[tuple[Entry, str]], settings: dict[str, Any], target: Path, workers: int, limit_seconds: float,
            stream) -> None:
     stamps = {entry.name: stamp for entry, stamp in todo}
     with Progress(len(todo), stream) as progress, GraderPool(settings, workers, target / "batch.log") as pool:
-        def on_answer(entry: Entry, answer: dict) -> None:
+        def on_answer(entry: Entry, answer: dict[str, Any]) -> None:
             _write_entry(target / entry.name, entry.name, answer, stamps[entry.name])
             progress(entry.name, answer)
 
         pool.grade([entry for entry, _ in todo], limit_seconds, on_answer)
 
 
-def _write_entry(folder: Path, name: str, answer: dict, stamp: str) -> None:
+def _write_entry(folder: Path, name: str, answer: dict[str, Any], stamp: str) -> None:
     """The submission's report files and its state (written last: a row is recorded only when complete)."""
     report = Report.from_dict(answer["report"]) if answer.get("report") else _zero_report(name, answer["status"])
     write_reports(report, {kind: folder / filename for kind, filename in ENTRY_FILES.items()})
@@ -194,7 +195,7 @@ def _zero_report(name: str, reason: str) -> Report:
     return Report(name, [CheckResult("submission", "Submission", 0.0, (part,))])
 
 
-def _write_class_files(target: Path, states: dict[str, dict], rubric_path: str | None) -> None:
+def _write_class_files(target: Path, states: dict[str, dict[str, Any]], rubric_path: str | None) -> None:
     checks = gradebook.columns(states, [(name, points) for name, _, points in outline(rubric_path)])
     write_atomic(target / "grades.csv", gradebook.gradebook_csv(states, checks))
     totals, per_check = summary.summarise(states, checks)
@@ -223,7 +224,7 @@ class Progress:
             self.bar = tqdm(total=self.total, unit="submission", file=self.stream)
         return self
 
-    def __call__(self, name: str, answer: dict) -> None:
+    def __call__(self, name: str, answer: dict[str, Any]) -> None:
         self.done += 1
         report = answer.get("report")
         score = f"{report['score']:g}/{report['max_score']:g}" if report else "0"

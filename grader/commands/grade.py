@@ -10,6 +10,7 @@ import os
 import sys
 import traceback
 from pathlib import Path
+from typing import Any
 
 # Nothing imported here imports torch: the fork server is launched first and imports it in parallel.
 from ..assignment import AssignmentError, load_assignment
@@ -66,7 +67,7 @@ def check_main(*, directory: str = ".", device: str = "auto", data_root: str | N
                       download=download, stream=stream)
 
 
-def _grade(located, zygote: Zygote | None, outputs: dict, *, device, data_root, seed, rubric_path, only, skip,
+def _grade(located, zygote: Zygote | None, outputs: dict[str, Any], *, device, data_root, seed, rubric_path, only, skip,
            skip_accuracy, student, verbose, assignment, sandbox, download, stream) -> int:
     rubric = None
     try:
@@ -97,7 +98,7 @@ def _grade(located, zygote: Zygote | None, outputs: dict, *, device, data_root, 
     return EXIT_OK
 
 
-def _unusable_submission(submission: str, reason: str, outputs: dict) -> int:
+def _unusable_submission(submission: str, reason: str, outputs: dict[str, Any]) -> int:
     """Say why on stderr and, where a results file was asked for, in a report that scores 0 (for the student)."""
     print(f"autograde: error: {reason}", file=sys.stderr)
     part = Part.fail("the submission holds the assignment's modules", reason)
@@ -150,7 +151,7 @@ def check_device(device: str) -> None:
         raise InputError("--device cuda was given but no CUDA device is available; use --device cpu or auto.")
 
 
-def hidden_paths(outputs: dict, rubric_path: str | None, data_root: Path | None) -> tuple[str, ...]:
+def hidden_paths(outputs: dict[str, Any], rubric_path: str | None, data_root: Path | None) -> tuple[str, ...]:
     """What graded code must never read: the results files, the rubric, the data."""
     paths = [str(Path(p).resolve()) for p in outputs.values() if p]
     paths += [str(Path(rubric_path).resolve())] if rubric_path else []

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from ..kinds import FailureKind
 from ..report.results import Part
@@ -77,5 +78,5 @@ def ids_in(parts: Iterable[Part]) -> list[str]:
     return list(dict.fromkeys(p.details["diagnosis"] for p in parts if p.details.get("diagnosis")))
 
 
-def every_case(pairs: Sequence, holds: Callable) -> bool:
+def every_case(pairs: Sequence[Any], holds: Callable[..., Any]) -> bool:
     return all(holds(*pair) for pair in pairs)

@@ -6,14 +6,15 @@ the ones with a parameter, such as which layer was skipped). With no knob turned
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 
-from ..cases import NetCase
+from ..cases import Gradients, NetCase
 from ..compare import Tolerance, mismatch
-from ..given import ACTIVATIONS
+from ..given import ACTIVATIONS, MyNet
 
 UNSET_OR_ZERO = "unset-or-zero"
 
@@ -60,22 +61,25 @@ def imitate(case: NetCase, knobs: Knobs = Knobs()) -> dict[str, dict[str, Any]]:
             weights[l] = knobs.sign * (a.T @ delta if knobs.transposed else delta.T @ a)
             biases[l] = knobs.sign * (delta[0] if knobs.bias_first_sample else delta.sum(dim=0))
             if l > 1:
-                delta = (delta @ model.fc[str(l)].weight) * _derivative(model, l - 1, knobs)[rows]
+                delta = (delta @ model.linear(l).weight) * _derivative(model, l - 1, knobs)[rows]
     return _stored(weights, biases, model.L, knobs)
 
 
-def _derivative(model, l: int, knobs: Knobs) -> torch.Tensor:
+def _derivative(model: MyNet, l: int, knobs: Knobs) -> torch.Tensor:
+    derivative: torch.Tensor
     if knobs.derivative == "z":
-        return model.df[l](model.z[l])
-    if knobs.derivative == "a":
-        return model.df[l](model.a[l])
-    if knobs.derivative == "none":
-        return torch.ones_like(model.z[l])
-    return ACTIVATIONS[knobs.derivative][1](model.z[l])
+        derivative = model.df[l](model.z[l])
+    elif knobs.derivative == "a":
+        derivative = model.df[l](model.a[l])
+    elif knobs.derivative == "none":
+        derivative = torch.ones_like(model.z[l])
+    else:
+        derivative = ACTIVATIONS[knobs.derivative][1](model.z[l])
+    return derivative
 
 
-def _stored(weights: dict, biases: dict, layers: int, knobs: Knobs) -> dict[str, dict[str, Any]]:
-    stored = {"dL_dw": {}, "dL_db": {}}
+def _stored(weights: Gradients, biases: Gradients, layers: int, knobs: Knobs) -> dict[str, dict[str, Any]]:
+    stored: dict[str, dict[str, Any]] = {"dL_dw": {}, "dL_db": {}}
     for l in range(1, layers + 1):
         source = l + knobs.shift
         for label, gradients in (("dL_dw", weights), ("dL_db", biases)):
@@ -84,7 +88,7 @@ def _stored(weights: dict, biases: dict, layers: int, knobs: Knobs) -> dict[str,
     return stored
 
 
-def holding(observations: list[tuple[NetCase, dict]], tolerance: Tolerance) -> dict:
+def holding(observations: list[tuple[NetCase, dict[str, Any]]], tolerance: Tolerance) -> dict[str, Any]:
     """For :func:`grader.diagnosis.first_match`: per misconception, whether one of its settings gives the student's
     values on every observation ((case, value) pairs, the failing one first), and which setting. Empty when the
     failing values are the correct ones."""
@@ -92,7 +96,7 @@ def holding(observations: list[tuple[NetCase, dict]], tolerance: Tolerance) -> d
     if same(first_value, imitate(first_case), tolerance):
         return {}
 
-    def check(settings: list[Knobs]):
+    def check(settings: list[Knobs]) -> Callable[[], tuple[bool, str]]:
         def holds() -> tuple[bool, str]:
             for knobs in settings:
                 if all(same(value, imitate(case, knobs), tolerance) for case, value in observations):
@@ -133,7 +137,7 @@ def single_samples(case: NetCase) -> list[NetCase]:
             for i in range(len(case.x))]
 
 
-def same(got: dict, expected: dict, tolerance: Tolerance) -> bool:
+def same(got: dict[str, Any], expected: dict[str, Any], tolerance: Tolerance) -> bool:
     """Whether the student's gradients (as the worker returned them) equal ``expected`` within ``tolerance``."""
     for label in ("dL_dw", "dL_db"):
         for layer, wanted in expected[label].items():

@@ -1,11 +1,13 @@
 """What grad_check code with each misconception returns, in float64, from the case and the gradients it was given."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
-from ..cases import NetCase
+from ..cases import Gradients, NetCase
 
 
 @dataclass(frozen=True)
@@ -13,12 +15,12 @@ class Observation:
     """One call of the student's grad_check: the case, the gradients given, and what came back."""
 
     case: NetCase
-    dL_dw: dict
-    dL_db: dict
+    dL_dw: Gradients
+    dL_db: Gradients
     correct_verdict: bool
     verdict: bool
     rel_err: float
-    params_after: dict
+    params_after: dict[str, Any]
 
 
 def differences(case: NetCase, eps: float, one_sided: bool = False) -> dict[str, torch.Tensor]:
@@ -42,13 +44,13 @@ def differences(case: NetCase, eps: float, one_sided: bool = False) -> dict[str,
     return found
 
 
-def errors(case: NetCase, dL_dw: dict, dL_db: dict, eps: float) -> dict[str, float]:
+def errors(case: NetCase, dL_dw: Gradients, dL_db: Gradients, eps: float) -> dict[str, float]:
     """The relative error of the given gradients as the correct code and as each misconception computes it."""
     central, forward = differences(case, eps), differences(case, eps, one_sided=True)
     analytic = {f"fc.{l}.weight": g for l, g in dL_dw.items()} | {f"fc.{l}.bias": g for l, g in dL_db.items()}
     names = list(central)
 
-    def relative(fd: dict, keys) -> float:
+    def relative(fd: dict[str, torch.Tensor], keys: list[str]) -> float:
         g_fd = torch.cat([fd[k] for k in keys])
         g_bp = torch.cat([analytic[k].flatten() for k in keys])
         denominator = (g_fd.norm() + g_bp.norm()).item()
@@ -60,7 +62,7 @@ def errors(case: NetCase, dL_dw: dict, dL_db: dict, eps: float) -> dict[str, flo
             "absolute_error": every.norm().item(), "one_sided_difference": relative(forward, names)}
 
 
-def holding(observations: list[Observation], eps: float, agreement: tuple[float, float]) -> dict:
+def holding(observations: list[Observation], eps: float, agreement: tuple[float, float]) -> dict[str, Any]:
     """For :func:`grader.diagnosis.first_match`: per misconception, whether it gives what the student's grad_check
     returned on every call. Empty when every call was answered correctly."""
     computed = [errors(o.case, o.dL_dw, o.dL_db, eps) for o in observations]
@@ -75,7 +77,7 @@ def holding(observations: list[Observation], eps: float, agreement: tuple[float,
                   for o, c in zip(observations, computed))
     if correct:
         return {}
-    def reports(name: str):
+    def reports(name: str) -> Callable[[], bool]:
         def holds() -> bool:
             return all(close(o.rel_err, c[name]) for o, c in zip(observations, computed)) and \
                 any(not close(c[name], c["correct"]) for c in computed)

@@ -5,7 +5,9 @@
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
@@ -52,7 +54,7 @@ TRAIN_VARIANTS: dict[str, list[SGDKnobs]] = {
 PARAMETER_LIMIT = 1e-9
 
 
-def imitate(payload: dict, knobs: SGDKnobs = SGDKnobs()) -> tuple[dict[str, torch.Tensor], list[float]]:
+def imitate(payload: dict[str, Any], knobs: SGDKnobs = SGDKnobs()) -> tuple[dict[str, torch.Tensor], list[float]]:
     """(final parameters, per-epoch losses) of a training run on the payload's problem with ``knobs``."""
     model = MyNet(payload["n_l"], payload["activations"]).double()
     with torch.no_grad():
@@ -79,7 +81,7 @@ def imitate(payload: dict, knobs: SGDKnobs = SGDKnobs()) -> tuple[dict[str, torc
 
 
 @torch.no_grad()
-def _step(model, buffers: dict, payload: dict, knobs: SGDKnobs) -> None:
+def _step(model: MyNet, buffers: dict[str, torch.Tensor], payload: dict[str, Any], knobs: SGDKnobs) -> None:
     lr, momentum, decay = payload["lr"] ** knobs.lr_power, payload["momentum"], payload["weight_decay"]
     dampening = momentum if knobs.dampening < 0 else knobs.dampening
     for name, p in model.named_parameters():
@@ -99,7 +101,8 @@ def _step(model, buffers: dict, payload: dict, knobs: SGDKnobs) -> None:
         p.sub_(lr * step)
 
 
-def holding(observations: list[tuple[dict, dict]], variants: dict[str, list[SGDKnobs]], returns_losses) -> dict:
+def holding(observations: Sequence[tuple[dict[str, Any], Any]], variants: dict[str, list[SGDKnobs]],
+            returns_losses: Callable[[object], object]) -> dict[str, Callable[[], tuple[bool, str]]]:
     """For :func:`grader.diagnosis.first_match`: per misconception, whether one of its settings gives the student's
     parameters and losses on every observation ((payload, reply value) pairs). Empty when every observation is
     correct. ``returns_losses(value)`` is the epoch losses in what the function returned."""
@@ -108,7 +111,7 @@ def holding(observations: list[tuple[dict, dict]], variants: dict[str, list[SGDK
         return {}
     observations = wrong + [o for o in observations if not any(o is w for w in wrong)]  # the telling ones first
 
-    def check(settings: list[SGDKnobs]):
+    def check(settings: list[SGDKnobs]) -> Callable[[], tuple[bool, str]]:
         def holds() -> tuple[bool, str]:
             for knobs in settings:
                 if all(_same(value, imitate(payload, knobs), returns_losses) for payload, value in observations):
@@ -124,7 +127,8 @@ def _detail(knobs: SGDKnobs) -> str:
         knobs.decay, "")
 
 
-def _same(value: dict, expected, returns_losses) -> bool:
+def _same(value: Any, expected: tuple[dict[str, torch.Tensor], list[float]],
+          returns_losses: Callable[[object], object]) -> bool:
     params, losses = expected
     got = value.get("params_after", {})
     if any(relative_mismatch(name, got.get(name), tensor, PARAMETER_LIMIT) for name, tensor in params.items()):

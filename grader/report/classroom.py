@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from ..kinds import Status
 from .results import Report
@@ -11,7 +12,7 @@ from .text import feedback
 STATUS = {Status.PASSED: "pass", Status.FAILED: "fail", Status.SKIPPED: "fail", Status.ERROR: "error"}
 
 
-def to_classroom(report: Report) -> dict:
+def to_classroom(report: Report) -> dict[str, Any]:
     """``{"version": 1, "status", "max_score", "tests": [{"name", "status", "score", "max_score", "message"}]}``."""
     tests = [{"name": r.title, "status": STATUS[r.status], "score": round(r.score, 4), "max_score": r.max_score,
               "message": feedback(r), "line_no": 0, "execution_time": "", "test_code": r.name}

@@ -2,13 +2,15 @@
 traceback for the instructor. Needs nothing but the standard library (written even when torch is broken)."""
 from __future__ import annotations
 
+from typing import Any
+
 from .results import CheckResult, Report
 
 GRADER_ERROR_CHECK = ("autograder_error", "Autograder error")
 
 
 def failed_report(submission: str, checks: list[tuple[str, str, float]], error: str,
-                  metadata: dict | None = None) -> Report:
+                  metadata: dict[str, Any] | None = None) -> Report:
     """Score 0: each of ``checks`` (name, title, points) in error, and one more visible "Autograder error" entry."""
     results = [CheckResult(name, title, points, error="see the grader's error") for name, title, points in checks]
     results.append(CheckResult(*GRADER_ERROR_CHECK, 0.0, error=error))

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import math
+from typing import Any
 
 from ..diagnosis import ids_in
 from ..kinds import Status
@@ -13,7 +14,7 @@ GRADESCOPE_STATUS = {Status.PASSED: "passed", Status.FAILED: "failed", Status.SK
                      Status.ERROR: "failed"}
 
 
-def to_gradescope(report: Report) -> dict:
+def to_gradescope(report: Report) -> dict[str, Any]:
     """The report as Gradescope's results.json object; student-visible text only, no grader internals."""
     tests = [{"name": r.title, "number": str(i), "score": round(r.score, 4), "max_score": r.max_score,
               "status": GRADESCOPE_STATUS[r.status], "output": _test_output(r), "visibility": r.visibility,
@@ -34,7 +35,7 @@ def to_gradescope(report: Report) -> dict:
     return results
 
 
-def instructor_data(report: Report) -> dict:
+def instructor_data(report: Report) -> dict[str, Any]:
     """What only instructors see: seed, versions, device, protections, flags and grader tracebacks."""
     versions = {k: v for k, v in report.metadata.items() if k in ("grader", "python", "torch", "hypothesis")}
     errors = {r.name: r.error for r in report.results if r.error}

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import csv
 import io
+from typing import Any
 
 from .results import CheckResult, Report
 
 
-def entries(results: list[CheckResult], columns, names: dict[str, str]) -> list[dict]:
+def entries(results: list[CheckResult], columns, names: dict[str, str]) -> list[dict[str, Any]]:
     """One {"name", "value", "order"} per rubric column: a test accuracy or training seconds the accuracy stage
     measured (0.0 accuracy when the function did not train), or the total score. ``names``: the assignment's name of
     each graded function, by key."""
@@ -26,7 +27,7 @@ def entries(results: list[CheckResult], columns, names: dict[str, str]) -> list[
     return built
 
 
-def _measured(results: list[CheckResult]) -> dict[str, dict]:
+def _measured(results: list[CheckResult]) -> dict[str, dict[str, Any]]:
     return {p.details["function"]: p.details for r in results for p in r.parts
             if "accuracy" in p.details and "function" in p.details}
 

@@ -6,6 +6,7 @@ Nothing here imports torch, so a fail-closed report can be written even when tor
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from ..kinds import FailureKind, Status
 
@@ -23,23 +24,23 @@ class Part:
     weight: float = 1.0
     kind: FailureKind | None = None
     """Why it failed (None when it passed)."""
-    details: dict = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
     """Plain data for instructors and gradebooks (e.g. {"function": "backpropagation", "accuracy": 0.84})."""
 
     @classmethod
-    def ok(cls, label: str, message: str = "", weight: float = 1.0, details: dict | None = None) -> Part:
+    def ok(cls, label: str, message: str = "", weight: float = 1.0, details: dict[str, Any] | None = None) -> Part:
         return cls(label, True, message, weight, None, details or {})
 
     @classmethod
     def fail(cls, label: str, message: str, kind: FailureKind = FailureKind.WRONG, weight: float = 1.0,
-             details: dict | None = None) -> Part:
+             details: dict[str, Any] | None = None) -> Part:
         return cls(label, False, message, weight, FailureKind(kind), details or {})
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "kind": self.kind.value if self.kind else None}
 
     @classmethod
-    def from_dict(cls, data: dict) -> Part:
+    def from_dict(cls, data: dict[str, Any]) -> Part:
         return cls(**{**data, "kind": FailureKind(data["kind"]) if data.get("kind") else None})
 
 
@@ -102,13 +103,13 @@ class CheckResult:
 
         return feedback(self)
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "title": self.title, "max_score": self.max_score, "score": self.score,
                 "status": self.status.value, "parts": [p.to_dict() for p in self.parts], "skipped": self.skipped,
                 "error": self.error, "output": self.output, "visibility": self.visibility}
 
     @classmethod
-    def from_dict(cls, data: dict) -> CheckResult:
+    def from_dict(cls, data: dict[str, Any]) -> CheckResult:
         return cls(data["name"], data["title"], data["max_score"], tuple(Part.from_dict(p) for p in data["parts"]),
                    data.get("skipped"), data.get("error"), data.get("output", ""), data.get("visibility", "visible"))
 
@@ -120,12 +121,12 @@ class Report:
     submission: str
     results: list[CheckResult]
     execution_time: float = 0.0
-    protections: dict = field(default_factory=dict)
-    metadata: dict = field(default_factory=dict)
+    protections: dict[str, Any] = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)
     grader_error: str | None = None
     notes: list[str] = field(default_factory=list)
     """Student-visible notes about the submission as a whole (e.g. which folder or notebook cells were used)."""
-    leaderboard: list[dict] = field(default_factory=list)
+    leaderboard: list[dict[str, Any]] = field(default_factory=list)
     """Gradescope's leaderboard entries ({"name", "value", "order"}) when the rubric asks for them."""
 
     @property
@@ -141,14 +142,14 @@ class Report:
         """Notes for the instructor (e.g. implausibly high accuracy), gathered from every part of every check."""
         return [flag for r in self.results for p in r.parts for flag in p.details.get("flags", [])]
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"submission": self.submission, "score": self.score, "max_score": self.max_score,
                 "execution_time": self.execution_time, "protections": self.protections, "metadata": self.metadata,
                 "grader_error": self.grader_error, "notes": self.notes, "flags": self.flags,
                 "leaderboard": self.leaderboard, "results": [r.to_dict() for r in self.results]}
 
     @classmethod
-    def from_dict(cls, data: dict) -> Report:
+    def from_dict(cls, data: dict[str, Any]) -> Report:
         return cls(data["submission"], [CheckResult.from_dict(r) for r in data["results"]],
                    data.get("execution_time", 0.0), data.get("protections", {}), data.get("metadata", {}),
                    data.get("grader_error"), data.get("notes", []), data.get("leaderboard", []))

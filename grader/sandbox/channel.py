@@ -7,6 +7,7 @@ import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from ..kinds import FailureKind
 from . import protocol
@@ -72,7 +73,7 @@ class Channel:
     reader: protocol.FrameReader = field(default_factory=protocol.FrameReader)
     sequence: int = 0
 
-    def send(self, name: str, payload: dict) -> tuple[int, bytes]:
+    def send(self, name: str, payload: dict[str, Any]) -> tuple[int, bytes]:
         """Number and send a request; write what the pipe takes now, return (number, bytes still to write)."""
         self.sequence += 1
         request = protocol.encode({"id": self.sequence, "call": name, "payload": payload})
@@ -82,7 +83,8 @@ class Channel:
             written = 0
         return self.sequence, request[written:]
 
-    def receive(self, expected_id, timeout: float, output: CappedOutput, unsent: bytes = b"") -> dict | Failure:
+    def receive(self, expected_id: int | str, timeout: float, output: CappedOutput,
+                unsent: bytes = b"") -> dict[str, Any] | Failure:
         """Pump bytes until the reply ``expected_id`` arrives; a Failure for anything else."""
         pending = memoryview(unsent)
         deadline = time.monotonic() + max(timeout, 0.01)
@@ -107,14 +109,14 @@ class Channel:
             if self.output_fd in readable:
                 output.drain(self.output_fd)
                 if output.flooded:
-                    return Failure(FailureKind.FLOOD, f"printed more than {output.flood >> 20} MiB (an output flood: "
+                    return Failure(FailureKind.FLOOD, f"printed more than {(output.flood or 0) >> 20} MiB (an output flood: "
                                                       "stopped there)")
             if self.reply_fd in readable:
                 answer = self._read_reply(expected_id, output)
                 if answer is not None:
                     return answer
 
-    def _read_reply(self, expected_id, output: CappedOutput) -> dict | Failure | None:
+    def _read_reply(self, expected_id: int | str, output: CappedOutput) -> dict[str, Any] | Failure | None:
         try:
             chunk = os.read(self.reply_fd, 1 << 20)
         except BlockingIOError:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import sys
+from types import ModuleType
 from typing import Any
 
 import torch
@@ -33,7 +34,7 @@ def reset() -> None:
     _found.clear()
 
 
-def module_of(name: str, import_errors: dict[str, str]):
+def module_of(name: str, import_errors: dict[str, str]) -> ModuleType:
     """The imported submission module ``name``; SubmissionImportError when it did not import."""
     if name in import_errors:
         raise SubmissionImportError(import_errors[name])
@@ -65,12 +66,12 @@ def _aliases(spec: Callable) -> str:
     return f" (nor {', '.join(spec.aliases)})" if spec.aliases else ""
 
 
-def _is_kind(obj, kind: str) -> bool:
+def _is_kind(obj: object, kind: str) -> bool:
     """Anything callable counts under a declared name (a function that builds the model stands for a class)."""
     return callable(obj) and not inspect.ismodule(obj)
 
 
-def _buildable_modules(module) -> list:
+def _buildable_modules(module: ModuleType) -> list[type]:
     """The nn.Module subclasses ``module`` itself defines that can be built without arguments."""
     found = []
     for obj in vars(module).values():
@@ -83,7 +84,7 @@ def _buildable_modules(module) -> list:
     return found
 
 
-def parameters(obj) -> list[list] | None:
+def parameters(obj: Any) -> list[list[Any]] | None:
     """[name, kind, repr(default) or None] of each parameter of ``obj`` (None when unreadable)."""
     try:
         return [[p.name, p.kind.name, None if p.default is p.empty else _safe_repr(p.default)]
@@ -92,14 +93,14 @@ def parameters(obj) -> list[list] | None:
         return None
 
 
-def _safe_repr(value) -> str:
+def _safe_repr(value: object) -> str:
     try:
         return repr(value)[:200]
     except Exception:  # a default whose repr raises
         return f"<{type(value).__name__}>"
 
 
-def describe(assignment: Assignment, import_errors: dict[str, str]) -> dict[str, dict]:
+def describe(assignment: Assignment, import_errors: dict[str, str]) -> dict[str, dict[str, Any]]:
     """For each declared callable: where it was found and its parameters, or why it is missing (plain data)."""
     described = {}
     for spec in assignment.callables.values():

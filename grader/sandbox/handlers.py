@@ -22,10 +22,10 @@ from grader.given import MyNet
 from grader.notebooks import NOTES
 from grader.sandbox import graded
 
-_state: dict = {"config": {}, "recording": False, "autograd_calls": 0, "optimizers": 0, "import_errors": {}}
+_state: dict[str, Any] = {"config": {}, "recording": False, "autograd_calls": 0, "optimizers": 0, "import_errors": {}}
 
 
-def configure(config: dict) -> None:
+def configure(config: dict[str, Any]) -> None:
     """Take this worker's configuration: the assignment (and torch's default dtype as its template sets it)."""
     _state["config"] = config
     _state["assignment"] = from_config(config["assignment"])
@@ -33,7 +33,7 @@ def configure(config: dict) -> None:
     torch.set_default_dtype(getattr(torch, _state["assignment"].data.dtype))
 
 
-def dispatch(call: str, payload: dict):
+def dispatch(call: str, payload: dict[str, Any]):
     """Run the handler named ``call``; its return value is plain data (tensors, numbers, strings, lists, dicts)."""
     if call not in HANDLERS:
         raise LookupError(f"unknown call {call!r}")
@@ -97,7 +97,7 @@ def assignment() -> Assignment:
     return _state["assignment"]
 
 
-def student_call(call: str, payload: dict, objects: dict[str, Any], device: str = "cpu") -> Any:
+def student_call(call: str, payload: dict[str, Any], objects: dict[str, Any], device: str = "cpu") -> Any:
     """Call the student's function that ``call`` runs, each role's value taken from :func:`grader.calls.role_values`
     (the numbers) or from ``objects`` (what this handler built), bound to the student's own signature."""
     key = callable_key(call, payload)
@@ -130,7 +130,7 @@ def plain(value, depth: int = 0):
     return {"__repr__": f"{type(value).__module__}.{type(value).__qualname__}"}
 
 
-def _submission_frames(error: BaseException) -> list:
+def _submission_frames(error: BaseException) -> list[Any]:
     root = _state["config"].get("submission", "\0")
     return [(frame, line) for frame, line in traceback.walk_tb(error.__traceback__)
             if frame.f_code.co_filename.startswith(root)]
@@ -156,7 +156,7 @@ def student_function(error: BaseException) -> str | None:
     return getattr(code, "co_qualname", code.co_name)
 
 
-def _model(payload: dict) -> MyNet:
+def _model(payload: dict[str, Any]) -> MyNet:
     model = MyNet(payload["n_l"], payload["activations"]).double()
     with torch.no_grad():
         for name, tensor in payload["params"].items():
@@ -169,13 +169,13 @@ def _dtype_of(model: nn.Module) -> torch.dtype:
     return next((p.dtype for p in model.parameters() if p.is_floating_point()), torch.float32)
 
 
-def _params(model: nn.Module) -> dict:
+def _params(model: nn.Module) -> dict[str, Any]:
     return {name: p.detach().cpu().clone() for name, p in model.named_parameters()}
 
 
 # ---------------------------------------------------------------- handlers
 
-def load(payload: dict) -> dict:
+def load(payload: dict[str, Any]) -> dict[str, Any]:
     """Import each submission module; describe the declared functions and classes found in it (where, under which
     name, with which parameters), or say why a module did not import."""
     modules = {}
@@ -196,7 +196,7 @@ def load(payload: dict) -> dict:
     return {"modules": modules, "callables": graded.describe(assignment(), _state["import_errors"])}
 
 
-def backprop(payload: dict) -> dict:
+def backprop(payload: dict[str, Any]) -> dict[str, Any]:
     """Forward with the given MyNet, then the student's backpropagation; report gradients and side effects."""
     model = _model(payload)
     x, y_true = payload["x"].clone(), payload["y"].clone()
@@ -213,7 +213,7 @@ def backprop(payload: dict) -> dict:
     return reply
 
 
-def grad_check(payload: dict) -> dict:
+def grad_check(payload: dict[str, Any]) -> dict[str, Any]:
     """The student's grad_check on the given MyNet with gradients the grader supplied."""
     model = _model(payload)
     for l in range(1, model.L + 1):
@@ -225,7 +225,7 @@ def grad_check(payload: dict) -> dict:
     return {"result": plain(result), "params_after": _params(model)}
 
 
-def _training_objects(payload: dict) -> dict[str, Any]:
+def _training_objects(payload: dict[str, Any]) -> dict[str, Any]:
     model = _model(payload)
     loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(payload["x"], payload["y"]),
                                          batch_size=payload["batch_size"], shuffle=False)
@@ -235,7 +235,7 @@ def _training_objects(payload: dict) -> dict[str, Any]:
             "device": torch.device("cpu")}
 
 
-def train(payload: dict) -> dict:
+def train(payload: dict[str, Any]) -> dict[str, Any]:
     """The student's train with a torch.optim.SGD the worker configures as the grader asked."""
     objects = _training_objects(payload)
     objects["optimizer"] = torch.optim.SGD(objects["model"].parameters(), lr=payload["lr"],
@@ -244,7 +244,7 @@ def train(payload: dict) -> dict:
     return {"history": plain(history), "params_after": _params(objects["model"])}
 
 
-def train_manual_update(payload: dict) -> dict:
+def train_manual_update(payload: dict[str, Any]) -> dict[str, Any]:
     """The student's train_manual_update; reports whether torch.optim was used during the call."""
     objects = _training_objects(payload)
     with _Recording() as record:
@@ -252,7 +252,7 @@ def train_manual_update(payload: dict) -> dict:
     return {"history": plain(history), "params_after": _params(objects["model"]), "optimizers": record.optimizers}
 
 
-def mlp(payload: dict) -> dict:
+def mlp(payload: dict[str, Any]) -> dict[str, Any]:
     """Build the student's MLP class (seeded) and run it on the grader's inputs in both accepted shapes."""
     model = student_class("mlp")
     model.eval()
@@ -263,7 +263,7 @@ def mlp(payload: dict) -> dict:
             "out_images": plain(out_images), "out_flat": plain(out_flat)}
 
 
-def load_cifar(payload: dict) -> dict:
+def load_cifar(payload: dict[str, Any]) -> dict[str, Any]:
     """The student's load_cifar on the grader's fixture; every item of every split as plain data."""
     with official_checksums_skipped():  # the grader's fixture has no official checksums, and there is no network
         splits = student_call("load_cifar", payload, {"data_root": payload["root"]})
@@ -277,7 +277,7 @@ def load_cifar(payload: dict) -> dict:
     return result
 
 
-def accuracy(payload: dict) -> dict:
+def accuracy(payload: dict[str, Any]) -> dict[str, Any]:
     """Train the student's MLP with the student's train or train_manual_update; return test logits, and what the
     student's compute_accuracy says (or why it failed: that part is judged on its own)."""
     device = torch.device(payload["device"])
@@ -306,7 +306,7 @@ def accuracy(payload: dict) -> dict:
             **_reported_accuracy(model, test_loader, device, payload["device"])}
 
 
-def _reported_accuracy(model, loader, device, device_name: str) -> dict:
+def _reported_accuracy(model, loader, device, device_name: str) -> dict[str, Any]:
     try:
         reported = student_call("accuracy", {"function": "compute_accuracy"},
                                 {"model": model, "loader": loader, "device": device}, device=device_name)
@@ -316,7 +316,7 @@ def _reported_accuracy(model, loader, device, device_name: str) -> dict:
     return {"student_accuracy": plain(reported)}
 
 
-def ping(payload: dict) -> dict:
+def ping(payload: dict[str, Any]) -> dict[str, Any]:
     return {"pid": os.getpid(), "uid": os.getuid() if hasattr(os, "getuid") else None}
 
 

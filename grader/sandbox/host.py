@@ -12,6 +12,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from ..assignment import Assignment, load_assignment
 from ..binding import Binding, BindingError, StudentParameter, bind, call_arguments
@@ -93,7 +94,7 @@ class LinuxWorkers:
         self.zygote, self.owns_zygote = zygote or Zygote(), zygote is None
         self.uid = limits.next_worker_uid() if contain and limits.is_root() else None
 
-    def launch(self, config: dict) -> Channel:
+    def launch(self, config: dict[str, Any]) -> Channel:
         request_r, request_w = os.pipe()
         reply_r, reply_w = os.pipe()
         output_r, output_w = os.pipe()
@@ -131,12 +132,12 @@ class PortableWorkers:
 
     uid = None
 
-    def __init__(self):
+    def __init__(self) -> None:
         from .portable import PortableLauncher
 
         self.launcher = PortableLauncher()
 
-    def launch(self, config: dict):
+    def launch(self, config: dict[str, Any]):
         threads = int(os.environ.get("OMP_NUM_THREADS") or os.cpu_count() or 1)
         return self.launcher.launch(config, threads)
 
@@ -182,7 +183,7 @@ class Host:
 
     # ------------------------------------------------------------ the WorkerHost protocol
 
-    def begin(self, call: str, payload: dict | None = None) -> PendingCall:
+    def begin(self, call: str, payload: dict[str, Any] | None = None) -> PendingCall:
         """Send a call and return at once, so the grader can work while the worker does. A call that the student's
         signature cannot take (see :mod:`grader.binding`) is answered here, without the worker."""
         payload = payload or {}
@@ -207,7 +208,7 @@ class Host:
             self._blocked[pending.function] = _not_run_again(pending.function, reply.failure)
         return reply
 
-    def call(self, call: str, payload: dict | None = None, *, timeout: float) -> Reply:
+    def call(self, call: str, payload: dict[str, Any] | None = None, *, timeout: float) -> Reply:
         """Run handler ``call`` in the worker and wait for its Reply (same guarantees as begin + finish)."""
         return self.finish(self.begin(call, payload), timeout=timeout)
 
@@ -215,7 +216,7 @@ class Host:
         """What importing the submission found (see the worker's ``load`` handler), or why it failed."""
         return self._ensure_loaded() or self._load
 
-    def found(self, key: str) -> dict | None:
+    def found(self, key: str) -> dict[str, Any] | None:
         """How the worker found the declared callable ``key`` (see :func:`found_in`)."""
         return found_in(self.description(), key)
 
@@ -223,7 +224,7 @@ class Host:
         """How the declared roles of ``key`` bind to the student's signature (None when it cannot be read)."""
         return binding_of(self.options.assignment, key, self.found(key))
 
-    def _cannot_call(self, call: str, key: str | None, payload: dict) -> Reply | None:
+    def _cannot_call(self, call: str, key: str | None, payload: dict[str, Any]) -> Reply | None:
         """A Reply saying why this call cannot reach the student's function (its module did not import, it is not
         defined, or its signature cannot take the call), or None when it can."""
         assignment = self.options.assignment
@@ -357,7 +358,7 @@ class Host:
             self._workers.terminate(channel)
 
 
-def found_in(description: Reply, key: str) -> dict | None:
+def found_in(description: Reply, key: str) -> dict[str, Any] | None:
     """From the worker's ``load`` reply: how it found the declared callable ``key`` (name, how, kind, parameters),
     or ``{"missing": why}``; None when its module did not import or the submission could not be loaded."""
     if not description.ok or not isinstance(description.value, dict):
@@ -366,7 +367,7 @@ def found_in(description: Reply, key: str) -> dict | None:
     return found if isinstance(found, dict) else None
 
 
-def binding_of(assignment: Assignment, key: str, found: dict | None) -> Binding | None:
+def binding_of(assignment: Assignment, key: str, found: dict[str, Any] | None) -> Binding | None:
     """How the declared roles of ``key`` bind to the parameters the worker described (None when unknown)."""
     if not found or not isinstance(found.get("parameters"), list) or not assignment.has(key):
         return None
@@ -386,7 +387,7 @@ OUT_OF_MEMORY = ("MemoryError", "OutOfMemoryError", "can't allocate memory", "CU
 a call is neither retried nor shrunk, and the function is not called again."""
 
 
-def _exception_kind(error: dict) -> FailureKind:
+def _exception_kind(error: dict[str, Any]) -> FailureKind:
     if error.get("type") == "NotImplementedError":
         return FailureKind.NOT_IMPLEMENTED
     text = f"{error.get('type', '')}: {error.get('message', '')}"

@@ -8,6 +8,7 @@ import os
 import signal
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from . import filesystem
 from .filesystem import LINUX
@@ -15,13 +16,13 @@ from .filesystem import LINUX
 try:
     import resource
 except ImportError:  # Windows: the portable sandbox never calls the functions that use it
-    resource = None
+    resource = None  # type: ignore[assignment]  # (the module is absent on this platform)
 
 CLONE_NEWNET = 0x40000000
 PR_SET_CHILD_SUBREAPER = 36
 MAX_FILE_BYTES = 2**30
 """Largest file the worker may write (a submission filling the disk gets SIGXFSZ)."""
-_libc = ctypes.CDLL(None, use_errno=True) if os.name == "posix" else None  # Linux system calls, loaded where they exist
+_libc: Any = ctypes.CDLL(None, use_errno=True) if os.name == "posix" else None  # Linux system calls, loaded where they exist
 
 
 @dataclass(frozen=True)
@@ -41,7 +42,7 @@ class Containment:
     """Paths to cover when the file system cannot be restricted to an allow-list (root, no Landlock)."""
 
     @classmethod
-    def from_config(cls, config: dict, *, cpu_only: bool) -> Containment:
+    def from_config(cls, config: dict[str, Any], *, cpu_only: bool) -> Containment:
         return cls(config.get("uid"), config.get("memory_bytes") if cpu_only else None,
                    config["private_dir"], tuple(config.get("readable", ())), tuple(config.get("hidden", ())))
 
@@ -116,7 +117,7 @@ def rss_bytes(pid: int) -> int:
     return _status_kib(pid, "VmRSS:") * 1024
 
 
-def _status_kib(pid, field: str) -> int:
+def _status_kib(pid: int | str, field: str) -> int:
     try:
         with open(f"/proc/{pid}/status", encoding="utf-8") as status:
             return next((int(line.split()[1]) for line in status if line.startswith(field)), 0)
@@ -126,7 +127,7 @@ def _status_kib(pid, field: str) -> int:
 
 def become_subreaper() -> bool:
     """Make orphaned descendants of this process re-parent to it (so they can be found and killed)."""
-    return LINUX and _libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
+    return LINUX and bool(_libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0)
 
 
 def kill_uid(uid: int) -> None:
@@ -197,7 +198,8 @@ def _descendants(root: int, processes: list[tuple[int, int, int]]) -> set[int]:
     children: dict[int, set[int]] = {}
     for pid, ppid, _ in processes:
         children.setdefault(ppid, set()).add(pid)
-    found, frontier = set(), {root}
+    found: set[int] = set()
+    frontier = {root}
     while frontier:
         frontier = set().union(*(children.get(pid, set()) for pid in frontier)) - found
         found |= frontier

@@ -17,6 +17,7 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 from ..kinds import FailureKind
 from . import protocol
@@ -49,14 +50,14 @@ def exit_reason(code: int | None) -> str:
 class PortableChannel:
     """One portable worker seen from the grader: its process, and threads that read its replies and output."""
 
-    def __init__(self, process: subprocess.Popen, rss_limit: int | None = None):
+    def __init__(self, process: subprocess.Popen[bytes], rss_limit: int | None = None):
         import psutil
 
         self.process, self.pid, self.rss_limit = process, process.pid, rss_limit
         self._psutil = psutil.Process(process.pid)
-        self._replies: queue.Queue = queue.Queue()
+        self._replies: queue.Queue[Any] = queue.Queue()
         self._output, self._output_lock = bytearray(), threading.Lock()
-        self._writes: queue.Queue = queue.Queue()
+        self._writes: queue.Queue[Any] = queue.Queue()
         self.sequence = 0
         for target in (self._read_replies, self._read_output, self._write_requests):
             threading.Thread(target=target, daemon=True).start()
@@ -100,13 +101,13 @@ class PortableChannel:
 
     # ------------------------------------------------------------ the Channel interface
 
-    def send(self, name: str, payload: dict) -> tuple[int, bytes]:
+    def send(self, name: str, payload: dict[str, Any]) -> tuple[int, bytes]:
         """Number and queue a request (a thread writes it: a busy worker never blocks the grader)."""
         self.sequence += 1
         self._writes.put(protocol.encode({"id": self.sequence, "call": name, "payload": payload}))
         return self.sequence, b""
 
-    def receive(self, expected_id, timeout: float, output, unsent: bytes = b"") -> dict | Failure:
+    def receive(self, expected_id, timeout: float, output, unsent: bytes = b"") -> dict[str, Any] | Failure:
         """The reply ``expected_id``, or a Failure (time, memory, flood, death, or a message not asked for)."""
         deadline = time.monotonic() + max(timeout, 0.01)
         next_memory_check = 0.0
@@ -130,7 +131,7 @@ class PortableChannel:
             self._drain(output)
             return answer
 
-    def _answer(self, message, expected_id) -> dict | Failure:
+    def _answer(self, message, expected_id) -> dict[str, Any] | Failure:
         if isinstance(message, EOFError):
             return self.death()
         if isinstance(message, protocol.ProtocolError):
@@ -216,7 +217,7 @@ def _kill(processes) -> int:
 class PortableLauncher:
     """Starts portable workers (one interpreter each: the cost is a torch import per worker)."""
 
-    def launch(self, config: dict, threads: int) -> PortableChannel:
+    def launch(self, config: dict[str, Any], threads: int) -> PortableChannel:
         flags = {"start_new_session": True} if os.name == "posix" else \
             {"creationflags": getattr(subprocess, "CREATE_NEW_PROCESS_GROUP", 0)}
         process = subprocess.Popen([sys.executable, "-m", "grader.sandbox.portable"], stdin=subprocess.PIPE,

@@ -10,6 +10,7 @@ import json
 import math
 import os
 import struct
+from typing import Any
 
 MAX_HEADER_BYTES = 16 * 2**20
 MAX_TENSOR_BYTES = 2 * 2**30
@@ -23,7 +24,7 @@ class ProtocolError(Exception):
 
 
 @functools.cache
-def _torch():
+def _torch() -> Any:
     """torch, imported on first use (the host starts its worker before the grader pays for this import)."""
     import torch
 
@@ -31,15 +32,15 @@ def _torch():
 
 
 @functools.cache
-def dtypes() -> dict:
+def dtypes() -> dict[str, Any]:
     torch = _torch()
     return {name: getattr(torch, name) for name in DTYPE_NAMES}
 
 
-def encode(message) -> bytes:
+def encode(message: object) -> bytes:
     """One frame for a JSON-compatible ``message`` whose leaves may also be tensors."""
     torch = _torch()
-    tensors: list = []
+    tensors: list[Any] = []
     body = _replace_tensors(message, tensors)
     specs = [{"dtype": str(t.dtype).removeprefix("torch."), "shape": list(t.shape)} for t in tensors]
     header = json.dumps({"body": body, "tensors": specs}, allow_nan=True).encode()
@@ -48,7 +49,7 @@ def encode(message) -> bytes:
     return _LENGTH.pack(len(header)) + header + b"".join(raw)
 
 
-def _replace_tensors(value, tensors):
+def _replace_tensors(value: object, tensors: list[Any]) -> object:
     if isinstance(value, _torch().Tensor):
         tensors.append(value)
         return {TENSOR_KEY: len(tensors) - 1}
@@ -59,7 +60,7 @@ def _replace_tensors(value, tensors):
     return value
 
 
-def write_frame(fd: int, message) -> None:
+def write_frame(fd: int, message: object) -> None:
     """Write one whole frame to ``fd`` (blocking)."""
     view = memoryview(encode(message))
     while view:
@@ -69,15 +70,15 @@ def write_frame(fd: int, message) -> None:
 class FrameReader:
     """Incremental decoder: feed bytes as they arrive, take whole messages out."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._buffer = bytearray()
-        self._header: dict | None = None
+        self._header: dict[str, Any] | None = None
         self._needed = 0
 
-    def feed(self, data: bytes) -> list:
+    def feed(self, data: bytes) -> list[Any]:
         """Append ``data``; return the messages completed by it. Raises ProtocolError on malformed input."""
         self._buffer += data
-        messages = []
+        messages: list[Any] = []
         while True:
             if self._header is None:
                 if len(self._buffer) < _LENGTH.size:
@@ -96,7 +97,8 @@ class FrameReader:
                 return messages
             messages.append(self._finish())
 
-    def _finish(self):
+    def _finish(self) -> Any:
+        assert self._header is not None
         tensors, offset = [], 0
         for spec in self._header["tensors"]:
             size = _nbytes(spec)
@@ -111,7 +113,7 @@ class FrameReader:
         return body
 
 
-def _parse_header(raw: bytes) -> dict:
+def _parse_header(raw: bytes) -> dict[str, Any]:
     try:
         header = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
@@ -125,11 +127,11 @@ def _parse_header(raw: bytes) -> dict:
     return header
 
 
-def _nbytes(spec) -> int:
-    return math.prod(spec["shape"]) * dtypes()[spec["dtype"]].itemsize
+def _nbytes(spec: dict[str, Any]) -> int:
+    return int(math.prod(spec["shape"]) * dtypes()[spec["dtype"]].itemsize)
 
 
-def _restore_tensors(value, tensors):
+def _restore_tensors(value: object, tensors: list[Any]) -> Any:
     if isinstance(value, dict):
         if set(value) == {TENSOR_KEY}:
             index = value[TENSOR_KEY]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from ..kinds import FailureKind
 
@@ -22,7 +23,8 @@ class Failure:
 class Reply:
     """The outcome of one call: a plain-data ``value`` or a ``failure``, and the student's captured output."""
 
-    value: object = None
+    value: Any = None
+    """What the handler returned (the TypedDicts of :mod:`grader.sandbox.replies` say which shape, per call)."""
     failure: Failure | None = None
     output: str = ""
 

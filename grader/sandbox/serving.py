@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import Any
 
 from . import handlers, protocol
 
@@ -24,7 +25,7 @@ def serve(request_fd: int, reply_fd: int, leftover: protocol.FrameReader | None 
         pending = reader.feed(chunk)
 
 
-def answer(request: dict) -> dict:
+def answer(request: dict[str, Any]) -> dict[str, Any]:
     """The reply to one request: {"id", "ok": True, "value"} or {"id", "ok": False, "error": {...}}."""
     reply = {"id": request.get("id")}
     try:

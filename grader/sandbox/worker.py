@@ -13,6 +13,7 @@ import io
 import os
 import sys
 import traceback
+from typing import Any
 
 import torch
 
@@ -93,7 +94,7 @@ def _warm_up_cuda() -> None:
     torch.cuda.synchronize()
 
 
-def run(config: dict, request_fd: int, reply_fd: int, output_fd: int, *, threads: int) -> None:
+def run(config: dict[str, Any], request_fd: int, reply_fd: int, output_fd: int, *, threads: int) -> None:
     """Become a worker for ``config`` and serve until the grader closes the request pipe; never returns."""
     try:
         _become_worker(config, request_fd, reply_fd, output_fd, threads)
@@ -105,7 +106,7 @@ def run(config: dict, request_fd: int, reply_fd: int, output_fd: int, *, threads
     os._exit(0)
 
 
-def _become_worker(config: dict, request_fd: int, reply_fd: int, output_fd: int, threads: int) -> None:
+def _become_worker(config: dict[str, Any], request_fd: int, reply_fd: int, output_fd: int, threads: int) -> None:
     os.setsid()
     os.dup2(output_fd, 1)
     os.dup2(output_fd, 2)

@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 STARTUP_SECONDS = 120
 PR_SET_PDEATHSIG = 1
@@ -61,7 +62,7 @@ def serve(control: socket.socket) -> None:
         _kill_all(exits)
 
 
-def _handle_one(control: socket.socket, exits: dict, threads: int) -> bool:
+def _handle_one(control: socket.socket, exits: dict[str, Any], threads: int) -> bool:
     readable, _, _ = select.select([control], [], [], 0.2)
     _reap(exits)
     if not readable:
@@ -82,7 +83,7 @@ def _handle_one(control: socket.socket, exits: dict, threads: int) -> bool:
     return True
 
 
-def _fork_worker(control: socket.socket, config: dict, fds: list[int], threads: int) -> int:
+def _fork_worker(control: socket.socket, config: dict[str, Any], fds: list[int], threads: int) -> int:
     from . import worker
 
     sys.stdout.flush()
@@ -99,7 +100,7 @@ def _fork_worker(control: socket.socket, config: dict, fds: list[int], threads: 
     return pid
 
 
-def _reap(exits: dict) -> None:
+def _reap(exits: dict[str, Any]) -> None:
     """Collect every ended child (workers, and orphans that re-parented here); keep the workers' statuses."""
     while True:
         try:
@@ -112,7 +113,7 @@ def _reap(exits: dict) -> None:
             exits[pid] = os.waitstatus_to_exitcode(status)
 
 
-def _wait(exits: dict, pid: int, timeout: float) -> int | None:
+def _wait(exits: dict[str, Any], pid: int, timeout: float) -> int | None:
     deadline = time.monotonic() + timeout
     while exits.get(pid) is None and time.monotonic() < deadline:
         _reap(exits)
@@ -120,7 +121,7 @@ def _wait(exits: dict, pid: int, timeout: float) -> int | None:
     return exits.get(pid)
 
 
-def _kill_all(exits: dict) -> None:
+def _kill_all(exits: dict[str, Any]) -> None:
     for pid, status in exits.items():
         if status is None:
             for kill in (os.killpg, os.kill):
@@ -130,7 +131,7 @@ def _kill_all(exits: dict) -> None:
                     pass
 
 
-def _send(control: socket.socket, message: dict) -> None:
+def _send(control: socket.socket, message: dict[str, Any]) -> None:
     control.send(json.dumps(message).encode())
 
 
@@ -140,11 +141,11 @@ class Zygote:
     """The grader's handle on a fork server: launched at once (it imports torch while the grader works),
     relaunched if it dies. Not thread-safe: one per grading process."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._control: socket.socket | None = None
         self._log = tempfile.TemporaryFile()
-        self.process: subprocess.Popen | None = None
-        self.info: dict | None = None
+        self.process: subprocess.Popen[bytes] | None = None
+        self.info: dict[str, Any] | None = None
         self._launch()
 
     def _launch(self) -> None:
@@ -160,7 +161,7 @@ class Zygote:
     def pid(self) -> int:
         return self.process.pid
 
-    def ready(self) -> dict:
+    def ready(self) -> dict[str, Any]:
         """Wait for the server's imports; raises GraderError (with its output) when it cannot start."""
         if self.process.poll() is not None and self.info is not None:
             self._control.close()
@@ -172,7 +173,7 @@ class Zygote:
             self.info = message
         return self.info
 
-    def spawn(self, config: dict, fds: tuple[int, int, int]) -> int:
+    def spawn(self, config: dict[str, Any], fds: tuple[int, int, int]) -> int:
         """Fork a worker that serves requests on ``fds`` (requests, replies, output) with ``config``."""
         self.ready()
         socket.send_fds(self._control, [json.dumps({"op": "spawn", "config": config}).encode()], list(fds))
@@ -192,7 +193,7 @@ class Zygote:
         reply = self._receive(timeout + 10)
         return reply.get("status") if reply else None
 
-    def _receive(self, timeout: float) -> dict | None:
+    def _receive(self, timeout: float) -> dict[str, Any] | None:
         readable, _, _ = select.select([self._control], [], [], timeout)
         if not readable:
             return None
