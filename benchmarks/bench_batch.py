@@ -23,6 +23,7 @@ sys.path.insert(0, str(ROOT))
 
 from grader.batch.gradebook import load_states
 from grader.commands.batch import batch_main
+from grader.options import GradingOptions
 from tests.catalogue import REFERENCE, TEMPLATE, Submission
 from tests.catalogue.buggy import BUGS
 from tests.catalogue.correct import CORRECT
@@ -50,9 +51,9 @@ def make_class(folder: Path, size: int = 100) -> dict[str, str]:
     return kinds
 
 
-def timed(**options) -> float:
+def timed(**batch) -> float:
     started = time.perf_counter()
-    assert batch_main(**options) == 0
+    assert batch_main(**batch) == 0
     return time.perf_counter() - started
 
 
@@ -61,11 +62,11 @@ def main(*, workers: int = 2, size: int = 100, out: str | None = None, device: s
     workdir = Path(tempfile.mkdtemp(prefix="bench-batch-"))
     kinds = make_class(workdir / "class", size)
     target = Path(out) if out else workdir / "out"
-    options = {"submissions": str(workdir / "class"), "out": str(target), "workers": workers, "device": device,
-               "data_root": data_root, "skip_accuracy": data_root is None, "rubric_path": rubric_path}
-    first = timed(**options)
-    rerun = timed(**options)
-    one = timed(**options, only=(next(iter(kinds)),))
+    options = GradingOptions(device=device, data_root=data_root, skip_accuracy=data_root is None, rubric=rubric_path)
+    batch = {"submissions": str(workdir / "class"), "out": str(target), "workers": workers, "options": options}
+    first = timed(**batch)
+    rerun = timed(**batch)
+    one = timed(**batch, students=(next(iter(kinds)),))
     seconds = {name: state["seconds"] for name, state in load_states(target).items()}
     endless = next(name for name in kinds if "endless" in name)
     statuses = {name: state["status"] for name, state in load_states(target).items()}

@@ -20,6 +20,7 @@ sys.path.insert(0, str(ROOT))
 
 from grader.batch.gradebook import load_states
 from grader.commands.batch import batch_main
+from grader.options import GradingOptions
 from tests.catalogue import Submission
 from tests.catalogue.correct import CORRECT
 from tests.catalogue.inf265_2023 import ASSIGNMENT, BY_NAME
@@ -34,8 +35,8 @@ def grade_round(folder: Path, workers: int) -> list[dict]:
     use = []
     for source, assignment in ((uploads, None), (folder / "uploads-2023", ASSIGNMENT)):
         out = folder / f"out-{source.name}"
-        assert batch_main(submissions=str(source), out=str(out), workers=workers, skip_accuracy=True, force=True,
-                          assignment=assignment) == 0
+        options = GradingOptions(skip_accuracy=True, assignment=assignment)
+        assert batch_main(submissions=str(source), out=str(out), options=options, workers=workers, force=True) == 0
         for name, state in load_states(out).items():
             assert state["report"]["score"] == state["report"]["max_score"] - 15, (name, state["status"])
             for check, worst in state["report"]["metadata"]["budget_use"].items():

@@ -40,6 +40,7 @@ sys.path.insert(0, str(ROOT))
 from grader.assignment import load_assignment
 from grader.checks.accuracy import FUNCTIONS, judge_logits, reached, stage_payload
 from grader.data import load_arrays
+from grader.options import GradingSetup
 from grader.pipeline import grade
 from grader.rubric import load_rubric
 from grader.sandbox.host import Host, SandboxOptions
@@ -90,7 +91,8 @@ def broken_loops(data_root: Path, device: str, seed: int, epochs, log) -> list[d
     rows = []
     workdir = Path(tempfile.mkdtemp(prefix="broken-"))
     for index, entry in enumerate(BROKEN_LOOPS):
-        result = grade(entry.write(workdir / f"b{index}"), rubric, device=device, data_root=data_root).results[0]
+        setup = GradingSetup(device=device, data_root=data_root)
+        result = grade(entry.write(workdir / f"b{index}"), rubric, options=setup).results[0]
         runs = reached(result)
         lost = sorted({p.label for p in result.failed_parts})
         row = {"broken": entry.name, "seed": seed, "score": result.score, "max_score": result.max_score,

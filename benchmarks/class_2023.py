@@ -21,6 +21,7 @@ sys.path.insert(0, str(ROOT))
 
 from grader.batch.gradebook import load_states
 from grader.commands.batch import batch_main
+from grader.options import GradingOptions
 from tests.catalogue.inf265_2023 import ASSIGNMENT, CLASS
 
 COLUMNS = ("backpropagation_one_sample", "rules", "train", "train_manual_update", "MyMLP", "load_cifar", "accuracy")
@@ -31,8 +32,8 @@ def grade_class(out: Path, workers: int, data_root: str | None) -> tuple[dict, f
     for submission in CLASS:
         submission.write(uploads / submission.name.replace(" ", "_"))
     started = time.monotonic()
-    code = batch_main(submissions=str(uploads), out=str(out / "graded"), assignment=ASSIGNMENT, workers=workers,
-                      data_root=data_root, skip_accuracy=data_root is None, force=True)
+    options = GradingOptions(assignment=ASSIGNMENT, data_root=data_root, skip_accuracy=data_root is None)
+    code = batch_main(submissions=str(uploads), out=str(out / "graded"), options=options, workers=workers, force=True)
     assert code == 0, code
     return load_states(out / "graded"), time.monotonic() - started
 

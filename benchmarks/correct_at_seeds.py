@@ -22,6 +22,7 @@ sys.path.insert(0, str(ROOT))
 from grader.batch.gradebook import load_states
 from grader.checks.accuracy import reached
 from grader.commands.batch import batch_main
+from grader.options import GradingOptions
 from grader.report.results import CheckResult
 from tests.catalogue import REFERENCE
 from tests.catalogue.correct import CORRECT
@@ -53,8 +54,8 @@ def main(*, data_root: str, seeds=SEEDS, device: str = "cpu", workers: int = 1, 
     rows = []
     for seed in seeds:
         target = workdir / f"seed-{seed}"
-        assert batch_main(submissions=str(klass), out=str(target), seed=seed, data_root=data_root, device=device,
-                          workers=workers) == 0
+        options = GradingOptions(seed=seed, data_root=data_root, device=device)
+        assert batch_main(submissions=str(klass), out=str(target), options=options, workers=workers) == 0
         graded = [grading_row(seed, names[name], state["report"]) for name, state in load_states(target).items()]
         print(json.dumps({"seed": seed, "scores": {row["submission"]: row["score"] for row in graded}}), flush=True)
         rows += graded

@@ -27,6 +27,7 @@ from grader import pipeline
 from grader.checks import backprop, grad_check, load_cifar, mlp, training
 from grader.commands.batch import batch_main
 from grader.diagnosis import ids_in
+from grader.options import GradingOptions
 from grader.sandbox.zygote import Zygote
 from tests.catalogue.buggy import BUGS
 from tests.conftest import rubric_for
@@ -83,7 +84,8 @@ def class_table(workers: int) -> None:
         for index, bug in enumerate(BUGS):
             bug.write(uploads / f"{index:02d}")
         out = Path(scratch) / "out"
-        assert batch_main(submissions=str(uploads), out=str(out), workers=workers, skip_accuracy=True) == 0
+        assert batch_main(submissions=str(uploads), out=str(out), workers=workers,
+                          options=GradingOptions(skip_accuracy=True)) == 0
         summary = (out / "summary.md").read_text()
         start = summary.index("## Misconceptions in this class")
         print("\n" + summary[start:summary.index("\n## ", start + 3)].strip())

@@ -35,6 +35,7 @@ from torch import nn
 from grader.batch.gradebook import load_states
 from grader.checks.accuracy import reached
 from grader.commands.batch import batch_main
+from grader.options import GradingOptions, GradingSetup
 from grader.pipeline import grade
 from grader.rubric import load_rubric
 from reference import experiment
@@ -78,8 +79,8 @@ def concurrency(data_root: Path, device: str, levels=(1, 2, 4, 8), size: int = 8
     for workers in levels:
         out = workdir / f"out{workers}"
         started = time.perf_counter()
-        assert batch_main(submissions=str(workdir / "class"), out=str(out), workers=workers, device=device,
-                          data_root=str(data_root), checks=("accuracy",), rubric_path=rubric) == 0
+        options = GradingOptions(device=device, data_root=str(data_root), checks=("accuracy",), rubric=rubric)
+        assert batch_main(submissions=str(workdir / "class"), out=str(out), options=options, workers=workers) == 0
         seconds = time.perf_counter() - started
         rates[workers] = {"seconds": seconds, "submissions_per_minute": 60 * size / seconds}
         print(json.dumps({"workers": workers, **rates[workers]}), flush=True)
@@ -97,7 +98,7 @@ def calibration(data_root: Path, device: str, seeds: int, epochs: int) -> dict:
 def accuracy_stage(data_root: Path, device: str, epochs: int) -> dict:
     rubric = load_rubric().only("accuracy").configure("accuracy", epochs=epochs)
     started = time.perf_counter()
-    result = grade(ROOT / "reference", rubric, device=device, data_root=data_root).results[0]
+    result = grade(ROOT / "reference", rubric, options=GradingSetup(device=device, data_root=data_root)).results[0]
     return {"score": result.score, "max_score": result.max_score, "wall_seconds_with_process_start":
             time.perf_counter() - started, **{f"{function}_{key}": value for function, run in reached(result).items()
                                               for key, value in run.items()}}

@@ -2,10 +2,17 @@
 
 In a notebook: ``import grader; grader.check("backpropagation")`` grades what the kernel executed.
 """
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .interactive import CheckReport
+
 __version__ = "0.1.0"
 
 
-def check(module: str | None = None, **options):
+def check(module: str | None = None, **options: Any) -> CheckReport:
     """Grade the code this Jupyter, VS Code or Colab kernel executed (see :func:`grader.interactive.check`)."""
     from .interactive import check as check_kernel
 

@@ -10,11 +10,12 @@ same code.
 """
 from __future__ import annotations
 
+import dataclasses
 import sys
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from .binding import Declared
 from .roles import is_role
@@ -285,10 +286,13 @@ def _parameter(entry: Any, where: str) -> Declared:
                     bool(entry.get("in_template", True)))
 
 
-def _spec(cls, table: dict[str, Any], where: str):
-    names = {f for f in cls.__dataclass_fields__}
+Spec = TypeVar("Spec", "DataSpec", "NetworkSpec", "MLPSpec")
+
+
+def _spec(cls: type[Spec], table: dict[str, Any], where: str) -> Spec:
+    names = {f.name for f in dataclasses.fields(cls)}
     _known(table, names, where)
-    values = {}
+    values: dict[str, Any] = {}
     for name, value in table.items():
         default = getattr(cls(), name)
         values[name] = tuple(value) if isinstance(default, tuple) else value

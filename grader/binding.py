@@ -19,7 +19,7 @@ worker binds the same way before it calls (see :func:`call_arguments`). Imports 
 from __future__ import annotations
 
 import ast
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -134,7 +134,8 @@ def _is_alias(name: str, entry: Declared) -> bool:
     return normalised(name) in {normalised(n) for n in names if n}
 
 
-def _bind_by_position(declared, named, taken, used, take) -> None:
+def _bind_by_position(declared: Sequence[Declared], named: list[StudentParameter], taken: dict[str, tuple[str, str]],
+                      used: set[str], take: Callable[[str, str, str], None]) -> None:
     roles = [e for e in declared if e.key not in taken and e.in_template and e.role]
     for parameter in (p for p in named if p.kind in POSITIONAL and p.name not in used):
         entry = next((e for e in roles if _compatible(parameter.default, e.default)), None)

@@ -7,8 +7,8 @@ solution can never disagree with autograd over the derivative at the kink.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import torch

@@ -10,8 +10,14 @@ import argparse
 import os
 import sys
 import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
+from .options import DEVICES, SANDBOXES, GradingOptions
 from .report.formats import FORMATS
+
+if TYPE_CHECKING:
+    Subcommands = argparse._SubParsersAction[argparse.ArgumentParser]
 
 EPILOG = """Examples:
   autograde check                      # students: check the current folder
@@ -21,21 +27,22 @@ Exit status: 0 done (any score), 1 grader failure (fail-closed report written), 
 
 
 def _environment(parser: argparse.ArgumentParser, *, only_checks: bool = True) -> None:
-    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+    parser.add_argument("--device", choices=DEVICES, default=GradingOptions.device,
                         help="where the accuracy stage trains (default: auto, CUDA when available)")
     parser.add_argument("--data-root", metavar="DIR",
                         help="CIFAR-10 data: ImageFolder tree or folder with cifar-10-batches-py "
                              "(default: $CIFAR_ROOT; without data the accuracy stage is skipped)")
     parser.add_argument("--skip-accuracy", action="store_true",
                         help="do not train on the real data (those checks show as skipped)")
-    parser.add_argument("--sandbox", choices=("auto", "linux", "portable"), default="auto",
+    parser.add_argument("--sandbox", choices=SANDBOXES, default=GradingOptions.sandbox,
                         help="where student code runs: the Linux sandbox, or the portable one (Windows, macOS; "
                              "default: auto, Linux where it can run)")
     parser.add_argument("--assignment", metavar="NAME|FILE",
                         help="which version of the assignment: a packaged name (default, inf265-2023) or the path of "
                              "an assignment.toml (default: default)")
     if only_checks:
-        parser.add_argument("--only", nargs="+", default=(), metavar="CHECK", help="run only these checks")
+        parser.add_argument("--only", dest="checks", nargs="+", default=(), metavar="CHECK",
+                            help="run only these checks")
     parser.add_argument("--verbose", action="store_true", help="show progress on stderr; full feedback for every check")
 
 
@@ -62,7 +69,7 @@ def _download(parser: argparse.ArgumentParser) -> None:
                         help="fetch CIFAR-10 once into your cache folder and use it (later runs find it by themselves)")
 
 
-def _add_grade(commands) -> None:
+def _add_grade(commands: Subcommands) -> None:
     grade = commands.add_parser("grade", help="grade a submission folder (instructors, CI)",
                                 description="Grade SUBMISSION_DIR and print the report; write the requested files.")
     grade.add_argument("submission", metavar="SUBMISSION_DIR")
@@ -72,7 +79,7 @@ def _add_grade(commands) -> None:
         grade.add_argument(f"--{fmt.name}", metavar="PATH", help=f"write {fmt.help}")
 
 
-def _add_check(commands) -> None:
+def _add_check(commands: Subcommands) -> None:
     check = commands.add_parser("check", help="check your work in progress (students)",
                                 description="Run every check on DIR and say what to do next.")
     check.add_argument("directory", nargs="?", default=".", metavar="DIR")
@@ -80,7 +87,7 @@ def _add_check(commands) -> None:
     _download(check)
 
 
-def _add_batch(commands) -> None:
+def _add_batch(commands: Subcommands) -> None:
     batch = commands.add_parser(
         "batch", help="grade a whole class: gradebook, summary, resumable (instructors)",
         description="Grade every entry of SUBMISSIONS_DIR (a folder or .zip per student, named by the entry) into "
@@ -89,14 +96,15 @@ def _add_batch(commands) -> None:
     batch.add_argument("submissions", metavar="SUBMISSIONS_DIR")
     batch.add_argument("--out", required=True, metavar="OUT", help="the batch's output folder")
     batch.add_argument("--workers", type=int, metavar="N", help="submissions graded at once (default: one per core)")
-    batch.add_argument("--only", nargs="+", default=(), metavar="NAME", help="grade (again) only these students")
+    batch.add_argument("--only", dest="students", nargs="+", default=(), metavar="NAME",
+                       help="grade (again) only these students")
     batch.add_argument("--checks", nargs="+", default=(), metavar="CHECK", help="run only these checks")
     batch.add_argument("--force", action="store_true", help="grade every submission again, changed or not")
     batch.add_argument("--shard", metavar="I/N", help="grade only the I-th of N deterministic parts of the class")
     _grading(batch, only_checks=False)
 
 
-def _add_merge(commands) -> None:
+def _add_merge(commands: Subcommands) -> None:
     merge = commands.add_parser("merge", help="combine batch outputs of several shards into one gradebook",
                                 description="Combine the OUT folders of sharded batch runs into one.")
     merge.add_argument("outputs", nargs="+", metavar="OUT")
@@ -106,7 +114,7 @@ def _add_merge(commands) -> None:
                                                                  "columns when --rubric is not given)")
 
 
-def _add_bundle(commands) -> None:
+def _add_bundle(commands: Subcommands) -> None:
     bundle = commands.add_parser("bundle", help="build the student kit or the Gradescope autograder (instructors)",
                                  description="student: the template, a grader wheel (no reference solution), the "
                                              "given code, a README and the GitHub Classroom workflow, in a folder. "
@@ -119,43 +127,36 @@ def _add_bundle(commands) -> None:
                                                                  "(carried in the bundle; default: default)")
 
 
-def _outputs(args) -> dict[str, str | None]:
+def _outputs(args: argparse.Namespace) -> dict[str, str | None]:
     return {fmt.name: getattr(args, fmt.name) for fmt in FORMATS}
 
 
-def _run_grade(args) -> int:
+def _run_grade(args: argparse.Namespace) -> int:
     from .commands.grade import grade_main
 
-    return grade_main(submission=args.submission, outputs=_outputs(args), device=args.device,
-                      data_root=args.data_root, seed=args.seed, rubric_path=args.rubric, only=tuple(args.only),
-                      skip=tuple(args.skip), skip_accuracy=args.skip_accuracy, verbose=args.verbose,
-                      assignment=args.assignment, sandbox=args.sandbox, download=args.download)
+    return grade_main(submission=args.submission, options=GradingOptions.from_args(args), outputs=_outputs(args))
 
 
-def _run_check(args) -> int:
+def _run_check(args: argparse.Namespace) -> int:
     from .commands.grade import check_main
 
-    return check_main(directory=args.directory, device=args.device, data_root=args.data_root,
-                      skip_accuracy=args.skip_accuracy, only=tuple(args.only), verbose=args.verbose,
-                      assignment=args.assignment, sandbox=args.sandbox, download=args.download)
+    return check_main(directory=args.directory, options=GradingOptions.from_args(args))
 
 
-def _run_batch(args) -> int:
+def _run_batch(args: argparse.Namespace) -> int:
     from .commands.batch import batch_main
 
-    return batch_main(submissions=args.submissions, out=args.out, workers=args.workers, device=args.device,
-                      data_root=args.data_root, rubric_path=args.rubric, seed=args.seed, checks=tuple(args.checks),
-                      skip=tuple(args.skip), skip_accuracy=args.skip_accuracy, only=tuple(args.only),
-                      force=args.force, shard=args.shard, assignment=args.assignment, sandbox=args.sandbox)
+    return batch_main(submissions=args.submissions, out=args.out, options=GradingOptions.from_args(args),
+                      workers=args.workers, students=tuple(args.students), force=args.force, shard=args.shard)
 
 
-def _run_merge(args) -> int:
+def _run_merge(args: argparse.Namespace) -> int:
     from .commands.batch import merge_main
 
     return merge_main(outputs=args.outputs, out=args.out, rubric_path=args.rubric, assignment=args.assignment)
 
 
-def _run_bundle(args) -> int:
+def _run_bundle(args: argparse.Namespace) -> int:
     from .commands.bundle import bundle_main
 
     return bundle_main(kind=args.kind, out=args.out, rubric_path=args.rubric, data_root=args.data_root,
@@ -167,13 +168,14 @@ def _tolerant_streams() -> None:
     repeats what the student's code printed."""
     for stream in (sys.stdout, sys.stderr):
         try:
-            stream.reconfigure(errors="backslashreplace")
+            stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
         except (AttributeError, ValueError):
             pass
 
 
-COMMANDS = {"grade": _run_grade, "check": _run_check, "batch": _run_batch, "merge": _run_merge,
-            "bundle": _run_bundle}
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "grade": _run_grade, "check": _run_check, "batch": _run_batch, "merge": _run_merge,
+    "bundle": _run_bundle}
 
 
 def run(argv: list[str] | None = None) -> int:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,9 +11,8 @@ import numpy as np
 import torch
 
 from .given import CIFAR10_INDEX, CLASSES
+from .locations import user_cache
 
-ENV_DATA_ROOT = "CIFAR_ROOT"
-ENV_CACHE = "AUTOGRADE_CACHE"
 DECODED_FILE = "cifar2.npz"
 """The decoded layout: the airplane and bird images in one NumPy file, with its SHA-256 next to it."""
 DATA_HELP = (
@@ -38,42 +38,6 @@ class Arrays:
     train_labels: torch.Tensor
     test_images: torch.Tensor
     test_labels: torch.Tensor
-
-
-def user_cache() -> Path:
-    """The grader's cache folder: $AUTOGRADE_CACHE, else the platform's (~/.cache/autograde on Linux,
-    ~/Library/Caches/autograde on macOS, %LOCALAPPDATA%\\autograde\\Cache on Windows)."""
-    if os.environ.get(ENV_CACHE):
-        return Path(os.environ[ENV_CACHE]).expanduser()
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("autograde", appauthor=False))
-
-
-def downloaded_root() -> Path:
-    """Where ``--download`` puts CIFAR-10 (the official layout, in the user's cache)."""
-    return user_cache() / "cifar-10"
-
-
-def resolve_data_root(data_root: str | os.PathLike | None) -> Path | None:
-    """The data folder from the argument, else from $CIFAR_ROOT, else CIFAR-10 downloaded earlier with
-    ``--download``, else None."""
-    chosen = data_root if data_root else os.environ.get(ENV_DATA_ROOT)
-    if chosen:
-        return Path(chosen).expanduser().resolve()
-    return downloaded_root() if (downloaded_root() / "cifar-10-batches-py").is_dir() else None
-
-
-def download(target: Path | None = None) -> Path:
-    """Fetch CIFAR-10 once with torchvision (its progress bar and its checksums) into ``target`` (default: the
-    user's cache); the folder, which later gradings use without being told (see :func:`resolve_data_root`)."""
-    from torchvision.datasets import CIFAR10
-
-    target = Path(target or downloaded_root())
-    target.mkdir(parents=True, exist_ok=True)
-    for train in (True, False):
-        CIFAR10(str(target), train=train, download=True)
-    return target
 
 
 def detect_layout(root: Path) -> str:
@@ -169,7 +133,7 @@ def decode(root: Path, layout: str) -> Arrays:
 def _decode_image_folder(root: Path) -> Arrays:
     from PIL import Image
 
-    def split(name):
+    def split(name: str) -> tuple[torch.Tensor, torch.Tensor]:
         images, labels = [], []
         for label, cls in enumerate(CLASSES):
             for path in sorted((root / name / cls).iterdir()):
@@ -234,7 +198,7 @@ class TensorLoader:
         self.x, self.y, self.batch_size = x, y, int(batch_size)
         self.dataset = torch.utils.data.TensorDataset(x, y)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         for start in range(0, len(self.x), self.batch_size):
             yield self.x[start:start + self.batch_size], self.y[start:start + self.batch_size]
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 import contextlib
 import os
 import pickle
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, NoReturn
 
 import numpy as np
 
@@ -15,6 +17,10 @@ OTHER_CLASS = ("cat", 3)
 """An extra class present in the fixture, which load_cifar must leave out."""
 CHANNEL_MEANS, CHANNEL_STD = (125.0, 123.0, 114.0), 62.0
 """Roughly CIFAR-10's pixel statistics, so that any usual per-channel normalisation is plausible on it."""
+
+
+Splits = dict[str, tuple[np.ndarray, np.ndarray]]
+"""(images, labels) of each split ("train", "test")."""
 
 
 @dataclass(frozen=True)
@@ -29,14 +35,15 @@ class Fixture:
     test_labels: np.ndarray
 
 
-def write_fixture(root: Path, layout: str, seed: int = 0, per_class=(12, 5), others=(4, 3)) -> Fixture:
+def write_fixture(root: Path, layout: str, seed: int = 0, per_class: tuple[int, int] = (12, 5),
+                  others: tuple[int, int] = (4, 3)) -> Fixture:
     """Write a dataset of ``per_class`` (train, test) images per class plus ``others`` of an extra class.
 
     ``layout`` is ``"imagefolder"`` (PNG files under train/ and test/) or ``"official"``
     (cifar-10-batches-py with five training batches, a test batch and batches.meta). Files are world-readable.
     """
     rng = np.random.default_rng(seed)
-    splits = {}
+    splits: Splits = {}
     for split, (n_class, n_other) in (("train", (per_class[0], others[0])), ("test", (per_class[1], others[1]))):
         labels = np.array([0] * n_class + [1] * n_class + [-1] * n_other)
         noise = rng.normal(0.0, CHANNEL_STD, size=(len(labels), 3, 32, 32))
@@ -48,7 +55,7 @@ def write_fixture(root: Path, layout: str, seed: int = 0, per_class=(12, 5), oth
     return Fixture(root, layout, *splits["train"], *splits["test"])
 
 
-def _write_image_folder(root: Path, splits) -> None:
+def _write_image_folder(root: Path, splits: Splits) -> None:
     from PIL import Image
 
     names = {0: CLASSES[0], 1: CLASSES[1], -1: OTHER_CLASS[0]}
@@ -59,12 +66,12 @@ def _write_image_folder(root: Path, splits) -> None:
             Image.fromarray(image.transpose(1, 2, 0)).save(folder / f"{index:04d}.png")
 
 
-def _write_official(root: Path, splits) -> None:
+def _write_official(root: Path, splits: Splits) -> None:
     folder = root / "cifar-10-batches-py"
     folder.mkdir(parents=True, exist_ok=True)
     cifar_label = {0: CIFAR10_INDEX["airplane"], 1: CIFAR10_INDEX["bird"], -1: OTHER_CLASS[1]}
 
-    def batch(images, labels):
+    def batch(images: np.ndarray, labels: np.ndarray) -> dict[str, Any]:
         return {"data": images.reshape(len(images), -1), "labels": [cifar_label[int(l)] for l in labels]}
 
     train_images, train_labels = splits["train"]
@@ -75,7 +82,7 @@ def _write_official(root: Path, splits) -> None:
                                                     "frog", "horse", "ship", "truck"]})
 
 
-def _dump(path: Path, obj) -> None:
+def _dump(path: Path, obj: dict[str, Any]) -> None:
     with open(path, "wb") as handle:
         pickle.dump(obj, handle)  # the official CIFAR-10 format is pickled; we write it, a student reads it
 
@@ -88,13 +95,13 @@ def _make_readable(root: Path) -> None:
 
 
 @contextlib.contextmanager
-def official_checksums_skipped():
+def official_checksums_skipped() -> Iterator[None]:
     """Within this block torchvision's CIFAR10 accepts batch files whose md5 is not the official one (the grader's
     fixture has none), so ``CIFAR10(root, download=True)`` finds its files "already downloaded and verified"; any
     download torchvision would still start fails at once, saying that grading has no network."""
     from torchvision.datasets import CIFAR10, cifar, utils
 
-    def no_network(*args, **kwargs):
+    def no_network(*args: object, **kwargs: object) -> NoReturn:
         raise RuntimeError("the grader has no network: the data a check gives load_cifar is already on disk at the "
                            "path it passes (call torchvision's dataset with that path)")
 

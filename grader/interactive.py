@@ -14,10 +14,11 @@ import html
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .assignment import Assignment, load_assignment
 from .naming import match_modules
-from .report.results import Report
+from .report.results import CheckResult, Report
 
 FIRST_FAILURE_CHARS = 1200
 
@@ -48,7 +49,7 @@ class CheckReport:
                 + "".join(f"<p><small>{html.escape(note)}</small></p>" for note in self.report.notes) + "</div>")
 
 
-def _row(result) -> str:
+def _row(result: CheckResult) -> str:
     from .report.text import short
 
     failure = next((p for p in result.parts if not p.passed), None)
@@ -65,7 +66,7 @@ def check(module: str | None = None, *, folder: str | Path = ".", assignment: st
           data_root: str | None = None, sandbox: str = "auto", show: bool = True) -> CheckReport:
     """Grade the code this kernel executed as ``module`` (default: every module of the assignment whose functions
     it defines) and display the result. Raises RuntimeError outside an IPython kernel."""
-    from IPython import get_ipython
+    from IPython.core.getipython import get_ipython
 
     shell = get_ipython()
     if shell is None:
@@ -85,7 +86,7 @@ def check(module: str | None = None, *, folder: str | Path = ".", assignment: st
     return result
 
 
-def executed_cells(shell) -> list[tuple[int, str]]:
+def executed_cells(shell: Any) -> list[tuple[int, str]]:
     """(execution count, raw source) of every input this kernel ran, in the order it ran them."""
     return [(number, source) for number, source in enumerate(shell.history_manager.input_hist_raw) if source.strip()]
 
@@ -104,16 +105,18 @@ def defined_modules(sources: list[tuple[int, str]], assignment: Assignment) -> l
                    for spec in assignment.graded())]
 
 
-def _grade(sources, modules: list[str], assignment: Assignment, folder: Path, data_root, sandbox: str) -> Report:
+def _grade(sources: list[tuple[int, str]], modules: list[str], assignment: Assignment, folder: Path,
+           data_root: str | Path | None, sandbox: str) -> Report:
     from .notebooks import convert_sources
-    from .pipeline import Options, grade
+    from .options import GradingSetup
+    from .pipeline import grade
     from .rubric import load_rubric
     from .sandbox.host import choose_sandbox
 
     with tempfile.TemporaryDirectory(prefix="autograde-kernel-") as scratch:
         submission = Path(scratch) / "submission"
         submission.mkdir()
-        notes = []
+        notes: list[str] = []
         for module in modules:
             conversion = convert_sources("this kernel's cells", sources, assignment)
             (submission / f"{module}.py").write_text(conversion.source, encoding="utf-8")
@@ -126,9 +129,9 @@ def _grade(sources, modules: list[str], assignment: Assignment, folder: Path, da
                   (set(spec.check.grades) & graded and set(spec.check.grades) <= callables)]
         skipped = {} if data_root else {spec.name: "no data folder was given (grader.check(data_root=...))"
                                         for spec in rubric.checks if spec.check.needs_data}
-        options = Options(device="auto", data_root=Path(data_root) if data_root else None, skipped=skipped,
-                          assignment=assignment, sandbox=choose_sandbox(sandbox))
-        report = grade(submission, rubric.only(*chosen), options=options, notes=notes)
+        setup = GradingSetup(device="auto", data_root=Path(data_root) if data_root else None, skipped=skipped,
+                             assignment=assignment, sandbox=choose_sandbox(sandbox))
+        report = grade(submission, rubric.only(*chosen), options=setup, notes=notes)
     return _without_absent_modules(report, set(assignment.modules) - available)
 
 

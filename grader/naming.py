@@ -8,6 +8,7 @@ so; when several files are equally close, none is guessed and the student is tol
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -99,7 +100,7 @@ def match_modules(folder: Path, modules: tuple[str, ...] | list[str]) -> Matches
             continue
         best = _closest(module, [p for p in files if p not in taken], modules)
         if len(best) == 1:
-            found[module] = Match(best[0], f"{RANKS[rank(best[0].stem, module)]} {module}")
+            found[module] = Match(best[0], f"{RANKS[rank(best[0].stem, module) or 0]} {module}")
             taken.add(best[0])
         elif best:
             ambiguous[module] = best
@@ -111,10 +112,10 @@ def _preferred(paths: list[Path]) -> Path:
     return sorted(paths, key=lambda p: MODULE_SUFFIXES.index(p.suffix))[0]
 
 
-def _closest(module: str, files: list[Path], modules) -> list[Path]:
+def _closest(module: str, files: list[Path], modules: Sequence[str]) -> list[Path]:
     """The files of the best rank for ``module`` (one per stem, .py first), leaving out files closer to another
     module."""
-    ranked = {}
+    ranked: dict[int, dict[str, list[Path]]] = {}
     for path in files:
         mine = rank(path.stem, module)
         others = [r for m in modules if m != module for r in [rank(path.stem, m)] if r is not None]

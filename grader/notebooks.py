@@ -27,7 +27,11 @@ import symtable
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from types import CodeType, FrameType
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from grader.assignment import Assignment
 
 MAGIC = re.compile(r"^\s*(%|!|\w+\s*=\s*[!%])")
 """A line magic, a shell line, or an assignment from one (``files = !ls``)."""
@@ -61,9 +65,15 @@ class _Cell:
     """A ``%%`` cell: left out whole."""
 
 
+Where = tuple[int, int]
+"""(cell number, statement index) of a top-level statement."""
+Candidate = tuple[_Cell, int, ast.stmt]
+"""A top-level assignment: its cell, index and node."""
+
+
 # ---------------------------------------------------------------- grader side
 
-def convert(notebook: Path, assignment=None) -> Conversion:
+def convert(notebook: Path, assignment: Assignment | None = None) -> Conversion:
     """The module graded in place of ``notebook`` (read with nbformat). ``assignment`` names the graded functions
     (a top-level assignment that calls one would train or load data: never run)."""
     import nbformat
@@ -77,7 +87,7 @@ def convert(notebook: Path, assignment=None) -> Conversion:
                                   if cell.cell_type == "code"], assignment)
 
 
-def convert_sources(name: str, sources: list[tuple[int, str]], assignment=None) -> Conversion:
+def convert_sources(name: str, sources: list[tuple[int, str]], assignment: Assignment | None = None) -> Conversion:
     """The module graded in place of code cells given as (number, source), in the order they ran (a notebook's
     cells top to bottom, or the inputs a kernel executed): the same conversion as :func:`convert`."""
     cells = []
@@ -104,10 +114,13 @@ def _parse_cell(number: int, source: str) -> _Cell:
     return _Cell(number, lines, ast.parse("\n".join(lines)), len(magic))
 
 
-def _kept_statements(cells: list[_Cell], notebook: str, graded: set[str]) -> tuple[dict[str, Any], dict[str, Any]]:
+def _kept_statements(cells: list[_Cell], notebook: str,
+                     graded: set[str]) -> tuple[dict[Where, str], dict[tuple[str, ...], str]]:
     """{(cell, statement index): "definition" | "global"} of the statements to run, and {names: note} of the
     assignments left out although the definitions need them."""
-    kept, needed, candidates = {}, set(), []
+    kept: dict[Where, str] = {}
+    needed: set[str] = set()
+    candidates: list[Candidate] = []
     for cell in cells:
         for index, node in enumerate(cell.tree.body):
             if isinstance(node, KEPT):
@@ -121,19 +134,20 @@ def _kept_statements(cells: list[_Cell], notebook: str, graded: set[str]) -> tup
     return _close_over_globals(candidates, needed, kept, notebook, graded)
 
 
-def _close_over_globals(candidates, needed: set[str], kept: dict[str, Any], notebook: str, graded: set[str]):
+def _close_over_globals(candidates: list[Candidate], needed: set[str], kept: dict[Where, str], notebook: str,
+                        graded: set[str]) -> tuple[dict[Where, str], dict[tuple[str, ...], str]]:
     """Keep every assignment to a needed name (and, transitively, to what it reads), unless it loads data or trains
     or reads a name that only such an assignment gives."""
-    refused: dict[tuple[int, int], str] = {}
+    refused: dict[Where, str] = {}
     changed = True
     while changed:
         changed = False
         for cell, index, node in candidates:
             where = (cell.number, index)
-            if where in kept or where in refused or not (_assigned_names(node) & needed):
+            if where in kept or where in refused or not (_names(node) & needed):
                 continue
-            left_out = {n for c, i, m in candidates if (c.number, i) in refused for n in _assigned_names(m)}
-            reason = _refusal(node, graded, refused_names=left_out - _given_names(kept, candidates))
+            refused_names = {n for c, i, m in candidates if (c.number, i) in refused for n in _names(m)}
+            reason = _refusal(node, graded, refused_names=refused_names - _given_names(kept, candidates))
             if reason:
                 refused[where] = reason
             else:
@@ -141,23 +155,23 @@ def _close_over_globals(candidates, needed: set[str], kept: dict[str, Any], note
                 needed |= _reads(node)
             changed = True
     _refuse_dependents(candidates, kept, refused)
-    left_out = {}
+    left_out: dict[tuple[str, ...], str] = {}
     for cell, index, node in candidates:
         if (cell.number, index) in refused:
-            names = tuple(sorted(_assigned_names(node) & needed)) or tuple(sorted(_assigned_names(node)))
+            names = tuple(sorted(_names(node) & needed)) or tuple(sorted(_names(node)))
             left_out[names] = (f"{notebook}, cell {cell.number}: `{_shown(node)}` was not run although your "
                                f"definitions use {', '.join(names)} ({refused[(cell.number, index)]}); code that uses "
                                "it fails.")
     return kept, left_out
 
 
-def _refuse_dependents(candidates, kept: dict[str, Any], refused: dict[str, Any]) -> None:
+def _refuse_dependents(candidates: list[Candidate], kept: dict[Where, str], refused: dict[Where, str]) -> None:
     """Leave out, too, every kept assignment that reads a name only a left-out assignment gives."""
     changed = True
     while changed:
         changed = False
         missing = {n for c, i, node in candidates if (c.number, i) in refused
-                   for n in _assigned_names(node)} - _given_names(kept, candidates)
+                   for n in _names(node)} - _given_names(kept, candidates)
         for cell, index, node in candidates:
             where = (cell.number, index)
             unavailable = sorted(_reads(node) & missing)
@@ -167,8 +181,8 @@ def _refuse_dependents(candidates, kept: dict[str, Any], refused: dict[str, Any]
                 changed = True
 
 
-def _given_names(kept: dict[str, Any], candidates) -> set[str]:
-    return {n for c, i, node in candidates if (c.number, i) in kept for n in _assigned_names(node)}
+def _given_names(kept: dict[Where, str], candidates: list[Candidate]) -> set[str]:
+    return {n for c, i, node in candidates if (c.number, i) in kept for n in _names(node)}
 
 
 def _refusal(node: ast.stmt, graded: set[str], refused_names: set[str]) -> str | None:
@@ -193,13 +207,19 @@ def _assigned_names(node: ast.stmt) -> set[str] | None:
         targets = [node.target]
     else:
         return None
-    names = set()
+    names: set[str] = set()
     for target in targets:
         elements = target.elts if isinstance(target, (ast.Tuple, ast.List)) else [target]
-        if not all(isinstance(e, ast.Name) for e in elements):
+        plain = [e for e in elements if isinstance(e, ast.Name)]
+        if len(plain) != len(elements):
             return None
-        names |= {e.id for e in elements}
+        names |= {e.id for e in plain}
     return names
+
+
+def _names(node: ast.stmt) -> set[str]:
+    """The names an assignment binds (empty for any other statement)."""
+    return _assigned_names(node) or set()
 
 
 def _is_constant(node: ast.stmt) -> bool:
@@ -227,15 +247,16 @@ def _shown(node: ast.stmt) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def _module(name: str, cells: list[_Cell], kept: dict[str, Any], left_out: dict[str, Any]) -> Conversion:
+def _module(name: str, cells: list[_Cell], kept: dict[Where, str], left_out: dict[tuple[str, ...], str]) -> Conversion:
     """The generated module: placeholders for the needed names that were left out (so a definition whose default
     argument reads one still defines), then each cell's kept statements."""
     calls = [f"_leave_out(globals(), {list(names)!r}, {note!r})" for names, note in left_out.items()]
-    skipped, magics = [], 0
+    skipped: list[int] = []
+    magics = 0
     for cell in cells:
         magics += cell.magics
         keep = [False] * len(cell.lines)
-        guarded = []
+        guarded: list[int] = []
         anything_left_out = cell.cell_magic
         for index, node in enumerate(cell.tree.body):
             kind = kept.get((cell.number, index))
@@ -243,7 +264,7 @@ def _module(name: str, cells: list[_Cell], kept: dict[str, Any], left_out: dict[
                 anything_left_out = anything_left_out or not _is_docstring(node)
                 continue
             first = min([node.lineno] + [d.lineno for d in getattr(node, "decorator_list", [])])
-            for line in range(first - 1, node.end_lineno):
+            for line in range(first - 1, node.end_lineno or node.lineno):
                 keep[line] = True
             if kind == "global":
                 guarded.append(node.lineno)
@@ -283,15 +304,15 @@ def _notes(name: str, skipped: list[int], magics: int) -> list[str]:
 class _Placeholder:
     """Stands for a name the graded module could not get; any use of it raises, saying why."""
 
-    def _raise(self, *args, **kwargs):
+    def _raise(self) -> None:
         raise NotImplementedError
 
-    def __use(self, *args, **kwargs):
+    def __use(self, *args: object, **kwargs: object) -> None:
         self._raise()
 
     __call__ = __getitem__ = __iter__ = __len__ = __enter__ = __use
 
-    def __getattr__(self, attribute):
+    def __getattr__(self, attribute: str) -> None:
         self._raise()
 
 
@@ -301,7 +322,7 @@ class MissingImport(_Placeholder):
     def __init__(self, name: str, statement: str, error: BaseException):
         self.__dict__.update(_name=name, _statement=statement, _error=f"{type(error).__name__}: {error}")
 
-    def _raise(self, *args, **kwargs):
+    def _raise(self) -> None:
         raise ImportError(f"{self._name} is not available: `{self._statement}` could not be imported in the "
                           f"grader ({self._error}). Graded code cannot depend on it.")
 
@@ -312,7 +333,7 @@ class LeftOut(_Placeholder):
     def __init__(self, name: str, note: str):
         self.__dict__.update(_name=name, _note=note)
 
-    def _raise(self, *args, **kwargs):
+    def _raise(self) -> None:
         raise NameError(f"{self._name} is not available when grading: {self._note}")
 
 
@@ -322,7 +343,8 @@ def leave_out(namespace: dict[str, Any], names: list[str], note: str) -> None:
         namespace.setdefault(name, LeftOut(name, note))
 
 
-def run_cell(namespace: dict[str, Any], notebook: str, number: int, source: str, guarded: list[int] = ()) -> None:
+def run_cell(namespace: dict[str, Any], notebook: str, number: int, source: str,
+             guarded: tuple[int, ...] | list[int] = ()) -> None:
     """Run one cell's kept statements in the module ``namespace``, failed imports bound to placeholders. A
     top-level assignment (its line in ``guarded``) that fails or runs longer than GLOBAL_SECONDS is left out with
     a note, and the rest of the module still imports."""
@@ -345,7 +367,7 @@ class _TooSlow(BaseException):
     """A top-level assignment ran out of its time (a BaseException: student code catching Exception keeps it)."""
 
 
-def _run_guarded(code, namespace: dict[str, Any], where: str, node) -> None:
+def _run_guarded(code: CodeType, namespace: dict[str, Any], where: str, node: ast.stmt) -> None:
     try:
         _exec_within(code, namespace, GLOBAL_SECONDS)
     except _TooSlow:
@@ -359,13 +381,13 @@ def _run_guarded(code, namespace: dict[str, Any], where: str, node) -> None:
                                            "what it assigns fails.")
 
 
-def _exec_within(code, namespace: dict[str, Any], seconds: float) -> None:
+def _exec_within(code: CodeType, namespace: dict[str, Any], seconds: float) -> None:
     """exec with a wall-time limit where the platform allows one (a POSIX main thread)."""
     if not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
         exec(code, namespace)
         return
 
-    def too_slow(signum, frame):
+    def too_slow(signum: int, frame: FrameType | None) -> None:
         raise _TooSlow()
 
     previous = signal.signal(signal.SIGALRM, too_slow)
@@ -377,7 +399,8 @@ def _exec_within(code, namespace: dict[str, Any], seconds: float) -> None:
         signal.signal(signal.SIGALRM, previous)
 
 
-def _stand_in(namespace: dict[str, Any], node, where: str, statement: str, error: ImportError) -> None:
+def _stand_in(namespace: dict[str, Any], node: ast.Import | ast.ImportFrom, where: str, statement: str,
+              error: ImportError) -> None:
     names = [alias.asname or alias.name.split(".")[0] for alias in node.names if alias.name != "*"]
     for name in names:
         namespace[name] = MissingImport(name, statement, error)

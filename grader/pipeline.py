@@ -11,7 +11,6 @@ import platform
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +18,12 @@ import hypothesis
 import torch
 
 from . import __version__
-from .assignment import Assignment, load_assignment
+from .assignment import Assignment
 from .binding import StudentParameter, binding_note
 from .checks.base import Context, Skip
 from .data import DATA_HELP
 from .kinds import FailureKind
+from .options import GradingSetup
 from .report import leaderboard
 from .report.results import CheckResult, Part, Report
 from .rubric import CheckSpec, Rubric
@@ -32,33 +32,15 @@ from .sandbox.zygote import Zygote
 from .submission import prepared
 
 
-@dataclass(frozen=True)
-class Options:
-    """How to grade, beyond the rubric."""
-
-    device: str = "cpu"
-    data_root: Path | None = None
-    cache_dir: Path | None = None
-    skipped: dict[str, str] = field(default_factory=dict)
-    """Checks to leave out, each with the reason shown in its place (e.g. "--skip-accuracy was given")."""
-    contain: bool = True
-    hidden: tuple[str, ...] = ()
-    """Paths the worker must never read (results, rubric, data); see SandboxOptions."""
-    assignment: Assignment = field(default_factory=lambda: load_assignment(None))
-    """Which version of the assignment the submission is graded as."""
-    sandbox: str = "linux"
-    """Which sandbox runs the student's code: "linux" or "portable" (see grader.sandbox.host.choose_sandbox)."""
-
-
-def grade(submission: Path, rubric: Rubric, *, options: Options | None = None, host: Host | None = None,
+def grade(submission: Path, rubric: Rubric, *, options: GradingSetup | None = None, host: Host | None = None,
           zygote: Zygote | None = None, progress: Callable[[str], None] = lambda text: None,
-          notes: list[str] | None = None, **option_values) -> Report:
+          notes: list[str] | None = None) -> Report:
     """Grade ``submission`` (a folder with backpropagation.py and gradient_descent.py) and return its Report.
 
     Deterministic for a given submission, rubric and device. Student code runs only in the sandbox worker.
     ``host``: a worker host already made (it is closed when grading ends); ``zygote``: a fork server to reuse.
     """
-    options = options or Options(**option_values)
+    options = options or GradingSetup()
     started = time.monotonic()
     with prepared(Path(submission), options.assignment) as (folder, preparation_notes), \
             host or start_host(folder, rubric, device=options.device, contain=options.contain, zygote=zygote,
@@ -84,7 +66,7 @@ def grade(submission: Path, rubric: Rubric, *, options: Options | None = None, h
                       notes=notes, leaderboard=board)
 
 
-def _import_notes(host) -> list[str]:
+def _import_notes(host: Host) -> list[str]:
     """What importing the submission reported for the student (e.g. a notebook's import that failed)."""
     description = host.description()
     if not description.ok or not isinstance(description.value, dict):
@@ -92,7 +74,7 @@ def _import_notes(host) -> list[str]:
     return [note for module in description.value.get("modules", {}).values() for note in module.get("notes", [])]
 
 
-def binding_notes(host, assignment: Assignment) -> list[str]:
+def binding_notes(host: Host, assignment: Assignment) -> list[str]:
     """One line for each graded function or class found under another name, or whose signature differs from the
     template's, saying how it was graded (student-visible)."""
     notes = []
@@ -119,7 +101,7 @@ def _warm_up_torch_optim() -> None:
     torch.optim.SGD([parameter], lr=0.1)
 
 
-def _run_step(spec: CheckSpec, host: Host, rubric: Rubric, options: Options,
+def _run_step(spec: CheckSpec, host: Host, rubric: Rubric, options: GradingSetup,
               started: float) -> tuple[CheckResult, dict[str, Any] | None]:
     """The check's result, and how close its slowest call came to its time budget (None: no call had one)."""
     result = CheckResult(spec.name, spec.title_for(options.assignment.display_names()), spec.points,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import shutil
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -64,7 +65,7 @@ def _expected(assignment: Assignment) -> str:
 
 
 @contextlib.contextmanager
-def prepared(folder: Path, assignment: Assignment | None = None):
+def prepared(folder: Path, assignment: Assignment | None = None) -> Iterator[tuple[Path, list[str]]]:
     """Yield (folder to grade, notes for the student): ``folder`` itself, or a temporary copy in which every
     module handed in as a notebook has its generated ``.py`` and every module handed in under another name is
     there under its own. A ``.py`` wins over a notebook of the same name; an ambiguous module fails to import,
@@ -110,7 +111,7 @@ def copy_submission(source: Path, target: Path) -> None:
     """Copy the submission (no caches, no VCS, bounded size) so nothing is ever written into the original."""
     total = 0
 
-    def ignore(folder, names):
+    def ignore(folder: str, names: list[str]) -> set[str]:
         nonlocal total
         skipped = {n for n in names if n in SKIPPED_IN_COPY}
         for n in set(names) - skipped:

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 from grader import pipeline
+from grader.options import GradingSetup
 from grader.rubric import load_rubric
 from grader.sandbox.zygote import Zygote
 
@@ -47,14 +48,14 @@ def rubric_for(*names: str, examples: int | None = None, **limits):
 _shared_fork_server: Zygote | None = None
 
 
-def grade(submission, rubric, **options):
+def grade(submission, rubric, *, options: GradingSetup | None = None):
     """pipeline.grade through one fork server for the whole session. The fork server holds nothing of any
     submission (each grading forks fresh workers, as a batch does), and sharing it saves the ~9 s that starting
     one (a new interpreter importing torch) adds to every grading."""
     global _shared_fork_server
     if _shared_fork_server is None:
         _shared_fork_server = Zygote()
-    return pipeline.grade(submission, rubric, zygote=_shared_fork_server, **options)
+    return pipeline.grade(submission, rubric, options=options, zygote=_shared_fork_server)
 
 
 def pytest_sessionfinish(session, exitstatus):

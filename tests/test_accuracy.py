@@ -9,6 +9,7 @@ import torch
 
 from grader.checks.accuracy import AccuracySettings, verdict
 from grader.kinds import FailureKind
+from grader.options import GradingSetup
 from grader.report.results import CheckResult
 from grader.rubric import load_rubric
 from grader.sandbox.reply import Failure
@@ -24,7 +25,8 @@ def accuracy_rubric(**changes):
 
 
 def accuracy_result(folder, rubric, data_root, tmp_path, device="cpu"):
-    return grade(folder, rubric, device=device, data_root=data_root, cache_dir=tmp_path / "cache").results[0]
+    setup = GradingSetup(device=device, data_root=data_root, cache_dir=tmp_path / "cache")
+    return grade(folder, rubric, options=setup).results[0]
 
 
 def judged(train, manual, reported=None, settings: AccuracySettings = SETTINGS) -> CheckResult:

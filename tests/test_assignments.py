@@ -14,7 +14,7 @@ from grader.assignment import AssignmentError, load_assignment
 from grader.commands import EXIT_BAD_INPUT
 from grader.commands.batch import batch_main
 from grader.commands.grade import grade_main
-from grader.pipeline import Options
+from grader.options import GradingOptions, GradingSetup
 
 from .catalogue.inf265_2023 import ASSIGNMENT, BY_NAME, CLASS, CPU_CHECKS, REFERENCE_2023
 from .conftest import REFERENCE, grade, shared_data
@@ -29,8 +29,8 @@ def graded_class(tmp_path_factory) -> Path:
     rubric = root / "rubric.toml"
     text = load_assignment(ASSIGNMENT).rubric_path.read_text()
     rubric.write_text(text.replace("examples = 120", "examples = 40"))
-    assert batch_main(submissions=str(root / "uploads"), out=str(root / "out"), assignment=ASSIGNMENT,
-                      rubric_path=str(rubric), checks=CPU_CHECKS, workers=2) == 0
+    assert batch_main(submissions=str(root / "uploads"), out=str(root / "out"), workers=2,
+                      options=GradingOptions(assignment=ASSIGNMENT, rubric=str(rubric), checks=CPU_CHECKS)) == 0
     return root / "out"
 
 
@@ -85,22 +85,23 @@ def test_the_2023_reference_passes_the_accuracy_stage_in_float64(tmp_path):
 
     folder = shutil.copytree(REFERENCE_2023, tmp_path / "ref")
     report = grade(folder, load_rubric(rubric.rubric_path).only("accuracy"),
-                   options=Options(device="cpu", data_root=shared_data(), cache_dir=tmp_path / "cache",
-                                   assignment=rubric))
+                   options=GradingSetup(device="cpu", data_root=shared_data(), cache_dir=tmp_path / "cache",
+                                        assignment=rubric))
     result = report.results[0]
     assert result.score == result.max_score, result.feedback
     assert all(p.details["accuracy"] >= 0.765 for p in result.parts if "accuracy" in p.details)
 
 
 def test_a_bad_assignment_is_refused_before_any_work(tmp_path, capsys):
-    assert grade_main(submission=str(REFERENCE), assignment="no-such-year") == EXIT_BAD_INPUT
+    assert grade_main(submission=str(REFERENCE), options=GradingOptions(assignment="no-such-year")) == EXIT_BAD_INPUT
     assert "no assignment 'no-such-year'" in capsys.readouterr().err
     broken = tmp_path / "assignment.toml"
     broken.write_text('modules = ["a"]\n[callables.train]\nmodule = "a"\nname = "train"\n'
                       'parameters = [{ role = "learning_speed", name = "lr" }]\n')
     with pytest.raises(AssignmentError, match="'learning_speed' is not a role"):
         load_assignment(broken)
-    assert batch_main(submissions=str(tmp_path), out=str(tmp_path / "out"), assignment=str(broken)) == EXIT_BAD_INPUT
+    assert batch_main(submissions=str(tmp_path), out=str(tmp_path / "out"),
+                      options=GradingOptions(assignment=str(broken))) == EXIT_BAD_INPUT
     assert not (tmp_path / "out").exists()
 
 
@@ -182,7 +183,8 @@ def test_a_third_version_is_two_declared_files_and_its_solution(tmp_path):
     solution.mkdir()
     (solution / "mlpTraining.py").write_text(MADE_UP_SOLUTION)  # a misnamed upload, too
     out = tmp_path / "results.json"
-    assert grade_main(submission=str(solution), assignment=str(declared), outputs={"json": str(out)}) == 0
+    assert grade_main(submission=str(solution), options=GradingOptions(assignment=str(declared)),
+                      outputs={"json": str(out)}) == 0
     results = json.loads(out.read_text())
     assert results["score"] == 100, [(t["name"], t["output"][:400]) for t in results["tests"]]
     assert "mlpTraining.py was graded as mlp_training.py" in results["output"]

@@ -16,6 +16,7 @@ import pytest
 from grader.batch.entries import Entry, in_shard, list_entries, parse_shard
 from grader.batch.runner import GraderPool
 from grader.commands.batch import batch_main, merge_main
+from grader.options import GradingOptions
 
 from .catalogue import REFERENCE, TEMPLATE
 from .catalogue.buggy import BY_NAME as BUGGY
@@ -59,15 +60,18 @@ def small_class(tmp_path_factory) -> Path:
     return root
 
 
-def run(klass, out, capsys, **options) -> str:
-    assert batch_main(submissions=str(klass), out=str(out), skip_accuracy=True, workers=2, **options) == 0
+SKIP_ACCURACY = GradingOptions(skip_accuracy=True)
+
+
+def run(klass, out, capsys, **batch) -> str:
+    assert batch_main(submissions=str(klass), out=str(out), options=SKIP_ACCURACY, workers=2, **batch) == 0
     return capsys.readouterr().err
 
 
 @pytest.fixture(scope="module")
 def graded(klass, tmp_path_factory):
     out = tmp_path_factory.mktemp("out")
-    assert batch_main(submissions=str(klass), out=str(out), skip_accuracy=True, workers=2) == 0
+    assert batch_main(submissions=str(klass), out=str(out), options=SKIP_ACCURACY, workers=2) == 0
     return out
 
 
@@ -75,7 +79,8 @@ def graded(klass, tmp_path_factory):
 def small_graded(small_class, tmp_path_factory) -> tuple[Path, str]:
     """The small class graded once (its output folder, what the batch printed); tests copy it before changing it."""
     out, printed = tmp_path_factory.mktemp("small-out"), io.StringIO()
-    assert batch_main(submissions=str(small_class), out=str(out), skip_accuracy=True, workers=2, stream=printed) == 0
+    assert batch_main(submissions=str(small_class), out=str(out), options=SKIP_ACCURACY, workers=2,
+                      stream=printed) == 0
     return out, printed.getvalue()
 
 
@@ -109,7 +114,7 @@ def test_a_rerun_grades_only_what_changed_only_regrades_named_students_and_force
     out, moved = tmp_path / "out", tmp_path / "moved"
     shutil.copytree(first_out, out)
     assert "0 graded, 3 up to date" in run(small_class, out, capsys)
-    assert "1 graded, 0 up to date" in run(small_class, out, capsys, only=("bob",))
+    assert "1 graded, 0 up to date" in run(small_class, out, capsys, students=("bob",))
     shutil.copytree(small_class, moved)
     (moved / "alice" / "notes.md").write_text("a new file changes the submission")
     assert "1 graded, 2 up to date" in run(moved, out, capsys), "moving the class regrades nothing; a change does"
@@ -135,26 +140,28 @@ BROKEN_RUBRIC = "[checks.nonsense]\npoints = 1\n"
     ({"submissions": "/no/such/folder"}, "does not exist"),
     ({"shard": "3/2"}, "I must be between 1 and N"),
     ({"shard": "half"}, "--shard takes I/N"),
-    ({"only": ("nobody",)}, "--only names no submission"),
+    ({"students": ("nobody",)}, "--only names no submission"),
     ({"checks": ("nonsense",)}, "no check named 'nonsense' in the rubric"),
     ({"skip": ("nonsense",)}, "no check named 'nonsense' in the rubric"),
-    ({"rubric_path": "BROKEN"}, "the grader declares no check named 'nonsense'"),
+    ({"rubric": "BROKEN"}, "the grader declares no check named 'nonsense'"),
     ({"data_root": "UNREADABLE"}, "which this user cannot read"),
     ({"assignment": "no-such-year"}, "no assignment 'no-such-year'"),
 ])
 def test_bad_input_exits_2_with_what_to_do_before_any_work(klass, tmp_path, capsys, monkeypatch, argv, fragment):
     """The same message grade gives, before any grader process starts, and nothing written."""
-    if argv.get("rubric_path") == "BROKEN":
+    if argv.get("rubric") == "BROKEN":
         (tmp_path / "rubric.toml").write_text(BROKEN_RUBRIC)
-        argv = {**argv, "rubric_path": str(tmp_path / "rubric.toml")}
+        argv = {**argv, "rubric": str(tmp_path / "rubric.toml")}
     if argv.get("data_root") == "UNREADABLE":  # root reads everything: the refusal is simulated
         (tmp_path / "data").mkdir()
         argv = {**argv, "data_root": str(tmp_path / "data")}
         real_access = os.access
         monkeypatch.setattr(os, "access", lambda path, mode: str(path) != argv["data_root"] and real_access(path, mode))
     monkeypatch.setattr(GraderPool, "__init__", lambda *a, **k: pytest.fail("a grader process was started"))
-    options = {"submissions": str(klass), "out": str(tmp_path / "out"), "skip_accuracy": True, **argv}
-    assert batch_main(**options) == 2
+    options = {name: value for name, value in argv.items() if name in GradingOptions.__dataclass_fields__}
+    batch = {"submissions": str(klass), "out": str(tmp_path / "out"),
+             **{name: value for name, value in argv.items() if name not in options}}
+    assert batch_main(**batch, options=SKIP_ACCURACY.but(**options)) == 2
     assert fragment in capsys.readouterr().err
     assert not (tmp_path / "out").exists(), "nothing is written"
 

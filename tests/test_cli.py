@@ -13,10 +13,13 @@ from grader import cli, pipeline
 from grader.cli import run
 from grader.commands import EXIT_BAD_INPUT, EXIT_GRADER_FAILED
 from grader.commands.grade import check_main, grade_main
+from grader.options import GradingOptions
 from grader.report.formats import FORMATS
 from grader.submission import SubmissionError, locate
 
 from .conftest import REFERENCE, ROOT, TEMPLATE, grade, rubric_for, write_submission
+
+SKIP_ACCURACY = GradingOptions(skip_accuracy=True)
 
 GRADESCOPE_TEST_KEYS = {"name", "number", "score", "max_score", "status", "output", "visibility", "tags"}
 
@@ -28,7 +31,7 @@ def outputs_in(folder) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def reference_reports(tmp_path_factory):
     out = tmp_path_factory.mktemp("reports")
-    return grade_main(submission=str(REFERENCE), outputs=outputs_in(out), skip_accuracy=True), out
+    return grade_main(submission=str(REFERENCE), outputs=outputs_in(out), options=SKIP_ACCURACY), out
 
 
 def test_reference_gets_full_marks_and_all_formats(reference_reports):
@@ -53,7 +56,7 @@ def test_reference_gets_full_marks_and_all_formats(reference_reports):
 
 
 def test_template_gets_zero_with_not_implemented_feedback(tmp_path):
-    code = grade_main(submission=str(TEMPLATE), outputs={"json": str(tmp_path / "r.json")}, skip_accuracy=True)
+    code = grade_main(submission=str(TEMPLATE), outputs={"json": str(tmp_path / "r.json")}, options=SKIP_ACCURACY)
     results = json.loads((tmp_path / "r.json").read_text())
     assert code == 0 and results["score"] == 0
     graded = [t for t in results["tests"] if t["max_score"] > 0 and "skipped" not in t["tags"]]
@@ -62,26 +65,26 @@ def test_template_gets_zero_with_not_implemented_feedback(tmp_path):
 
 
 def test_the_student_view_of_the_template_is_short_and_says_what_to_do(capsys):
-    assert check_main(directory=str(TEMPLATE), skip_accuracy=True) == 0
+    assert check_main(directory=str(TEMPLATE), options=SKIP_ACCURACY) == 0
     out = capsys.readouterr().out
     assert "not implemented yet: backpropagation" in out and "not implemented yet: MyMLP" in out
     assert "Next: implement backpropagation" in out and len(out.splitlines()) <= 30
-    assert check_main(directory=str(TEMPLATE), skip_accuracy=True, verbose=True) == 0
+    assert check_main(directory=str(TEMPLATE), options=SKIP_ACCURACY.but(verbose=True)) == 0
     assert "TODO backpropagation" in capsys.readouterr().out, "--verbose shows the full feedback"
 
 
 def test_check_points_to_the_first_thing_to_fix(tmp_path, capsys):
     folder = write_submission(tmp_path / "s", (("gradient_descent", "return self.layers(torch.flatten(x, 1))",
                                                 "return torch.softmax(self.layers(torch.flatten(x, 1)), dim=1)"),))
-    assert check_main(directory=str(folder), skip_accuracy=True) == 0
+    assert check_main(directory=str(folder), options=SKIP_ACCURACY) == 0
     out = capsys.readouterr().out
     assert "Next: fix 'MyMLP' first" in out and "no softmax on the output" in out
 
 
 def test_only_and_skip_select_checks(tmp_path):
     path = tmp_path / "r.json"
-    assert grade_main(submission=str(REFERENCE), outputs={"json": str(path)}, only=("MyMLP", "rules"),
-                      skip=("rules",)) == 0
+    assert grade_main(submission=str(REFERENCE), outputs={"json": str(path)},
+                      options=GradingOptions(checks=("MyMLP", "rules"), skip=("rules",))) == 0
     tests = {t["tags"][0]: t for t in json.loads(path.read_text())["tests"]}
     assert list(tests) == ["rules", "MyMLP"] and tests["MyMLP"]["score"] == 5
     assert "skipped" in tests["rules"]["tags"] and "--skip was given" in tests["rules"]["output"]
@@ -102,7 +105,8 @@ def test_grader_failure_writes_a_fail_closed_report(tmp_path, monkeypatch):
 
     monkeypatch.setattr(pipeline, "grade", broken)
     path = tmp_path / "results.json"
-    assert grade_main(submission=str(REFERENCE), outputs={"json": str(path)}, skip_accuracy=True) == EXIT_GRADER_FAILED
+    assert grade_main(submission=str(REFERENCE), outputs={"json": str(path)},
+                      options=SKIP_ACCURACY) == EXIT_GRADER_FAILED
     results = json.loads(path.read_text())
     assert results["score"] == 0 and any(t["name"] == "Autograder error" for t in results["tests"])
     visible = json.dumps([results["output"], [(t["name"], t["output"]) for t in results["tests"]]])
@@ -160,7 +164,7 @@ def test_a_new_check_is_one_module_and_one_rubric_entry_and_appears_in_every_for
     rubric = tmp_path / "rubric.toml"
     rubric.write_text('[checks.MyMLP]\npoints = 5\n[checks.toy]\nmodule = "toy_check"\npoints = 2\n')
     outputs = outputs_in(tmp_path)
-    assert grade_main(submission=str(REFERENCE), outputs=outputs, rubric_path=str(rubric)) == 0
+    assert grade_main(submission=str(REFERENCE), outputs=outputs, options=GradingOptions(rubric=str(rubric))) == 0
     for name, path in outputs.items():
         assert "toy" in open(path).read().lower(), f"the toy check is missing from the {name} report"
     assert json.loads(open(outputs["json"]).read())["score"] == 7

@@ -16,6 +16,7 @@ from grader.diagnosis import CATALOGUE, Diagnosis, ids_in
 from grader.diagnosis import backprop as backprop_diagnosis
 from grader.diagnosis import training as training_diagnosis
 from grader.diagnosis.catalogue import misconception
+from grader.options import GradingOptions
 
 from .catalogue.buggy import BY_NAME, LAST_DELTA
 from .conftest import grade, rubric_for, write_submission
@@ -85,7 +86,7 @@ def diagnosed_class(tmp_path_factory):
     BY_NAME["derivative taken at a instead of z"].write(root / "uploads" / "ben")
     write_submission(root / "uploads" / "cat")
     assert batch_main(submissions=str(root / "uploads"), out=str(root / "out"), workers=2,
-                      checks=("backpropagation_one_sample", "MyMLP")) == 0
+                      options=GradingOptions(checks=("backpropagation_one_sample", "MyMLP"))) == 0
     return root / "out"
 
 

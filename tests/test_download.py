@@ -12,9 +12,10 @@ import threading
 import pytest
 from torchvision.datasets import CIFAR10
 
-from grader import data
-from grader.commands.grade import data_folder
+from grader import data, locations
 from grader.fixtures import write_fixture
+from grader.options import GradingOptions
+from grader.selection import data_folder
 
 
 def md5(path) -> str:
@@ -48,23 +49,24 @@ def fake_cifar(tmp_path, served, monkeypatch):
     monkeypatch.setattr(CIFAR10, "train_list", train)
     monkeypatch.setattr(CIFAR10, "test_list", [["test_batch", md5(batches / "test_batch")]])
     monkeypatch.setattr(CIFAR10, "meta", {**CIFAR10.meta, "md5": md5(batches / "batches.meta")})
-    monkeypatch.setenv(data.ENV_CACHE, str(tmp_path / "user-cache"))
-    monkeypatch.delenv(data.ENV_DATA_ROOT, raising=False)
+    monkeypatch.setenv(locations.ENV_CACHE, str(tmp_path / "user-cache"))
+    monkeypatch.delenv(locations.ENV_DATA_ROOT, raising=False)
     return fixture
 
 
 def test_download_fetches_once_into_the_user_cache_and_later_runs_find_it(fake_cifar, tmp_path):
-    assert data_folder(None) is None, "nothing downloaded yet: no data, the accuracy stage is skipped"
-    root = data_folder(None, download=True)
+    assert data_folder(GradingOptions()) is None, "nothing downloaded yet: no data, the accuracy stage is skipped"
+    root = data_folder(GradingOptions(download=True))
     assert root == tmp_path / "user-cache" / "cifar-10" and (root / "cifar-10-batches-py" / "test_batch").is_file()
-    assert data_folder(None) == root, "found without --download afterwards"
+    assert data_folder(GradingOptions()) == root, "found without --download afterwards"
     arrays = data.load_arrays(root)
     assert len(arrays.train_labels) == int((fake_cifar.train_labels >= 0).sum())
     assert list((tmp_path / "user-cache").glob("cifar2-official-*.npz")), "the two classes decoded once, cached"
 
 
 def test_the_cache_folder_follows_the_platform(monkeypatch):
-    monkeypatch.delenv(data.ENV_CACHE, raising=False)
+    monkeypatch.delenv(locations.ENV_CACHE, raising=False)
     import platformdirs
 
-    assert data.user_cache() == __import__("pathlib").Path(platformdirs.user_cache_dir("autograde", appauthor=False))
+    expected = platformdirs.user_cache_dir("autograde", appauthor=False)
+    assert locations.user_cache() == __import__("pathlib").Path(expected)

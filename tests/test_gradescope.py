@@ -7,6 +7,7 @@ import json
 import pytest
 
 from grader.commands.grade import grade_main
+from grader.options import GradingOptions
 from grader.report.gradescope import to_gradescope
 from grader.report.leaderboard import entries, leaderboard_csv
 from grader.report.results import CheckResult, Part, Report
@@ -71,8 +72,8 @@ def test_the_rubric_sets_visibility_per_check_and_at_the_top_and_opts_in_to_a_le
     rubric = tmp_path / "rubric.toml"
     rubric.write_text(RUBRIC_ADDITIONS + text.replace('seed = 265', ''))
     out = tmp_path / "results.json"
-    assert grade_main(submission=str(REFERENCE), rubric_path=str(rubric), outputs={"json": str(out)},
-                      only=("grad_check", "MyMLP")) == 0
+    assert grade_main(submission=str(REFERENCE), outputs={"json": str(out)},
+                      options=GradingOptions(rubric=str(rubric), checks=("grad_check", "MyMLP"))) == 0
     results = json.loads(out.read_text())
     visibility = {t["tags"][0]: t["visibility"] for t in results["tests"]}
     assert visibility == {"grad_check": "hidden", "MyMLP": "after_published"}

@@ -11,6 +11,7 @@ import pytest
 
 from grader.commands.grade import check_main, grade_main
 from grader.notebooks import convert
+from grader.options import GradingOptions
 
 from .catalogue import REFERENCE, TEMPLATE
 from .catalogue.buggy import BY_NAME as BUGGY
@@ -147,10 +148,11 @@ def test_a_syntax_error_names_the_cell_and_the_line(tmp_path):
 def test_notebooks_work_in_grade_and_check(tmp_path, capsys):
     twin = notebook_twin(REFERENCE, tmp_path / "upload" / "my_notebooks")
     path = tmp_path / "results.json"
-    assert grade_main(submission=str(tmp_path / "upload"), outputs={"json": str(path)}, skip_accuracy=True) == 0
+    assert grade_main(submission=str(tmp_path / "upload"), outputs={"json": str(path)},
+                      options=GradingOptions(skip_accuracy=True)) == 0
     results = json.loads(path.read_text())
     assert results["score"] == 85 and "was not run" in results["output"]
-    assert check_main(directory=str(twin), skip_accuracy=True) == 0
+    assert check_main(directory=str(twin), options=GradingOptions(skip_accuracy=True)) == 0
     assert "Total: 85 / 100" in capsys.readouterr().out
 
 

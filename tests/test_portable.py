@@ -11,6 +11,7 @@ import pytest
 
 from grader.batch.gradebook import load_states
 from grader.commands.batch import batch_main
+from grader.options import GradingOptions
 from grader.sandbox.portable import exit_reason
 
 from .catalogue import REFERENCE, TEMPLATE, Submission
@@ -46,8 +47,8 @@ def graded_both_ways(tmp_path_factory) -> dict[str, dict]:
     scores = {}
     for sandbox in ("linux", "portable"):
         out = root / sandbox
-        assert batch_main(submissions=str(klass), out=str(out), rubric_path=str(rubric), checks=CPU_CHECKS, workers=2,
-                          sandbox=sandbox) == 0
+        assert batch_main(submissions=str(klass), out=str(out), workers=2,
+                          options=GradingOptions(rubric=str(rubric), checks=CPU_CHECKS, sandbox=sandbox)) == 0
         scores[sandbox] = {name: ({r["name"]: (round(r["score"], 6), r["status"]) for r in s["report"]["results"]},
                                   s["status"], s["report"]["protections"]) for name, s in load_states(out).items()}
     return scores

@@ -14,7 +14,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from .entries import Entry
 
@@ -27,6 +27,8 @@ class _Slot:
     """One grader process and the entry it is grading."""
 
     process: subprocess.Popen[bytes]
+    requests: IO[bytes]
+    answers: IO[bytes]
     entry: Entry | None = None
     deadline: float = 0.0
     started: float = 0.0
@@ -67,18 +69,20 @@ class GraderPool:
     def _start(self) -> _Slot:
         process = subprocess.Popen(list(self.command), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                    stderr=self.log, start_new_session=True, env=self.environment)
+        assert process.stdin is not None and process.stdout is not None  # started with both pipes
         process.stdin.write(self.settings.encode() + b"\n")
         process.stdin.flush()
         os.set_blocking(process.stdout.fileno(), False)
-        return _Slot(process)
+        return _Slot(process, process.stdin, process.stdout)
 
-    def grade(self, entries: list[Entry], limit_seconds: float, on_answer: Callable[[Entry, dict[str, Any]], None]) -> None:
+    def grade(self, entries: list[Entry], limit_seconds: float,
+              on_answer: Callable[[Entry, dict[str, Any]], None]) -> None:
         """Grade every entry, calling ``on_answer(entry, answer)`` once per entry, in completion order."""
         queue = deque(entries)
         while queue or any(slot.entry for slot in self.slots):
             self._assign(queue, limit_seconds)
-            for slot, answer in self._collect():
-                entry, slot.entry = slot.entry, None
+            for slot, entry, answer in self._collect():
+                slot.entry = None
                 answer.setdefault("seconds", time.monotonic() - slot.started)
                 on_answer(entry, answer)
 
@@ -94,42 +98,42 @@ class GraderPool:
             idle.entry, idle.started = entry, time.monotonic()
             idle.deadline = idle.started + limit_seconds + (self.startup_seconds if idle.fresh else 0)
             try:
-                idle.process.stdin.write(json.dumps({"name": entry.name, "path": str(entry.path)}).encode() + b"\n")
-                idle.process.stdin.flush()
+                idle.requests.write(json.dumps({"name": entry.name, "path": str(entry.path)}).encode() + b"\n")
+                idle.requests.flush()
             except BrokenPipeError:
                 pass  # noticed as a dead process when collecting
 
-    def _collect(self) -> list[tuple[_Slot, dict[str, Any]]]:
-        busy = [slot for slot in self.slots if slot.entry is not None]
+    def _collect(self) -> list[tuple[_Slot, Entry, dict[str, Any]]]:
+        """(slot, its entry, the answer) of each slot whose grading ended (answered, died or ran out of time)."""
+        busy = [(slot, slot.entry) for slot in self.slots if slot.entry is not None]
         if not busy:
             return []
-        readable, _, _ = select.select([slot.process.stdout for slot in busy], [], [], 1.0)
+        readable, _, _ = select.select([slot.answers for slot, _ in busy], [], [], 1.0)
         answers = []
-        for slot in busy:
-            if slot.process.stdout in readable:
-                answers += self._read(slot)
+        for slot, entry in busy:
+            if slot.answers in readable:
+                answers += [(slot, entry, answer) for answer in self._read(slot, entry)]
             elif time.monotonic() > slot.deadline:
-                answers.append((slot, _zero(slot.entry, "timeout: grading took longer than the limit of "
-                                                         f"{slot.deadline - slot.started:.0f} s")))
+                answers.append((slot, entry, _zero(entry, "timeout: grading took longer than the limit of "
+                                                          f"{slot.deadline - slot.started:.0f} s")))
                 self._replace(slot)
         return answers
 
-    def _read(self, slot: _Slot) -> list[tuple[_Slot, dict[str, Any]]]:
+    def _read(self, slot: _Slot, entry: Entry) -> list[dict[str, Any]]:
         try:
-            chunk = os.read(slot.process.stdout.fileno(), 1 << 20)
+            chunk = os.read(slot.answers.fileno(), 1 << 20)
         except BlockingIOError:
             return []
         if not chunk:
-            answer = _zero(slot.entry, "grader error: the grader process died (see the log)")
             self._replace(slot)
-            return [(slot, answer)]
+            return [_zero(entry, "grader error: the grader process died (see the log)")]
         slot.buffer += chunk
         if b"\n" not in slot.buffer:
             return []
         line, _, rest = bytes(slot.buffer).partition(b"\n")
         slot.buffer = bytearray(rest)
         slot.fresh = False
-        return [(slot, json.loads(line))]
+        return [json.loads(line)]
 
     def _replace(self, slot: _Slot) -> None:
         """Kill a slot's grader process (and everything in its session); a new one starts on demand."""
@@ -139,17 +143,17 @@ class GraderPool:
     def close(self) -> None:
         for slot in self.slots:
             try:
-                slot.process.stdin.close()
+                slot.requests.close()
                 slot.process.wait(timeout=10)
             except (OSError, subprocess.TimeoutExpired):
                 _kill_session(slot.process)
         self.slots.clear()
         self.log.close()
 
-    def __enter__(self):
+    def __enter__(self) -> GraderPool:
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
 

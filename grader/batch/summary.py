@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,8 +40,8 @@ KIND_SUMMARIES = {FailureKind.NOT_IMPLEMENTED: "not implemented yet", FailureKin
 def failure_key(part: dict[str, Any]) -> str:
     """A failed part as a mistake shared across students: its label and what went wrong, without the numbers
     and the generated case (which differ from student to student)."""
-    kind = FailureKind(part["kind"]) if part.get("kind") else None
-    return f"{part['label']}: {KIND_SUMMARIES.get(kind) or _first_finding(part.get('message') or '')}"
+    summary = KIND_SUMMARIES.get(FailureKind(part["kind"])) if part.get("kind") else None
+    return f"{part['label']}: {summary or _first_finding(part.get('message') or '')}"
 
 
 def _first_finding(message: str) -> str:
@@ -51,7 +52,8 @@ def _first_finding(message: str) -> str:
     return NUMBER.sub("#", sentence)[:160]
 
 
-def summarise(states: dict[str, dict[str, Any]], checks: list[tuple[str, float]]) -> tuple[list[float], list[CheckSummary]]:
+def summarise(states: dict[str, dict[str, Any]],
+              checks: list[tuple[str, float]]) -> tuple[list[float], list[CheckSummary]]:
     """(each submission's total, a summary per check) over the submissions that were graded."""
     summaries = {name: CheckSummary(name, points) for name, points in checks}
     totals = []
@@ -73,7 +75,7 @@ def summarise(states: dict[str, dict[str, Any]], checks: list[tuple[str, float]]
 
 def misconceptions(states: dict[str, dict[str, Any]]) -> Counter[Any]:
     """How many students each diagnosed misconception was named for ((check, id) -> students)."""
-    named = Counter()
+    named: Counter[Any] = Counter()
     for state in states.values():
         report = state.get("report") or {}
         named.update({(result["name"], part["details"]["diagnosis"]) for result in report.get("results", [])
@@ -92,7 +94,7 @@ def misconception_table(named: Counter[Any], sentences: dict[str, str]) -> list[
 
 
 def markdown(totals: list[float], checks: list[CheckSummary], possible: float, statuses: Counter[Any],
-             misconceptions_lines: list[str] = ()) -> str:
+             misconceptions_lines: Sequence[str] = ()) -> str:
     lines = [f"# Class summary: {len(totals)} submissions", ""]
     if totals:
         lines += [f"Mean {sum(totals) / len(totals):.1f} / {possible:g}, median {sorted(totals)[len(totals) // 2]:g}, "

@@ -16,47 +16,44 @@ import tempfile
 import time
 import traceback
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from ..options import GradingOptions, GradingSetup
 from ..report.failure import failed_report
 from ..sandbox.zygote import Zygote
 from ..submission import SubmissionError, locate
 from .entries import Entry, EntryError, unpack
+
+if TYPE_CHECKING:
+    from ..rubric import Rubric
 
 
 def main() -> None:
     answers = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)  # stray prints (ours or a library's) go to the log, never into the answers
     settings = json.loads(sys.stdin.readline())
-    zygote = Zygote() if settings.get("sandbox", "linux") == "linux" else None
+    options = GradingOptions.from_dict(settings["options"])
+    zygote = Zygote() if options.sandbox == "linux" else None
     try:
-        rubric, options = _prepare(settings)
+        rubric, setup = _prepare(options, settings["hidden"])
         for line in sys.stdin:
             task = json.loads(line)
-            answers.write(json.dumps(grade_entry(Entry(task["name"], Path(task["path"])), rubric, options,
+            answers.write(json.dumps(grade_entry(Entry(task["name"], Path(task["path"])), rubric, setup,
                                                  zygote)) + "\n")
     finally:
         if zygote is not None:
             zygote.close()
 
 
-def _prepare(settings: dict[str, Any]):
+def _prepare(options: GradingOptions, hidden: list[str]) -> tuple[Rubric, GradingSetup]:
+    """The rubric and setup every submission of this process is graded with (the batch validated them first)."""
     from ..assignment import load_assignment
-    from ..commands.grade import select_checks, skipped_checks
-    from ..pipeline import Options
-    from ..rubric import load_rubric
+    from ..selection import prepare
 
-    assignment = load_assignment(settings.get("assignment"))
-    rubric = select_checks(load_rubric(settings["rubric"] or assignment.rubric_path), seed=settings["seed"],
-                           only=tuple(settings["checks"]))
-    skipped = skipped_checks(rubric, skip=tuple(settings["skip"]), skip_accuracy=settings["skip_accuracy"])
-    data_root = Path(settings["data_root"]) if settings["data_root"] else None
-    return rubric, Options(device=settings["device"], data_root=data_root, skipped=skipped,
-                           hidden=tuple(settings["hidden"]), cache_dir=None, assignment=assignment,
-                           sandbox=settings.get("sandbox", "linux"))
+    return prepare(options, load_assignment(options.assignment), hidden=hidden, sandbox=options.sandbox)
 
 
-def grade_entry(entry: Entry, rubric, options, zygote: Zygote | None) -> dict[str, Any]:
+def grade_entry(entry: Entry, rubric: Rubric, options: GradingSetup, zygote: Zygote | None) -> dict[str, Any]:
     """One entry's answer: status "ok" with its report, or why it could not be graded (and a zero report)."""
     from ..pipeline import grade
 

@@ -79,7 +79,8 @@ def stage_payload(arrays: Arrays, settings: AccuracySettings, seed: int, device:
                                 "weight_decay": settings.weight_decay}}
 
 
-def _train_and_test(ctx: Context, payload: dict[str, Any], function: str, labels: torch.Tensor, name: str) -> dict[str, Any] | Failure:
+def _train_and_test(ctx: Context, payload: dict[str, Any], function: str, labels: torch.Tensor,
+                    name: str) -> dict[str, Any] | Failure:
     if ctx.remaining() <= 0:
         return Failure(FailureKind.NOT_RUN, "the accuracy stage ran out of time", function=name)
     reply = ctx.call("accuracy", {**payload, "function": function})

@@ -2,9 +2,8 @@
 relative error, and leaves every parameter bit-for-bit unchanged."""
 from __future__ import annotations
 
-from typing import Any
-
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 

@@ -8,10 +8,10 @@ train fraction, of the two classes' images or of all ten classes' before keeping
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass
-from typing import Any
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -239,7 +239,8 @@ def _split(call: str, fixture: Fixture, identity: Identity) -> str | None:
     for name, source in (("train", "train"), ("val", "train"), ("test", "test")):
         wrong = [m for m in identity[name] if m is not None and m[0] != source]
         if wrong:
-            return (f"{call}: the {name} set holds {len(wrong)} image(s) from the {wrong[0][0] if wrong[0] else '?'} images; "
+            origin = wrong[0][0] if wrong[0] else "?"
+            return (f"{call}: the {name} set holds {len(wrong)} image(s) from the {origin} images; "
                     f"it must come from the {source} images only.")
     overlap = set(identity["train"]) & set(identity["val"])
     if overlap:

@@ -5,10 +5,9 @@ compared; when they differ, variants of the grader's network name the likely mis
 """
 from __future__ import annotations
 
-from typing import Any
-
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 

@@ -1,8 +1,8 @@
-"""What the command line runs: keyword-only ``main`` functions that hold the one set of defaults."""
+"""What the command line runs: keyword-only ``main`` functions over one :class:`~grader.options.GradingOptions`."""
 from __future__ import annotations
+
+from ..selection import InputError
 
 EXIT_OK, EXIT_GRADER_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
-
-class InputError(Exception):
-    """Bad arguments or input; the message says what to do next."""
+__all__ = ["EXIT_BAD_INPUT", "EXIT_GRADER_FAILED", "EXIT_OK", "InputError"]

@@ -12,60 +12,60 @@ import shutil
 import sys
 import time
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
-from ..assignment import AssignmentError, load_assignment, resolve
+from ..assignment import Assignment, AssignmentError, load_assignment, resolve
 from ..batch import gradebook, summary
 from ..batch.entries import Entry, content_digest, fingerprint, grader_digest, in_shard, list_entries, parse_shard
 from ..batch.runner import GraderPool
 from ..diagnosis.catalogue import CATALOGUE
+from ..options import GradingOptions
 from ..report.formats import write_reports
 from ..report.leaderboard import leaderboard_csv
 from ..report.results import CheckResult, Part, Report
 from ..report.write import write_atomic
-from ..rubric import RubricError, load_rubric, outline, rubric_budget
+from ..rubric import RubricError, outline, rubric_budget
 from ..sandbox.host import choose_sandbox
-from . import EXIT_BAD_INPUT, EXIT_OK, InputError
+from ..selection import InputError, data_folder, prepare
+from . import EXIT_BAD_INPUT, EXIT_OK
 
 ENTRY_FILES = {"json": "results.json", "markdown": "report.md", "text": "report.txt"}
 RETRIED = ("grader error", "timeout")
 """Statuses graded again by a rerun even when nothing changed (the grader's trouble, not the submission's)."""
 
 
-def batch_main(*, submissions: str, out: str, workers: int | None = None, device: str = "auto",
-               data_root: str | None = None, rubric_path: str | None = None, seed: int | None = None,
-               checks: tuple[str, ...] = (), skip: tuple[str, ...] = (), skip_accuracy: bool = False,
-               only: tuple[str, ...] = (), force: bool = False, shard: str | None = None,
-               assignment: str | None = None, sandbox: str = "auto", stream=None) -> int:
-    """Grade every submission in ``submissions`` that is new or changed (``force``: all; ``only``: these names,
-    changed or not); write the gradebook and the summary; return 0."""
+def batch_main(*, submissions: str, out: str, options: GradingOptions | None = None, workers: int | None = None,
+               students: tuple[str, ...] = (), force: bool = False, shard: str | None = None,
+               stream: TextIO | None = None) -> int:
+    """Grade, as ``options`` say, every submission in ``submissions`` that is new or changed (``force``: all;
+    ``students``: these, changed or not); write the gradebook and the summary; return the exit status."""
     stream = stream or sys.stderr
     try:
-        declared = load_assignment(assignment)
-        rubric_path = rubric_path or str(declared.rubric_path)
-        entries = _selected(Path(submissions), shard, only)
-        settings = _settings(submissions, out, device, data_root, rubric_path, seed, checks, skip, skip_accuracy)
-        settings.update(assignment=str(resolve(assignment)), assignment_digest=content_digest(resolve(assignment)),
-                        sandbox=choose_sandbox(sandbox))
+        declared = load_assignment((options or GradingOptions()).assignment)
+        options = _resolved(options or GradingOptions(), declared)
+        entries = _selected(Path(submissions), shard, students)
+        settings = _settings(options, submissions, out)
     except (InputError, AssignmentError) as error:
         print(f"autograde: error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     target = Path(out).resolve()
     started = time.monotonic()
-    todo = _to_grade(entries["graded"], gradebook.load_states(target), settings, force or bool(only))
+    todo = _to_grade(entries.graded, gradebook.load_states(target), settings, force or bool(students))
     if todo:
         try:
-            validate_grading(settings)
+            validate_grading(settings, declared)
         except (InputError, RubricError) as error:
             print(f"autograde: error: {error}", file=sys.stderr)
             return EXIT_BAD_INPUT
     target.mkdir(parents=True, exist_ok=True)
+    rubric_path = options.rubric or str(declared.rubric_path)
     if todo:
         _grade(todo, settings, target, workers or default_workers(), rubric_budget(rubric_path), stream)
-    states = {name: state for name, state in gradebook.load_states(target).items() if name in entries["all"]}
+    states = {name: state for name, state in gradebook.load_states(target).items() if name in entries.names}
     _write_class_files(target, states, rubric_path)
-    print(f"autograde: {len(todo)} graded, {len(entries['graded']) - len(todo)} up to date, "
+    print(f"autograde: {len(todo)} graded, {len(entries.graded) - len(todo)} up to date, "
           f"{len(states)} in {target / 'grades.csv'} ({time.monotonic() - started:.1f} s)", file=stream)
     return EXIT_OK
 
@@ -95,14 +95,11 @@ def merge_main(*, outputs: list[str], out: str, rubric_path: str | None = None, 
     return EXIT_OK
 
 
-def validate_grading(settings: dict[str, Any]) -> None:
+def validate_grading(settings: dict[str, Any], assignment: Assignment) -> None:
     """What every grader process will do with these settings, done once here, before any of them starts: the
-    rubric loads, the checks named by --checks and --skip exist (RubricError or InputError, as ``grade`` says
-    them). Imports torch (the check registry), so it runs only when something is to be graded."""
-    from .grade import select_checks, skipped_checks
-
-    rubric = select_checks(load_rubric(settings["rubric"]), seed=settings["seed"], only=tuple(settings["checks"]))
-    skipped_checks(rubric, skip=tuple(settings["skip"]), skip_accuracy=settings["skip_accuracy"])
+    rubric loads, the checks named by --checks and --skip exist, the device is there (RubricError or InputError,
+    as ``grade`` says them). Imports torch (the check registry), so it runs only when something is to be graded."""
+    prepare(GradingOptions.from_dict(settings["options"]), assignment)
 
 
 def default_workers() -> int:
@@ -112,7 +109,15 @@ def default_workers() -> int:
 
 # ---------------------------------------------------------------- steps
 
-def _selected(folder: Path, shard: str | None, only: tuple[str, ...]) -> dict[str, set[Any] | list[Any]]:
+@dataclass(frozen=True)
+class Selected:
+    """The entries of a batch: the names of all (of this shard), and those to grade."""
+
+    names: set[str]
+    graded: list[Entry]
+
+
+def _selected(folder: Path, shard: str | None, students: tuple[str, ...]) -> Selected:
     if not folder.is_dir():
         raise InputError(f"submissions folder {str(folder)!r} does not exist. Pass the folder that holds one "
                          "folder or .zip per student.")
@@ -124,26 +129,31 @@ def _selected(folder: Path, shard: str | None, only: tuple[str, ...]) -> dict[st
             raise InputError(str(error)) from None
         entries = [entry for entry in entries if in_shard(entry.name, index, count)]
     names = {entry.name for entry in entries}
-    unknown = sorted(set(only) - names)
+    unknown = sorted(set(students) - names)
     if unknown:
         raise InputError(f"--only names no submission of {'this shard of ' if shard else ''}{str(folder)!r}: "
                          f"{', '.join(unknown)}")
-    return {"all": names, "graded": [e for e in entries if not only or e.name in only]}
+    return Selected(names, [e for e in entries if not students or e.name in students])
 
 
-def _settings(submissions, out, device, data_root, rubric_path, seed, checks, skip, skip_accuracy) -> dict[str, Any]:
-    if rubric_path and not Path(rubric_path).is_file():
-        raise InputError(f"rubric file {rubric_path!r} does not exist (omit --rubric for the default)")
-    if data_root and not Path(data_root).is_dir():
-        raise InputError(f"--data-root points at {data_root!r}, which does not exist.")
-    if data_root and not os.access(data_root, os.R_OK | os.X_OK):
-        raise InputError(f"--data-root points at {data_root!r}, which this user cannot read.")
-    data = str(Path(data_root).resolve()) if data_root else None
-    rubric = str(Path(rubric_path).resolve()) if rubric_path else None
-    hidden = [str(Path(p).resolve()) for p in (submissions, out, rubric_path, data_root) if p]
-    return {"rubric": rubric, "seed": seed, "checks": list(checks), "skip": list(skip), "skip_accuracy": skip_accuracy,
-            "device": device, "data_root": data, "hidden": hidden,
-            "rubric_digest": content_digest(Path(rubric)), "data_digest": _data_identity(data)}
+def _resolved(options: GradingOptions, assignment: Assignment) -> GradingOptions:
+    """The options every grader process gets: the rubric file and the data folder found (absolute paths), the
+    sandbox chosen, the assignment named by its file. InputError when the rubric or the data folder is missing."""
+    rubric = Path(options.rubric or assignment.rubric_path)
+    if not rubric.is_file():
+        raise InputError(f"rubric file {str(rubric)!r} does not exist (omit --rubric for the default)")
+    data = data_folder(options.but(download=False))
+    return options.but(rubric=str(rubric.resolve()), data_root=str(data) if data else None, download=False,
+                       sandbox=choose_sandbox(options.sandbox), assignment=str(resolve(options.assignment)))
+
+
+def _settings(options: GradingOptions, submissions: str, out: str) -> dict[str, Any]:
+    """What the batch's grader processes receive: the options, the paths graded code must not read, and the
+    digests a rerun compares (a changed rubric, data set or assignment regrades)."""
+    hidden = [str(Path(p).resolve()) for p in (submissions, out)]
+    return {"options": options.to_dict(), "hidden": hidden, "rubric_digest": content_digest(Path(str(options.rubric))),
+            "data_digest": _data_identity(options.data_root),
+            "assignment_digest": content_digest(Path(str(options.assignment)))}
 
 
 def _data_identity(data: str | None) -> str | None:
@@ -152,14 +162,16 @@ def _data_identity(data: str | None) -> str | None:
     return content_digest(sums) if sums and sums.is_file() else data
 
 
-GRADING_SETTINGS = ("seed", "checks", "skip", "skip_accuracy", "device", "rubric_digest", "data_digest",
-                    "assignment_digest")
-"""The settings a grade depends on (paths are not among them: moving a folder regrades nothing)."""
+GRADING_OPTIONS = ("seed", "checks", "skip", "skip_accuracy", "device")
+GRADING_DIGESTS = ("rubric_digest", "data_digest", "assignment_digest")
+"""What a grade depends on (paths are not among them: moving a folder regrades nothing)."""
 
 
-def _to_grade(entries: list[Entry], states: dict[str, dict[str, Any]], settings: dict[str, Any], force: bool) -> list[tuple[Entry, str]]:
+def _to_grade(entries: list[Entry], states: dict[str, dict[str, Any]], settings: dict[str, Any],
+              force: bool) -> list[tuple[Entry, str]]:
     version = grader_digest()
-    relevant = {key: settings[key] for key in GRADING_SETTINGS}
+    relevant = {**{key: settings["options"][key] for key in GRADING_OPTIONS},
+                **{key: settings[key] for key in GRADING_DIGESTS}}
     todo = []
     for entry in entries:
         stamp = fingerprint(content_digest(entry.path), relevant, version)
@@ -171,7 +183,7 @@ def _to_grade(entries: list[Entry], states: dict[str, dict[str, Any]], settings:
 
 
 def _grade(todo: list[tuple[Entry, str]], settings: dict[str, Any], target: Path, workers: int, limit_seconds: float,
-           stream) -> None:
+           stream: TextIO) -> None:
     stamps = {entry.name: stamp for entry, stamp in todo}
     with Progress(len(todo), stream) as progress, GraderPool(settings, workers, target / "batch.log") as pool:
         def on_answer(entry: Entry, answer: dict[str, Any]) -> None:
@@ -214,10 +226,11 @@ def _write_class_files(target: Path, states: dict[str, dict[str, Any]], rubric_p
 class Progress:
     """A progress bar with count, rate and ETA on a terminal (tqdm); plain lines otherwise."""
 
-    def __init__(self, total: int, stream):
-        self.total, self.stream, self.done, self.bar = total, stream, 0, None
+    def __init__(self, total: int, stream: TextIO):
+        self.total, self.stream, self.done = total, stream, 0
+        self.bar: Any = None
 
-    def __enter__(self):
+    def __enter__(self) -> Progress:
         if hasattr(self.stream, "isatty") and self.stream.isatty():
             from tqdm import tqdm
 
@@ -235,6 +248,6 @@ class Progress:
             print(f"[{self.done}/{self.total}] {name}: {score} {answer['status']} ({answer.get('seconds', 0):.1f} s)",
                   file=self.stream, flush=True)
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         if self.bar is not None:
             self.bar.close()

@@ -1,7 +1,7 @@
 """The output formats: one table drives both the command-line flags and the writing of report files."""
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,7 +28,7 @@ FORMATS = (
 BY_NAME = {fmt.name: fmt for fmt in FORMATS}
 
 
-def write_reports(report: Report, destinations: dict[str, str | Path | None]) -> None:
+def write_reports(report: Report, destinations: Mapping[str, str | Path | None]) -> None:
     """Write ``report`` in each format named in ``destinations`` (format name -> path; None: not wanted)."""
     for name, path in destinations.items():
         if path:

@@ -7,7 +7,7 @@ from typing import Any
 
 from ..diagnosis import ids_in
 from ..kinds import Status
-from .results import Report
+from .results import CheckResult, Report
 from .text import feedback
 
 GRADESCOPE_STATUS = {Status.PASSED: "passed", Status.FAILED: "failed", Status.SKIPPED: "failed",
@@ -47,7 +47,7 @@ def instructor_data(report: Report) -> dict[str, Any]:
             "budget_use": report.metadata.get("budget_use", {})}
 
 
-def _test_output(result) -> str:
+def _test_output(result: CheckResult) -> str:
     text = feedback(result)
     if result.output.strip():
         text += "\n\nYour code printed:\n" + result.output

@@ -3,12 +3,17 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from .results import CheckResult, Report
 
+if TYPE_CHECKING:
+    from ..rubric import LeaderboardEntry
 
-def entries(results: list[CheckResult], columns, names: dict[str, str]) -> list[dict[str, Any]]:
+
+def entries(results: list[CheckResult], columns: Sequence[LeaderboardEntry],
+            names: dict[str, str]) -> list[dict[str, Any]]:
     """One {"name", "value", "order"} per rubric column: a test accuracy or training seconds the accuracy stage
     measured (0.0 accuracy when the function did not train), or the total score. ``names``: the assignment's name of
     each graded function, by key."""
@@ -16,6 +21,7 @@ def entries(results: list[CheckResult], columns, names: dict[str, str]) -> list[
     built = []
     for column in columns:
         what, _, key = column.value.partition(":")
+        value: float | None
         if what == "score":
             value = round(sum(r.score for r in results), 4)
         elif what == "accuracy":

@@ -7,7 +7,7 @@ import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from ..kinds import FailureKind
 from . import protocol
@@ -18,6 +18,23 @@ SIGNAL_NAMES = {getattr(signal, name): text for name, text in (
     ("SIGBUS", "a bus error (SIGBUS)"), ("SIGFPE", "a floating-point exception (SIGFPE)"), ("SIGTERM", "SIGTERM"),
     ("SIGXFSZ", "SIGXFSZ (a file larger than 1 GiB)")) if hasattr(signal, name)}
 """(Windows has only some of these signals: the names are looked up, not assumed.)"""
+
+
+class WorkerChannel(Protocol):
+    """What the host needs of a running worker: :class:`Channel` (Linux, forked) or
+    :class:`grader.sandbox.portable.PortableChannel` (its own interpreter)."""
+
+    pid: int
+    rss_limit: int | None
+
+    def send(self, name: str, payload: dict[str, Any]) -> tuple[int, bytes]: ...
+
+    def receive(self, expected_id: int | str, timeout: float, output: CappedOutput,
+                unsent: bytes = b"") -> dict[str, Any] | Failure: ...
+
+    def rss_bytes(self) -> int: ...
+
+    def close(self) -> None: ...
 
 
 class CappedOutput:
@@ -94,9 +111,7 @@ class Channel:
             if now >= deadline:
                 return Failure(FailureKind.TIMEOUT, f"did not finish within the time limit of {_seconds(timeout)}")
             if self.rss_limit and now >= next_memory_check:
-                from . import limits  # Linux only (/proc)
-
-                if limits.rss_bytes(self.pid) > self.rss_limit:
+                if self.rss_bytes() > self.rss_limit:
                     return Failure(FailureKind.MEMORY, f"used more than the memory limit of {self.rss_limit >> 20} MiB")
                 next_memory_check = now + 0.2
             readable, writable, _ = select.select([self.reply_fd, self.output_fd], [self.request_fd] if pending else [],
@@ -109,7 +124,8 @@ class Channel:
             if self.output_fd in readable:
                 output.drain(self.output_fd)
                 if output.flooded:
-                    return Failure(FailureKind.FLOOD, f"printed more than {(output.flood or 0) >> 20} MiB (an output flood: "
+                    return Failure(FailureKind.FLOOD, f"printed more than {(output.flood or 0) >> 20} MiB "
+                                                  "(an output flood: "
                                                       "stopped there)")
             if self.reply_fd in readable:
                 answer = self._read_reply(expected_id, output)
@@ -134,6 +150,12 @@ class Channel:
             output.drain(self.output_fd)
             return message
         return None
+
+    def rss_bytes(self) -> int:
+        """Resident memory of the worker (Linux: read from /proc)."""
+        from . import limits
+
+        return limits.rss_bytes(self.pid)
 
     def death(self) -> Failure:
         """Why the worker is gone, from its exit status."""

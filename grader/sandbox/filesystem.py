@@ -20,7 +20,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-_libc: Any = ctypes.CDLL(None, use_errno=True) if os.name == "posix" else None  # Linux system calls, loaded where they exist
+# Linux system calls, loaded where they exist
+_libc: Any = ctypes.CDLL(None, use_errno=True) if os.name == "posix" else None
 LINUX = sys.platform.startswith("linux")
 """Landlock, mount namespaces and these syscall numbers exist only on Linux; elsewhere nothing is applied."""
 SYS_CREATE_RULESET, SYS_ADD_RULE, SYS_RESTRICT_SELF = 444, 445, 446  # the same numbers on x86_64 and aarch64

@@ -102,7 +102,7 @@ def _safe_repr(value: object) -> str:
 
 def describe(assignment: Assignment, import_errors: dict[str, str]) -> dict[str, dict[str, Any]]:
     """For each declared callable: where it was found and its parameters, or why it is missing (plain data)."""
-    described = {}
+    described: dict[str, dict[str, Any]] = {}
     for spec in assignment.callables.values():
         if spec.module in import_errors:
             continue

@@ -9,7 +9,8 @@ import importlib
 import os
 import time
 import traceback
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Literal, cast
 
 import torch
 from torch import nn
@@ -33,7 +34,7 @@ def configure(config: dict[str, Any]) -> None:
     torch.set_default_dtype(getattr(torch, _state["assignment"].data.dtype))
 
 
-def dispatch(call: str, payload: dict[str, Any]):
+def dispatch(call: str, payload: dict[str, Any]) -> Any:
     """Run the handler named ``call``; its return value is plain data (tensors, numbers, strings, lists, dicts)."""
     if call not in HANDLERS:
         raise LookupError(f"unknown call {call!r}")
@@ -46,15 +47,15 @@ def dispatch(call: str, payload: dict[str, Any]):
 class _EngineRecorder:
     """Stands in for torch's autograd engine and counts its use while recording is on."""
 
-    def __init__(self, engine):
+    def __init__(self, engine: Any) -> None:
         self._engine = engine
 
-    def run_backward(self, *args, **kwargs):
+    def run_backward(self, *args: Any, **kwargs: Any) -> Any:
         if _state["recording"]:
             _state["autograd_calls"] += 1
         return self._engine.run_backward(*args, **kwargs)
 
-    def __getattr__(self, name):
+    def __getattr__(self, name: str) -> Any:
         return getattr(self._engine, name)
 
 
@@ -62,30 +63,32 @@ def install_recorders() -> None:
     """Count autograd backward passes and torch.optim use (installed before the submission is imported)."""
     from torch.autograd.variable import Variable
 
-    Variable._execution_engine = _EngineRecorder(Variable._execution_engine)
+    Variable._execution_engine = _EngineRecorder(Variable._execution_engine)  # type: ignore[assignment]
     original_init = torch.optim.Optimizer.__init__
 
-    def counting_init(self, *args, **kwargs):
+    def counting_init(self: torch.optim.Optimizer, *args: Any, **kwargs: Any) -> None:
         _state["optimizers"] += 1
         original_init(self, *args, **kwargs)
 
-    torch.optim.Optimizer.__init__ = counting_init
+    torch.optim.Optimizer.__init__ = counting_init  # type: ignore[method-assign]
     for module in (importlib.import_module("torch.optim.sgd"), importlib.import_module("torch.optim._functional")):
         original = module.sgd
 
-        def counting_sgd(*args, __original=original, **kwargs):
+        def counting_sgd(*args: Any, __original: Callable[..., Any] = original, **kwargs: Any) -> Any:
             _state["optimizers"] += 1
             return __original(*args, **kwargs)
 
-        module.sgd = counting_sgd
+        setattr(module, "sgd", counting_sgd)  # noqa: B010 - a patched module attribute mypy cannot see
 
 
 class _Recording:
-    def __enter__(self):
+    autograd_calls = optimizers = 0
+
+    def __enter__(self) -> _Recording:
         _state.update(recording=True, autograd_calls=0, optimizers=0)
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> Literal[False]:
         _state["recording"] = False
         self.autograd_calls, self.optimizers = _state["autograd_calls"], _state["optimizers"]
         return False
@@ -94,26 +97,28 @@ class _Recording:
 # ---------------------------------------------------------------- helpers
 
 def assignment() -> Assignment:
-    return _state["assignment"]
+    return cast(Assignment, _state["assignment"])
 
 
 def student_call(call: str, payload: dict[str, Any], objects: dict[str, Any], device: str = "cpu") -> Any:
     """Call the student's function that ``call`` runs, each role's value taken from :func:`grader.calls.role_values`
     (the numbers) or from ``objects`` (what this handler built), bound to the student's own signature."""
     key = callable_key(call, payload)
+    if key is None:
+        raise LookupError(f"{call} calls no student function")
     values = {role: objects.get(role) if value == OBJECT else value
               for role, value in role_values(call, payload).items()}
     graded.set_globals(assignment(), device)
     return graded.call(assignment(), key, values, _state["import_errors"])
 
 
-def student_class(key: str, device: str = "cpu"):
+def student_class(key: str, device: str = "cpu") -> Any:
     """The student's declared class ``key``, built with no arguments (after the grader's globals are set)."""
     graded.set_globals(assignment(), device)
     return graded.call(assignment(), key, {}, _state["import_errors"])
 
 
-def plain(value, depth: int = 0):
+def plain(value: Any, depth: int = 0) -> Any:
     """Student-returned ``value`` as plain data: tensors detached on the CPU, numbers, strings, containers."""
     if depth > 6:
         return {"__repr__": "nested too deep"}
@@ -153,7 +158,7 @@ def student_function(error: BaseException) -> str | None:
     if not frames:
         return None
     code = frames[-1][0].f_code
-    return getattr(code, "co_qualname", code.co_name)
+    return str(getattr(code, "co_qualname", code.co_name))
 
 
 def _model(payload: dict[str, Any]) -> MyNet:
@@ -178,7 +183,7 @@ def _params(model: nn.Module) -> dict[str, Any]:
 def load(payload: dict[str, Any]) -> dict[str, Any]:
     """Import each submission module; describe the declared functions and classes found in it (where, under which
     name, with which parameters), or say why a module did not import."""
-    modules = {}
+    modules: dict[str, dict[str, Any]] = {}
     for module in assignment().modules:
         started = time.perf_counter()
         try:
@@ -306,7 +311,8 @@ def accuracy(payload: dict[str, Any]) -> dict[str, Any]:
             **_reported_accuracy(model, test_loader, device, payload["device"])}
 
 
-def _reported_accuracy(model, loader, device, device_name: str) -> dict[str, Any]:
+def _reported_accuracy(model: nn.Module, loader: TensorLoader, device: torch.device,
+                       device_name: str) -> dict[str, Any]:
     try:
         reported = student_call("accuracy", {"function": "compute_accuracy"},
                                 {"model": model, "loader": loader, "device": device}, device=device_name)

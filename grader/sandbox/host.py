@@ -12,16 +12,19 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..assignment import Assignment, load_assignment
 from ..binding import Binding, BindingError, StudentParameter, bind, call_arguments
 from ..calls import callable_key, role_values
 from ..kinds import FailureKind
 from ..submission import copy_submission
-from .channel import CappedOutput, Channel
+from .channel import CappedOutput, Channel, WorkerChannel
 from .reply import Failure, PendingCall, Reply
 from .zygote import GraderError, Zygote
+
+if TYPE_CHECKING:
+    from ..rubric import Rubric
 
 SANDBOXES = ("auto", "linux", "portable")
 
@@ -73,14 +76,29 @@ def linux_sandbox_available() -> bool:
     return True
 
 
-def start_host(submission: Path, rubric, *, device: str = "cpu", contain: bool = True, zygote: Zygote | None = None,
-               hidden: tuple[str, ...] = (), assignment: Assignment | None = None, sandbox: str = "linux") -> Host:
+def start_host(submission: Path, rubric: Rubric, *, device: str = "cpu", contain: bool = True,
+               zygote: Zygote | None = None, hidden: tuple[str, ...] = (), assignment: Assignment | None = None,
+               sandbox: str = "linux") -> Host:
     """A Host for ``submission`` with the limits of ``rubric``."""
     options = SandboxOptions(memory_mb=rubric.limits.memory_mb, output_kb=rubric.limits.output_kb,
                              flood_mb=rubric.limits.flood_mb,
                              import_seconds=rubric.limits.import_seconds, device=device, contain=contain,
                              hidden=hidden, assignment=assignment or load_assignment(None), sandbox=sandbox)
     return Host(submission, options, zygote=zygote)
+
+
+class Workers(Protocol):
+    """How a Host starts, cleans up after and ends its workers (Linux or portable)."""
+
+    uid: int | None
+
+    def launch(self, config: dict[str, Any]) -> WorkerChannel: ...
+
+    def end_check(self, channel: WorkerChannel) -> int: ...
+
+    def terminate(self, channel: WorkerChannel) -> None: ...
+
+    def close(self) -> None: ...
 
 
 class LinuxWorkers:
@@ -107,10 +125,10 @@ class LinuxWorkers:
             os.set_blocking(fd, False)
         return Channel(pid, request_w, reply_r, output_r, lambda timeout: self.zygote.exit_status(pid, timeout))
 
-    def end_check(self, channel: Channel) -> int:
+    def end_check(self, channel: WorkerChannel) -> int:
         return self.limits.kill_strays(self.uid, channel.pid, self.zygote.pid)
 
-    def terminate(self, channel: Channel) -> None:
+    def terminate(self, channel: WorkerChannel) -> None:
         if self.uid is not None:
             self.limits.kill_uid(self.uid)
         for kill in (os.killpg, os.kill):
@@ -130,21 +148,22 @@ class LinuxWorkers:
 class PortableWorkers:
     """Workers started as their own interpreters (see :mod:`grader.sandbox.portable`), as the current user."""
 
-    uid = None
-
     def __init__(self) -> None:
         from .portable import PortableLauncher
 
+        self.uid: int | None = None
         self.launcher = PortableLauncher()
 
-    def launch(self, config: dict[str, Any]):
+    def launch(self, config: dict[str, Any]) -> WorkerChannel:
         threads = int(os.environ.get("OMP_NUM_THREADS") or os.cpu_count() or 1)
         return self.launcher.launch(config, threads)
 
-    def end_check(self, channel) -> int:
-        return channel.kill_children()
+    def end_check(self, channel: WorkerChannel) -> int:
+        from .portable import PortableChannel
 
-    def terminate(self, channel) -> None:
+        return channel.kill_children() if isinstance(channel, PortableChannel) else 0
+
+    def terminate(self, channel: WorkerChannel) -> None:
         channel.close()
 
     def close(self) -> None:
@@ -164,7 +183,7 @@ class Host:
         if not self.submission.is_dir():
             raise GraderError(f"submission folder {str(self.submission)!r} does not exist")
         self.options = options or SandboxOptions()
-        self._workers = LinuxWorkers(zygote, self.options.contain) if self.options.sandbox == "linux" \
+        self._workers: Workers = LinuxWorkers(zygote, self.options.contain) if self.options.sandbox == "linux" \
             else PortableWorkers()
         self.uid = self._workers.uid
         self.notices: list[str] = []
@@ -174,7 +193,7 @@ class Host:
         self._scratch.mkdir()
         os.chmod(self._tmp, 0o711)  # workers (other uids) reach their own folder inside, but cannot list it
         os.chmod(self._scratch, 0o755)
-        self._channel: Channel | None = None
+        self._channel: WorkerChannel | None = None
         self._load: Reply | None = None
         self._blocked: dict[str, Failure] = {}
         self.protections: dict[str, bool] = {}
@@ -196,6 +215,7 @@ class Host:
         startup = time.monotonic() - started
         if failed is not None:
             return PendingCall(call, None, function, early=failed, startup_seconds=startup)
+        assert self._channel is not None  # _ensure_loaded started it
         sequence, unsent = self._channel.send(call, payload)
         return PendingCall(call, sequence, function, unsent, startup_seconds=startup, sent_at=time.monotonic())
 
@@ -203,6 +223,7 @@ class Host:
         """The Reply of ``pending``, waiting at most ``timeout`` seconds from now."""
         if pending.early is not None:
             return pending.early
+        assert pending.sequence is not None  # sent: only an early reply has none
         reply = self._complete(pending.sequence, pending.unsent, timeout, pending.function)
         if reply.failure is not None and reply.failure.kind.ends_worker and pending.function:
             self._blocked[pending.function] = _not_run_again(pending.function, reply.failure)
@@ -214,7 +235,11 @@ class Host:
 
     def description(self) -> Reply:
         """What importing the submission found (see the worker's ``load`` handler), or why it failed."""
-        return self._ensure_loaded() or self._load
+        failed = self._ensure_loaded()
+        if failed is not None:
+            return failed
+        assert self._load is not None  # set by the first load
+        return self._load
 
     def found(self, key: str) -> dict[str, Any] | None:
         """How the worker found the declared callable ``key`` (see :func:`found_in`)."""
@@ -272,10 +297,10 @@ class Host:
         shutil.rmtree(self._tmp, ignore_errors=True)
         self._workers.close()
 
-    def __enter__(self):
+    def __enter__(self) -> Host:
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     # ------------------------------------------------------------ the worker
@@ -288,14 +313,14 @@ class Host:
             return None
         self._channel = self._launch()
         reply = self._complete(*self._channel.send("load", {}), self.options.import_seconds, None)
-        if not reply.ok:
+        if reply.failure is not None:
             message = f"Importing your submission failed: {reply.failure.message}"
             reply = Reply(failure=Failure(FailureKind.IMPORT, message, reply.failure.traceback), output=reply.output)
         if self._load is None or not reply.ok:
             self._load = reply
         return None if reply.ok else reply
 
-    def _launch(self) -> Channel:
+    def _launch(self) -> WorkerChannel:
         run_dir, copy, work = self._prepare_copy()
         config = {"submission": str(copy), "workdir": str(work), "private_dir": str(run_dir), "uid": self.uid,
                   "readable": [str(self._scratch)], "hidden": list(self.options.hidden),
@@ -305,7 +330,7 @@ class Host:
         self._await_ready(channel)
         return channel
 
-    def _await_ready(self, channel: Channel) -> None:
+    def _await_ready(self, channel: WorkerChannel) -> None:
         output = CappedOutput(self.options.output_kb * 1024, self.options.flood_mb * 2**20)
         ready = channel.receive("ready", WORKER_READY_SECONDS, output)
         if isinstance(ready, Failure) or not ready.get("ok"):
@@ -333,8 +358,9 @@ class Host:
         """Make the worker's uid own its copy; False where that uid cannot be used (a rootless or user-namespaced
         container refuses the chown): the worker then runs as the current user, with the other protections."""
         try:
+            uid = int(self.uid or 0)
             for path in (run_dir, *run_dir.rglob("*")):
-                os.chown(path, self.uid, self.uid, follow_symlinks=False)
+                os.chown(path, uid, uid, follow_symlinks=False)
         except (PermissionError, OSError):
             self.notices.append("The sandbox could not give the worker its own user id here (a rootless or "
                                 "user-namespaced container): it ran as the current user, with the other protections.")
@@ -343,6 +369,7 @@ class Host:
 
     def _complete(self, sequence: int, unsent: bytes, timeout: float, function: str | None) -> Reply:
         output = CappedOutput(self.options.output_kb * 1024, self.options.flood_mb * 2**20)
+        assert self._channel is not None  # a call was sent on it
         answer = self._channel.receive(sequence, timeout, output, unsent)
         if isinstance(answer, Failure):
             self._terminate()
@@ -394,8 +421,8 @@ def _exception_kind(error: dict[str, Any]) -> FailureKind:
     return FailureKind.MEMORY if any(sign in text for sign in OUT_OF_MEMORY) else FailureKind.EXCEPTION
 
 
-def _student_exception(error, function: str | None) -> Failure:
-    error = error if isinstance(error, dict) else {}
+def _student_exception(reported: object, function: str | None) -> Failure:
+    error: dict[str, Any] = reported if isinstance(reported, dict) else {}
     kind = _exception_kind(error)
     message = f"{error.get('type', 'Exception')}: {error.get('message', '')}".rstrip(": ")
     where = error.get("where") if isinstance(error.get("where"), str) else None

@@ -22,7 +22,8 @@ CLONE_NEWNET = 0x40000000
 PR_SET_CHILD_SUBREAPER = 36
 MAX_FILE_BYTES = 2**30
 """Largest file the worker may write (a submission filling the disk gets SIGXFSZ)."""
-_libc: Any = ctypes.CDLL(None, use_errno=True) if os.name == "posix" else None  # Linux system calls, loaded where they exist
+# Linux system calls, loaded where they exist
+_libc: Any = ctypes.CDLL(None, use_errno=True) if os.name == "posix" else None
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,7 @@ def apply(containment: Containment) -> dict[str, bool]:
     if root and LINUX:
         active["network_namespace"] = _libc.unshare(CLONE_NEWNET) == 0
     active.update(_restrict_filesystem(containment, root))
-    if root:
+    if root and containment.uid is not None:
         resource.setrlimit(resource.RLIMIT_NPROC, (MAX_PROCESSES, MAX_PROCESSES))
         os.setgroups([])
         os.setgid(containment.uid)

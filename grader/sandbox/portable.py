@@ -17,11 +17,16 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import IO, TYPE_CHECKING, Any
 
 from ..kinds import FailureKind
 from . import protocol
 from .reply import Failure
+
+if TYPE_CHECKING:
+    import psutil
+
+    from .channel import CappedOutput
 
 WINDOWS_CRASHES = {0xC0000005: "an access violation (0xC0000005)", 0xC00000FD: "a stack overflow (0xC00000FD)",
                    0xC0000409: "a stack buffer overrun (0xC0000409)", 0xC000001D: "an illegal instruction (0xC000001D)",
@@ -53,7 +58,9 @@ class PortableChannel:
     def __init__(self, process: subprocess.Popen[bytes], rss_limit: int | None = None):
         import psutil
 
+        assert process.stdin and process.stdout and process.stderr  # started with three pipes
         self.process, self.pid, self.rss_limit = process, process.pid, rss_limit
+        self._stdin, self._stdout, self._stderr = process.stdin, process.stdout, process.stderr
         self._psutil = psutil.Process(process.pid)
         self._replies: queue.Queue[Any] = queue.Queue()
         self._output, self._output_lock = bytearray(), threading.Lock()
@@ -67,8 +74,7 @@ class PortableChannel:
     def _read_replies(self) -> None:
         reader = protocol.FrameReader()
         while True:
-            chunk = self.process.stdout.read1(1 << 20) if hasattr(self.process.stdout, "read1") else \
-                self.process.stdout.read(1 << 16)
+            chunk = _read_some(self._stdout)
             if not chunk:
                 self._replies.put(EOFError())
                 return
@@ -81,8 +87,7 @@ class PortableChannel:
 
     def _read_output(self) -> None:
         while True:
-            chunk = self.process.stderr.read1(1 << 20) if hasattr(self.process.stderr, "read1") else \
-                self.process.stderr.read(1 << 16)
+            chunk = _read_some(self._stderr)
             if not chunk:
                 return
             with self._output_lock:
@@ -94,12 +99,16 @@ class PortableChannel:
             if frame is None:
                 return
             try:
-                self.process.stdin.write(frame)
-                self.process.stdin.flush()
+                self._stdin.write(frame)
+                self._stdin.flush()
             except (BrokenPipeError, OSError, ValueError):
                 return
 
     # ------------------------------------------------------------ the Channel interface
+
+    def send_start(self, start: dict[str, Any]) -> None:
+        """The worker's first frame: its configuration (before any request)."""
+        self._writes.put(protocol.encode(start))
 
     def send(self, name: str, payload: dict[str, Any]) -> tuple[int, bytes]:
         """Number and queue a request (a thread writes it: a busy worker never blocks the grader)."""
@@ -107,14 +116,16 @@ class PortableChannel:
         self._writes.put(protocol.encode({"id": self.sequence, "call": name, "payload": payload}))
         return self.sequence, b""
 
-    def receive(self, expected_id, timeout: float, output, unsent: bytes = b"") -> dict[str, Any] | Failure:
+    def receive(self, expected_id: int | str, timeout: float, output: CappedOutput,
+                unsent: bytes = b"") -> dict[str, Any] | Failure:
         """The reply ``expected_id``, or a Failure (time, memory, flood, death, or a message not asked for)."""
         deadline = time.monotonic() + max(timeout, 0.01)
         next_memory_check = 0.0
         while True:
             self._drain(output)
             if output.flooded:
-                return Failure(FailureKind.FLOOD, f"printed more than {output.flood >> 20} MiB (an output flood: "
+                return Failure(FailureKind.FLOOD, f"printed more than {(output.flood or 0) >> 20} MiB "
+                                                  "(an output flood: "
                                                   "stopped there)")
             now = time.monotonic()
             if now >= deadline:
@@ -131,7 +142,7 @@ class PortableChannel:
             self._drain(output)
             return answer
 
-    def _answer(self, message, expected_id) -> dict[str, Any] | Failure:
+    def _answer(self, message: Any, expected_id: int | str) -> dict[str, Any] | Failure:
         if isinstance(message, EOFError):
             return self.death()
         if isinstance(message, protocol.ProtocolError):
@@ -140,7 +151,7 @@ class PortableChannel:
             return Failure(FailureKind.PROTOCOL, "wrote a message the grader did not ask for")
         return message
 
-    def _drain(self, output) -> None:
+    def _drain(self, output: CappedOutput) -> None:
         with self._output_lock:
             chunk, self._output = bytes(self._output), bytearray()
         if chunk:
@@ -189,7 +200,7 @@ class PortableChannel:
         except psutil.Error:
             pass
         self._writes.put(None)
-        for stream in (self.process.stdin, self.process.stdout, self.process.stderr):
+        for stream in (self._stdin, self._stdout, self._stderr):
             try:
                 stream.close()
             except OSError:
@@ -200,7 +211,13 @@ class PortableChannel:
             pass
 
 
-def _kill(processes) -> int:
+def _read_some(stream: IO[bytes]) -> bytes:
+    """What the pipe has now (at least one byte; empty at its end)."""
+    read1 = getattr(stream, "read1", None)
+    return bytes(read1(1 << 20)) if read1 is not None else stream.read(1 << 16)
+
+
+def _kill(processes: list[psutil.Process]) -> int:
     import psutil
 
     killed = 0
@@ -223,9 +240,9 @@ class PortableLauncher:
         process = subprocess.Popen([sys.executable, "-m", "grader.sandbox.portable"], stdin=subprocess.PIPE,
                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=worker_environment(),
                                    cwd=config["workdir"], **flags)
-        process.stdin.write(protocol.encode({"config": config, "threads": threads}))
-        process.stdin.flush()
-        return PortableChannel(process)
+        channel = PortableChannel(process)
+        channel.send_start({"config": config, "threads": threads})
+        return channel
 
 
 def worker_environment() -> dict[str, str]:
@@ -249,7 +266,7 @@ def main() -> None:
     reply_fd = os.dup(1)
     os.dup2(2, 1)  # the student's prints (stdout and stderr) go to the output pipe; replies to the saved stdout
     reader = protocol.FrameReader()
-    first = []
+    first: list[Any] = []
     while not first:
         chunk = os.read(0, 1 << 20)
         if not chunk:

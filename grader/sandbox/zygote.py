@@ -62,7 +62,7 @@ def serve(control: socket.socket) -> None:
         _kill_all(exits)
 
 
-def _handle_one(control: socket.socket, exits: dict[str, Any], threads: int) -> bool:
+def _handle_one(control: socket.socket, exits: dict[int, int | None], threads: int) -> bool:
     readable, _, _ = select.select([control], [], [], 0.2)
     _reap(exits)
     if not readable:
@@ -100,7 +100,7 @@ def _fork_worker(control: socket.socket, config: dict[str, Any], fds: list[int],
     return pid
 
 
-def _reap(exits: dict[str, Any]) -> None:
+def _reap(exits: dict[int, int | None]) -> None:
     """Collect every ended child (workers, and orphans that re-parented here); keep the workers' statuses."""
     while True:
         try:
@@ -113,7 +113,7 @@ def _reap(exits: dict[str, Any]) -> None:
             exits[pid] = os.waitstatus_to_exitcode(status)
 
 
-def _wait(exits: dict[str, Any], pid: int, timeout: float) -> int | None:
+def _wait(exits: dict[int, int | None], pid: int, timeout: float) -> int | None:
     deadline = time.monotonic() + timeout
     while exits.get(pid) is None and time.monotonic() < deadline:
         _reap(exits)
@@ -121,7 +121,7 @@ def _wait(exits: dict[str, Any], pid: int, timeout: float) -> int | None:
     return exits.get(pid)
 
 
-def _kill_all(exits: dict[str, Any]) -> None:
+def _kill_all(exits: dict[int, int | None]) -> None:
     for pid, status in exits.items():
         if status is None:
             for kill in (os.killpg, os.kill):
@@ -142,20 +142,19 @@ class Zygote:
     relaunched if it dies. Not thread-safe: one per grading process."""
 
     def __init__(self) -> None:
-        self._control: socket.socket | None = None
         self._log = tempfile.TemporaryFile()
-        self.process: subprocess.Popen[bytes] | None = None
         self.info: dict[str, Any] | None = None
-        self._launch()
+        self._control, self.process = self._launch()
 
-    def _launch(self) -> None:
-        self._control, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-        self.process = subprocess.Popen(
+    def _launch(self) -> tuple[socket.socket, subprocess.Popen[bytes]]:
+        control, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        process = subprocess.Popen(
             [sys.executable, "-m", "grader.sandbox.zygote", str(child.fileno())], pass_fds=(child.fileno(),),
             stdin=subprocess.DEVNULL, stdout=self._log, stderr=self._log, env=environment(), cwd="/",
             start_new_session=True)
         child.close()
         self.info = None
+        return control, process
 
     @property
     def pid(self) -> int:
@@ -165,7 +164,7 @@ class Zygote:
         """Wait for the server's imports; raises GraderError (with its output) when it cannot start."""
         if self.process.poll() is not None and self.info is not None:
             self._control.close()
-            self._launch()
+            self._control, self.process = self._launch()
         if self.info is None:
             message = self._receive(STARTUP_SECONDS)
             if not message or not message.get("ready"):
@@ -180,7 +179,7 @@ class Zygote:
         reply = self._receive(30)
         if not reply or "pid" not in reply:
             raise GraderError(f"the sandbox's fork server did not fork a worker:\n{self._log_tail()}")
-        return reply["pid"]
+        return int(reply["pid"])
 
     def exit_status(self, pid: int, timeout: float) -> int | None:
         """How worker ``pid`` ended (negative: the signal that killed it); None when unknown or still running."""
@@ -191,7 +190,8 @@ class Zygote:
         except OSError:
             return None
         reply = self._receive(timeout + 10)
-        return reply.get("status") if reply else None
+        status = reply.get("status") if reply else None
+        return int(status) if status is not None else None
 
     def _receive(self, timeout: float) -> dict[str, Any] | None:
         readable, _, _ = select.select([self._control], [], [], timeout)
@@ -214,10 +214,10 @@ class Zygote:
             self.process.wait()
         self._log.close()
 
-    def __enter__(self):
+    def __enter__(self) -> Zygote:
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
 
