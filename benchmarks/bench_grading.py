@@ -31,6 +31,7 @@ from grader.checks.backprop import gradient_mismatch
 from grader.given import MLP_SIZES, MyNet
 from grader.kinds import FailureKind
 from grader.pipeline import grade
+from grader.report.feedback import feedback
 from grader.rubric import load_rubric
 from grader.sandbox import handlers
 from grader.sandbox.host import Host, binding_of, found_in
@@ -117,7 +118,7 @@ def isolation_overhead(repeat: int) -> dict:
             host = factory(ROOT / "reference") if factory is InProcessHost else None
             report = grade(ROOT / "reference", rubric.without("accuracy"), host=host)
             measured[label].append(time.perf_counter() - started)
-            assert report.score == 85, [r.feedback for r in report.results if not r.passed]
+            assert report.score == 85, [feedback(r) for r in report.results if not r.passed]
             examples = sum(p.details.get("examples", 0) for r in report.results for p in r.parts)
     sandboxed, in_process = (statistics.median(measured[k]) for k in ("sandboxed", "in_process"))
     startup = _worker_startup()

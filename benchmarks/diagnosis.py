@@ -30,7 +30,7 @@ from grader.diagnosis import ids_in
 from grader.options import GradingOptions
 from grader.sandbox.zygote import Zygote
 from tests.catalogue.buggy import BUGS
-from tests.conftest import rubric_for
+from tests.support.grading import rubric_for
 
 
 @contextlib.contextmanager

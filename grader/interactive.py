@@ -50,7 +50,7 @@ class CheckReport:
 
 
 def _row(result: CheckResult) -> str:
-    from .report.text import short
+    from .report.feedback import short
 
     failure = next((p for p in result.parts if not p.passed), None)
     detail = short(result) if result.not_implemented or result.skipped or result.error else \

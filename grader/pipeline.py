@@ -51,7 +51,7 @@ def grade(submission: Path, rubric: Rubric, *, options: GradingSetup | None = No
         results, budgets = [], {}
         for spec in rubric.checks:
             progress(f"running {spec.name} ...")
-            result, budgets[spec.name] = _run_step(spec, host, rubric, options, started)
+            result, budgets[spec.name] = run_check(spec, host, rubric, options, started)
             results.append(result)
             progress(f"{spec.name}: {results[-1].score:g}/{results[-1].max_score:g} {results[-1].status}")
         metadata = {"seed": rubric.seed, "device": host.device, "worker_restarts": host.restarts,
@@ -101,9 +101,11 @@ def _warm_up_torch_optim() -> None:
     torch.optim.SGD([parameter], lr=0.1)
 
 
-def _run_step(spec: CheckSpec, host: Host, rubric: Rubric, options: GradingSetup,
+def run_check(spec: CheckSpec, host: Host, rubric: Rubric, options: GradingSetup,
               started: float) -> tuple[CheckResult, dict[str, Any] | None]:
-    """The check's result, and how close its slowest call came to its time budget (None: no call had one)."""
+    """One step of the pipeline: the check's result (never an exception: a grader bug is an "autograder error"
+    result), and how close its slowest call came to its time budget (None: no call had one). ``started``: when the
+    submission's grading began (its total time limit counts from there). Kills what the check left running."""
     result = CheckResult(spec.name, spec.title_for(options.assignment.display_names()), spec.points,
                          visibility=spec.settings.visibility or rubric.visibility)
     if spec.name in options.skipped:

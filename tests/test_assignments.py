@@ -15,9 +15,9 @@ from grader.commands import EXIT_BAD_INPUT
 from grader.commands.batch import batch_main
 from grader.commands.grade import grade_main
 from grader.options import GradingOptions, GradingSetup
-
-from .catalogue.inf265_2023 import ASSIGNMENT, BY_NAME, CLASS, CPU_CHECKS, REFERENCE_2023
-from .conftest import REFERENCE, grade, shared_data
+from grader.report.feedback import feedback as feedback_of
+from tests.catalogue.inf265_2023 import ASSIGNMENT, BY_NAME, CLASS, CPU_CHECKS, REFERENCE_2023
+from tests.support.grading import REFERENCE, grade, shared_data
 
 
 @pytest.fixture(scope="module")
@@ -34,6 +34,7 @@ def graded_class(tmp_path_factory) -> Path:
     return root / "out"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", BY_NAME)
 def test_each_2023_submission_gets_what_its_code_deserves(graded_class, name):
     submission = BY_NAME[name]
@@ -55,6 +56,7 @@ def test_each_2023_submission_gets_what_its_code_deserves(graded_class, name):
     assert report["metadata"]["assignment"] == ASSIGNMENT
 
 
+@pytest.mark.slow
 def test_binding_failures_are_charged_once_and_say_why(graded_class):
     report = json.loads((graded_class / "no_momentum_parameter" / "state.json").read_text())["report"]
     manual = next(r for r in report["results"] if r["name"] == "train_manual_update")
@@ -66,12 +68,14 @@ def test_binding_failures_are_charged_once_and_say_why(graded_class):
     assert rules["score"] == rules["max_score"], "a missing parameter costs nothing in another check"
 
 
+@pytest.mark.slow
 def test_a_required_parameter_without_a_role_is_named_and_rules_are_not_charged(graded_class):
     report = json.loads((graded_class / "a_required_extra_parameter" / "state.json").read_text())["report"]
     train = next(r for r in report["results"] if r["name"] == "train")
     assert all("required parameter(s) scheduler" in p["message"] for p in train["parts"])
 
 
+@pytest.mark.slow
 def test_notebook_globals_are_kept_and_what_loads_data_is_left_out_with_a_notice(graded_class):
     report = json.loads((graded_class / "a_default_that_needs_the_data" / "state.json").read_text())["report"]
     notes = "\n".join(report["notes"])
@@ -79,6 +83,8 @@ def test_notebook_globals_are_kept_and_what_loads_data_is_left_out_with_a_notice
     assert "it calls load_cifar" in notes and "it needs data_val, which was not run either" in notes
 
 
+@pytest.mark.slow
+@pytest.mark.data
 def test_the_2023_reference_passes_the_accuracy_stage_in_float64(tmp_path):
     rubric = load_assignment(ASSIGNMENT)
     from grader.rubric import load_rubric
@@ -88,7 +94,7 @@ def test_the_2023_reference_passes_the_accuracy_stage_in_float64(tmp_path):
                    options=GradingSetup(device="cpu", data_root=shared_data(), cache_dir=tmp_path / "cache",
                                         assignment=rubric))
     result = report.results[0]
-    assert result.score == result.max_score, result.feedback
+    assert result.score == result.max_score, feedback_of(result)
     assert all(p.details["accuracy"] >= 0.765 for p in result.parts if "accuracy" in p.details)
 
 

@@ -16,9 +16,10 @@ import pytest
 
 from grader.bundle import solution_bodies, solution_in, solution_in_wheel
 from grader.commands.bundle import bundle_main
+from tests.catalogue.hostile import SPY_ON_THE_CLASS, hostile_backprop, steals_the_solution
+from tests.support.grading import REFERENCE, ROOT, SHARED_DATA, write_submission
 
-from .catalogue.hostile import SPY_ON_THE_CLASS, hostile_backprop, steals_the_solution
-from .conftest import REFERENCE, ROOT, SHARED_DATA, write_submission
+pytestmark = pytest.mark.slow
 
 BODIES = solution_bodies()
 
@@ -118,9 +119,8 @@ def run_autograder(autograder, submission_files: dict[str, str] | Path) -> dict:
     return json.loads((root / "results" / "results.json").read_text())
 
 
+@pytest.mark.data
 def test_gradescope_gives_the_reference_full_marks(autograder):
-    if not (SHARED_DATA / "train").is_dir():
-        pytest.skip(f"the real data is not at {SHARED_DATA}: the bundle has no data to train on")
     results = run_autograder(autograder, REFERENCE)
     assert results["score"] == 100, [(t["name"], t["score"], t["output"][:300]) for t in results["tests"]]
 
@@ -150,7 +150,7 @@ def test_gradescope_contains_a_hostile_submission(autograder, tmp_path):
 def test_both_bundles_carry_another_assignment(autograder, tmp_path):
     """--assignment inf265-2023: the kit and the zip hold its declaration and pass it on; a 2023-style upload
     (notebooks, one misnamed) gets the CPU stage's full marks from run_autograder."""
-    from .catalogue.inf265_2023 import ASSIGNMENT, REFERENCE_2023
+    from tests.catalogue.inf265_2023 import ASSIGNMENT, REFERENCE_2023
 
     kit = tmp_path / "kit"
     assert bundle_main(kind="student", out=str(kit), assignment=ASSIGNMENT) == 0

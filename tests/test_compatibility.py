@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from .conftest import ROOT
+from tests.support.grading import ROOT
 
 
 def test_grader_reference_and_template_need_no_more_than_python_3_10():

@@ -7,8 +7,7 @@ import torch
 from grader import data
 from grader.data import DataError, TensorLoader, detect_layout, load_arrays, split_indices
 from grader.fixtures import official_checksums_skipped, write_fixture
-
-from .conftest import shared_data
+from tests.support.grading import shared_data
 
 
 @pytest.mark.parametrize("layout", ["imagefolder", "official"])
@@ -62,6 +61,7 @@ def test_tensor_loader_slices_in_order():
     assert len(loader.dataset) == 10
 
 
+@pytest.mark.data
 def test_real_data_decodes_to_the_expected_sizes(tmp_path):
     arrays = load_arrays(shared_data(), cache_dir=tmp_path)
     assert arrays.train_images.shape == (10000, 3, 32, 32) and arrays.test_images.shape == (2000, 3, 32, 32)

@@ -1,6 +1,6 @@
 """Naming the misconception behind a wrong answer (grader/diagnosis/): the imitations are exact, two bugs get at
 most what truly holds, a made-up wrong answer gets nothing, and every report format carries the ids. (Each
-misconception's own submission is in tests/test_catalogue_buggy.py.)"""
+misconception's own submission is in tests/catalogue/test_buggy.py.)"""
 from __future__ import annotations
 
 import csv
@@ -17,9 +17,8 @@ from grader.diagnosis import backprop as backprop_diagnosis
 from grader.diagnosis import training as training_diagnosis
 from grader.diagnosis.catalogue import misconception
 from grader.options import GradingOptions
-
-from .catalogue.buggy import BY_NAME, LAST_DELTA
-from .conftest import grade, rubric_for, write_submission
+from tests.catalogue.buggy import BY_NAME, LAST_DELTA
+from tests.support.grading import grade, rubric_for, write_submission
 
 BP = "backpropagation"
 
@@ -90,6 +89,7 @@ def diagnosed_class(tmp_path_factory):
     return root / "out"
 
 
+@pytest.mark.slow
 def test_reports_carry_the_ids_for_gradescope_the_gradebook_and_the_class_summary(diagnosed_class):
     summary = (diagnosed_class / "summary.md").read_text()
     assert "## Misconceptions in this class" in summary

@@ -5,10 +5,11 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from grader.fixtures import write_fixture
 from reference import experiment
-
-from .conftest import ROOT
+from tests.support.grading import ROOT
 
 
 def test_experiment_writes_table_json_and_curves(tmp_path):
@@ -29,6 +30,7 @@ def test_experiment_without_data_says_how_to_point_at_it(tmp_path):
     assert result.returncode == 2 and "--data-root" in result.stderr and "cifar-10-batches-py" in result.stderr
 
 
+@pytest.mark.slow
 def test_gpu_measurement_script_dry_run_on_cpu(tmp_path):
     sys.path.insert(0, str(ROOT / "benchmarks"))
     import gpu_measurements

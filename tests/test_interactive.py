@@ -6,8 +6,8 @@ import shutil
 
 import pytest
 
-from .catalogue import REFERENCE
-from .test_notebooks import write_notebook
+from tests.catalogue import REFERENCE
+from tests.support.notebooks import write_notebook
 
 jupyter_client = pytest.importorskip("jupyter_client.manager", reason="needs jupyter_client and ipykernel")
 
@@ -38,6 +38,7 @@ def execute(client, code: str) -> list[dict]:
             return shown
 
 
+@pytest.mark.slow
 def test_what_the_kernel_executed_is_graded_and_shown_as_a_table(kernel, tmp_path):
     write_notebook(tmp_path / "backpropagation.ipynb", [CORRECT])  # saved, never executed in this kernel
     shutil.copy(REFERENCE / "gradient_descent.py", tmp_path / "gradient_descent.py")

@@ -8,8 +8,7 @@ import pytest
 
 from grader.naming import match_modules, rank
 from grader.submission import SubmissionError, locate, prepared
-
-from .conftest import REFERENCE
+from tests.support.grading import REFERENCE
 
 MODULES = ("backpropagation", "gradient_descent")
 

@@ -1,53 +1,19 @@
 """Notebook submissions: graded like the .py files with the same definitions, top-level code never run."""
 from __future__ import annotations
 
-import ast
 import json
 import re
-from pathlib import Path
 
-import nbformat
 import pytest
 
 from grader.commands.grade import check_main, grade_main
 from grader.notebooks import convert
 from grader.options import GradingOptions
-
-from .catalogue import REFERENCE, TEMPLATE
-from .catalogue.buggy import BY_NAME as BUGGY
-from .conftest import grade, rubric_for
-
-TRAINING_CELL = ("model = MyMLP()\nprint('TRAINING FOR MINUTES')\nimport time\ntime.sleep(600)\n"
-                 "history = train(30, None, model, None, None)")
-CPU_CHECKS = ("interface", "backpropagation_one_sample", "backpropagation_mini_batch", "rules", "grad_check", "train",
-              "train_manual_update", "MyMLP", "load_cifar")
-
-
-def write_notebook(path: Path, cells: list[str]) -> Path:
-    notebook = nbformat.v4.new_notebook()
-    notebook.cells = [nbformat.v4.new_markdown_cell("# Assignment")] + [nbformat.v4.new_code_cell(c) for c in cells]
-    path.write_text(nbformat.writes(notebook))
-    return path
-
-
-def cells_of(module_source: str) -> list[str]:
-    """A module split the way students split it: one cell per top-level definition (imports in the first)."""
-    tree = ast.parse(module_source)
-    lines = module_source.splitlines()
-    starts = [node.lineno - 1 - len(getattr(node, "decorator_list", [])) for node in tree.body
-              if isinstance(node, (ast.FunctionDef, ast.ClassDef))]
-    bounds = [0, *starts, len(lines)]
-    return ["\n".join(lines[a:b]).strip() for a, b in zip(bounds, bounds[1:]) if "\n".join(lines[a:b]).strip()]
-
-
-def notebook_twin(py_folder: Path, folder: Path, extra_cells=("%matplotlib inline", "!pip install torch")) -> Path:
-    """The .py submission in ``py_folder`` handed in as notebooks: same definitions over several cells, with
-    magics, a shell line and a training cell at top level."""
-    folder.mkdir(parents=True, exist_ok=True)
-    for module in ("backpropagation", "gradient_descent"):
-        cells = [*extra_cells, *cells_of((py_folder / f"{module}.py").read_text()), TRAINING_CELL]
-        write_notebook(folder / f"{module}.ipynb", cells)
-    return folder
+from grader.report.feedback import feedback as feedback_of
+from tests.catalogue import REFERENCE, TEMPLATE
+from tests.catalogue.buggy import BY_NAME as BUGGY
+from tests.support.grading import grade, rubric_for
+from tests.support.notebooks import CPU_CHECKS, TRAINING_CELL, cells_of, notebook_twin, write_notebook
 
 
 def without_cell_references(text: str) -> str:
@@ -55,7 +21,7 @@ def without_cell_references(text: str) -> str:
 
 
 def comparable(report) -> list[tuple]:
-    return [(r.name, r.score, r.status, without_cell_references(r.feedback)) for r in report.results]
+    return [(r.name, r.score, r.status, without_cell_references(feedback_of(r))) for r in report.results]
 
 
 @pytest.mark.parametrize("source", ["reference", "mean over the batch", "template"])
@@ -111,7 +77,7 @@ def test_redefinitions_the_last_one_wins_and_a_helper_may_come_after_its_use(tmp
     write_notebook(folder / "backpropagation.ipynb", cells)
     report = grade(folder, rubric_for("backpropagation_one_sample", "backpropagation_mini_batch", "grad_check",
                                       examples=20))
-    failed = {r.name: r.feedback for r in report.results if not r.passed}
+    failed = {r.name: feedback_of(r) for r in report.results if not r.passed}
     assert not failed, failed
 
 
@@ -127,7 +93,7 @@ def test_an_unresolved_import_is_reported_and_fails_only_the_code_that_uses_it(t
     report = grade(folder, rubric_for("backpropagation_one_sample", "grad_check", "MyMLP", examples=5))
     results = {r.name: r for r in report.results}
     assert results["grad_check"].passed and results["MyMLP"].passed
-    feedback = results["backpropagation_one_sample"].feedback
+    feedback = feedback_of(results["backpropagation_one_sample"])
     assert "main_test is not available: `from tests_backpropagation import main_test` could not be imported" in feedback
     assert 'File "backpropagation.ipynb, cell 3"' in feedback, "cell 1 is markdown, the import is cell 2"
     assert any("backpropagation.ipynb, cell 2: `from tests_backpropagation import main_test` could not be imported"
@@ -141,10 +107,11 @@ def test_a_syntax_error_names_the_cell_and_the_line(tmp_path):
     write_notebook(folder / "backpropagation.ipynb", ["import torch", "x = 1\ndef broken(:\n    pass"])
     (folder / "gradient_descent.py").write_text((REFERENCE / "gradient_descent.py").read_text())
     results = {r.name: r for r in grade(folder, rubric_for("interface", "MyMLP")).results}
-    assert "SyntaxError: backpropagation.ipynb, cell 3, line 2" in results["interface"].feedback
+    assert "SyntaxError: backpropagation.ipynb, cell 3, line 2" in feedback_of(results["interface"])
     assert results["MyMLP"].passed, "the other module is still graded"
 
 
+@pytest.mark.slow
 def test_notebooks_work_in_grade_and_check(tmp_path, capsys):
     twin = notebook_twin(REFERENCE, tmp_path / "upload" / "my_notebooks")
     path = tmp_path / "results.json"

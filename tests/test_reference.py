@@ -22,8 +22,7 @@ from grader.fixtures import official_checksums_skipped, write_fixture
 from grader.given import MyNet
 from reference.backpropagation import backpropagation, grad_check
 from reference.gradient_descent import MyMLP, compute_accuracy, load_cifar, train, train_manual_update
-
-from .conftest import shared_data
+from tests.support.grading import shared_data
 
 LIMIT = 1e-9
 
@@ -147,6 +146,7 @@ def test_load_cifar_names_both_layouts_when_data_is_missing(tmp_path):
         load_cifar(tmp_path)
 
 
+@pytest.mark.data
 def test_load_cifar_on_the_real_data():
     train_set, val_set, test_set = load_cifar(shared_data())
     assert (len(train_set), len(val_set), len(test_set)) == (9000, 1000, 2000)

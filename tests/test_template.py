@@ -9,8 +9,7 @@ import torch
 
 from grader.assignment import load_assignment
 from grader.given import MyNet
-
-from .conftest import REFERENCE, TEMPLATE
+from tests.support.grading import REFERENCE, TEMPLATE
 
 
 def _load(folder, module):

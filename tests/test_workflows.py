@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from .conftest import ROOT
+from tests.support.grading import ROOT
 
 WORKFLOWS = [ROOT / "examples" / "classroom" / "classroom.yml",
              ROOT / "examples" / "github-actions" / "autograde-gpu.yml",

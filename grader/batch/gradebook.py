@@ -6,15 +6,43 @@ import csv
 import io
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 STATE = "state.json"
 POSSIBLE = "points possible"
 
 
-def load_states(out: Path) -> dict[str, dict[str, Any]]:
+class _Answered(TypedDict):
+    name: str
+    status: str
+    """"ok", or why there is no report: "malformed upload: ...", "grader error: ...", "timeout: ..."."""
+    report: dict[str, Any] | None
+    """:meth:`grader.report.results.Report.to_dict`, or None."""
+
+
+class Answer(_Answered, total=False):
+    """A batch grader process's answer for one entry (one JSON line; see :mod:`grader.batch.worker`); ``seconds``
+    is added by the pool when the process did not say."""
+
+    seconds: float
+
+
+class EntryState(TypedDict):
+    """OUT/NAME/state.json: how a submission was last graded (a rerun compares the fingerprint)."""
+
+    fingerprint: str
+    status: str
+    seconds: float | None
+    report: dict[str, Any]
+
+
+States = dict[str, EntryState]
+"""Each graded submission's state, by name."""
+
+
+def load_states(out: Path) -> States:
     """Every graded submission's state in a batch output folder, by name."""
-    states = {}
+    states: States = {}
     for path in sorted(out.glob(f"*/{STATE}")):
         try:
             states[path.parent.name] = json.loads(path.read_text(encoding="utf-8"))
@@ -23,7 +51,7 @@ def load_states(out: Path) -> dict[str, dict[str, Any]]:
     return states
 
 
-def columns(states: dict[str, dict[str, Any]], fallback: list[tuple[str, float]]) -> list[tuple[str, float]]:
+def columns(states: States, fallback: list[tuple[str, float]]) -> list[tuple[str, float]]:
     """(check, points possible) in rubric order, from any graded report (else ``fallback``)."""
     for state in states.values():
         report = state.get("report")
@@ -32,7 +60,7 @@ def columns(states: dict[str, dict[str, Any]], fallback: list[tuple[str, float]]
     return fallback
 
 
-def gradebook_csv(states: dict[str, dict[str, Any]], checks: list[tuple[str, float]]) -> str:
+def gradebook_csv(states: States, checks: list[tuple[str, float]]) -> str:
     """``name, <check>..., total, percent, status``; the first row holds the points possible."""
     possible = sum(points for _, points in checks)
     buffer = io.StringIO()
@@ -48,14 +76,14 @@ def gradebook_csv(states: dict[str, dict[str, Any]], checks: list[tuple[str, flo
     return buffer.getvalue()
 
 
-def _diagnoses(state: dict[str, Any]) -> list[str]:
+def _diagnoses(state: EntryState) -> list[str]:
     """``check:id`` of every misconception named in the report, each once."""
     report = state.get("report") or {}
     return list(dict.fromkeys(f"{result['name']}:{part['details']['diagnosis']}" for result in report.get("results", [])
                               for part in result["parts"] if part.get("details", {}).get("diagnosis")))
 
 
-def _scores(state: dict[str, Any]) -> dict[str, float]:
+def _scores(state: EntryState) -> dict[str, float]:
     report = state.get("report")
     if not report or report.get("grader_error"):
         return {}

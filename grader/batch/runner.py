@@ -16,10 +16,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from ..sandbox.zygote import SERVER_STARTUP_SECONDS
 from .entries import Entry
+from .gradebook import Answer
 
-STARTUP_SECONDS = 180
-"""How long a grader process may take to start (import torch, start its fork server) before its first answer."""
+PROCESS_STARTUP_SECONDS = SERVER_STARTUP_SECONDS + 60
+"""How long a grader process may take to start before its first answer: its fork server's start (importing torch)
+and a minute for its own imports."""
 
 
 @dataclass
@@ -57,7 +60,7 @@ class GraderPool:
     replaced when one dies or is killed."""
 
     def __init__(self, settings: dict[str, Any], workers: int, log: Path, command: tuple[str, ...] = GRADER_PROCESS,
-                 startup_seconds: float = STARTUP_SECONDS):
+                 startup_seconds: float = PROCESS_STARTUP_SECONDS):
         self.settings = json.dumps(settings)
         self.startup_seconds = startup_seconds
         self.workers = max(1, workers)
@@ -76,7 +79,7 @@ class GraderPool:
         return _Slot(process, process.stdin, process.stdout)
 
     def grade(self, entries: list[Entry], limit_seconds: float,
-              on_answer: Callable[[Entry, dict[str, Any]], None]) -> None:
+              on_answer: Callable[[Entry, Answer], None]) -> None:
         """Grade every entry, calling ``on_answer(entry, answer)`` once per entry, in completion order."""
         queue = deque(entries)
         while queue or any(slot.entry for slot in self.slots):
@@ -103,7 +106,7 @@ class GraderPool:
             except BrokenPipeError:
                 pass  # noticed as a dead process when collecting
 
-    def _collect(self) -> list[tuple[_Slot, Entry, dict[str, Any]]]:
+    def _collect(self) -> list[tuple[_Slot, Entry, Answer]]:
         """(slot, its entry, the answer) of each slot whose grading ended (answered, died or ran out of time)."""
         busy = [(slot, slot.entry) for slot in self.slots if slot.entry is not None]
         if not busy:
@@ -119,7 +122,7 @@ class GraderPool:
                 self._replace(slot)
         return answers
 
-    def _read(self, slot: _Slot, entry: Entry) -> list[dict[str, Any]]:
+    def _read(self, slot: _Slot, entry: Entry) -> list[Answer]:
         try:
             chunk = os.read(slot.answers.fileno(), 1 << 20)
         except BlockingIOError:
@@ -166,5 +169,5 @@ def _kill_session(process: subprocess.Popen[bytes]) -> None:
     process.wait()
 
 
-def _zero(entry: Entry, reason: str) -> dict[str, Any]:
+def _zero(entry: Entry, reason: str) -> Answer:
     return {"name": entry.name, "status": reason, "report": None}

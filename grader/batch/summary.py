@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..kinds import FailureKind, Status
+from .gradebook import States
 
 NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:e[-+]?\d+)?")
 TOP_FAILURES = 5
@@ -52,7 +53,7 @@ def _first_finding(message: str) -> str:
     return NUMBER.sub("#", sentence)[:160]
 
 
-def summarise(states: dict[str, dict[str, Any]],
+def summarise(states: States,
               checks: list[tuple[str, float]]) -> tuple[list[float], list[CheckSummary]]:
     """(each submission's total, a summary per check) over the submissions that were graded."""
     summaries = {name: CheckSummary(name, points) for name, points in checks}
@@ -73,7 +74,7 @@ def summarise(states: dict[str, dict[str, Any]],
     return totals, list(summaries.values())
 
 
-def misconceptions(states: dict[str, dict[str, Any]]) -> Counter[Any]:
+def misconceptions(states: States) -> Counter[Any]:
     """How many students each diagnosed misconception was named for ((check, id) -> students)."""
     named: Counter[Any] = Counter()
     for state in states.values():

@@ -16,13 +16,14 @@ import tempfile
 import time
 import traceback
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..options import GradingOptions, GradingSetup
 from ..report.failure import failed_report
 from ..sandbox.zygote import Zygote
 from ..submission import SubmissionError, locate
 from .entries import Entry, EntryError, unpack
+from .gradebook import Answer
 
 if TYPE_CHECKING:
     from ..rubric import Rubric
@@ -53,7 +54,7 @@ def _prepare(options: GradingOptions, hidden: list[str]) -> tuple[Rubric, Gradin
     return prepare(options, load_assignment(options.assignment), hidden=hidden, sandbox=options.sandbox)
 
 
-def grade_entry(entry: Entry, rubric: Rubric, options: GradingSetup, zygote: Zygote | None) -> dict[str, Any]:
+def grade_entry(entry: Entry, rubric: Rubric, options: GradingSetup, zygote: Zygote | None) -> Answer:
     """One entry's answer: status "ok" with its report, or why it could not be graded (and a zero report)."""
     from ..pipeline import grade
 

@@ -55,13 +55,13 @@ def run(ctx: Context) -> list[Part]:
         raise Skip(str(error)) from None
     settings = ctx.settings_as(AccuracySettings)
     payload = stage_payload(arrays, settings, ctx.seed, ctx.device, ctx.assignment)
-    setting = (f"{settings.epochs} epochs, batch {settings.batch_size}, lr {settings.lr:g}, momentum "
+    conditions = (f"{settings.epochs} epochs, batch {settings.batch_size}, lr {settings.lr:g}, momentum "
                f"{settings.momentum:g}, weight decay {settings.weight_decay:g}, seed {ctx.seed}, on "
                f"{len(payload['train_y'])} training images, tested on {len(arrays.test_labels)}")
     names = {function: ctx.assignment.callable(function).name for function in FUNCTIONS}
     outcomes = {function: _train_and_test(ctx, payload, function, arrays.test_labels, names[function])
                 for function in FUNCTIONS}
-    return verdict(settings, setting, outcomes, len(arrays.test_labels), names,
+    return verdict(settings, conditions, outcomes, len(arrays.test_labels), names,
                    ctx.assignment.callable("compute_accuracy").name)
 
 
@@ -102,17 +102,17 @@ def judge_logits(value: dict[str, Any], name: str, labels: torch.Tensor) -> dict
             "student_accuracy_error": value.get("student_accuracy_error"), "train_seconds": value["train_seconds"]}
 
 
-def verdict(settings: AccuracySettings, setting: str, outcomes: dict[str, Any], n_test: int, names: dict[str, str],
+def verdict(settings: AccuracySettings, conditions: str, outcomes: dict[str, Any], n_test: int, names: dict[str, str],
             accuracy_name: str) -> list[Part]:
     """The stage's parts: two tiers per function (partial, full), and compute_accuracy's agreement."""
     parts = []
     for function, weight in zip(FUNCTIONS, (settings.train_weight, settings.manual_weight)):
-        parts += _tiers(names[function], outcomes[function], settings, weight, setting)
+        parts += _tiers(names[function], outcomes[function], settings, weight, conditions)
     return parts + [_compute_accuracy(outcomes, settings.compute_accuracy_weight, n_test, names, accuracy_name)]
 
 
 def _tiers(function: str, outcome: dict[str, Any] | Failure, settings: AccuracySettings, weight: float,
-           setting: str) -> list[Part]:
+           conditions: str) -> list[Part]:
     tiers = ((f"{function}: test accuracy at least {settings.partial_credit:g} (partial credit)",
               settings.partial_credit, weight * settings.partial_share),
              (f"{function}: test accuracy at least {settings.full_credit:g} (full credit)",
@@ -122,7 +122,7 @@ def _tiers(function: str, outcome: dict[str, Any] | Failure, settings: AccuracyS
     if isinstance(outcome, Failure):
         return [failed_call(label, f"{function}(...)", outcome, weight=share) for label, _, share in tiers]
     accuracy = outcome["accuracy"]
-    message = f"{function} reached test accuracy {accuracy:.4f} ({setting})."
+    message = f"{function} reached test accuracy {accuracy:.4f} ({conditions})."
     details = {"function": function, "accuracy": accuracy, "train_seconds": outcome["train_seconds"]}
     flags = [f"{function}: test accuracy {accuracy:.4f} >= {settings.leakage:g} is implausibly high for this MLP: "
              "check for test data in training (leakage)"] if accuracy >= settings.leakage else []

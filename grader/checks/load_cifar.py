@@ -27,9 +27,10 @@ from ..report.results import Part
 from .base import CheckTimeUp, Context, failed_call, out_of_time, timed
 from .registry import Check, Settings
 
-VAL_FRACTION, SEED = 0.25, 7
-"""Deliberately not the assignment's defaults: a load_cifar that ignores its arguments is caught (each is passed
-only when the student's function has a parameter for it; else the template's default is expected)."""
+CHECK_VAL_FRACTION, CHECK_SEED = 0.25, 7
+"""The validation share and seed this check passes, deliberately not the assignment's defaults: a load_cifar that
+ignores its arguments is caught (each is passed only when the student's function has a parameter for it; else the
+template's default is expected)."""
 PLAUSIBLE_MEAN, PLAUSIBLE_STD = (0.2, 0.8), (0.1, 0.6)
 """Per-channel statistics (pixels in [0, 1]) an honest normalisation can use: data-derived or published."""
 MATCH_LIMIT, AFFINE_LIMIT = 1e-3, 1e-3
@@ -59,11 +60,11 @@ def _arguments(ctx: Context) -> tuple[float, int, str]:
     spec, data = ctx.assignment.callable("load_cifar"), ctx.assignment.data
     val_fraction, seed, shown = data.val_fraction, data.split_seed, {}
     if spec.parameter("split_fraction") is not None and ctx.has_role("load_cifar", "split_fraction"):
-        val_fraction = VAL_FRACTION
-        shown["split_fraction"] = data.fraction_for(VAL_FRACTION)
+        val_fraction = CHECK_VAL_FRACTION
+        shown["split_fraction"] = data.fraction_for(CHECK_VAL_FRACTION)
     if spec.parameter("seed") is not None and ctx.has_role("load_cifar", "seed"):
-        seed = SEED
-        shown["seed"] = SEED
+        seed = CHECK_SEED
+        shown["seed"] = CHECK_SEED
     elif (declared := spec.parameter("seed")) is not None and isinstance(literal(declared.default), int):
         seed = literal(declared.default)
     return val_fraction, seed, spec.call(**shown)

@@ -78,7 +78,7 @@ def merge_main(*, outputs: list[str], out: str, rubric_path: str | None = None, 
         print(f"autograde: error: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT
     target = Path(out).resolve()
-    states: dict[str, dict[str, Any]] = {}
+    states: gradebook.States = {}
     for source in map(Path, outputs):
         if not (source / "grades.csv").is_file():
             print(f"autograde: error: {source} is not a batch output (no grades.csv)", file=sys.stderr)
@@ -167,7 +167,7 @@ GRADING_DIGESTS = ("rubric_digest", "data_digest", "assignment_digest")
 """What a grade depends on (paths are not among them: moving a folder regrades nothing)."""
 
 
-def _to_grade(entries: list[Entry], states: dict[str, dict[str, Any]], settings: dict[str, Any],
+def _to_grade(entries: list[Entry], states: gradebook.States, settings: dict[str, Any],
               force: bool) -> list[tuple[Entry, str]]:
     version = grader_digest()
     relevant = {**{key: settings["options"][key] for key in GRADING_OPTIONS},
@@ -186,19 +186,20 @@ def _grade(todo: list[tuple[Entry, str]], settings: dict[str, Any], target: Path
            stream: TextIO) -> None:
     stamps = {entry.name: stamp for entry, stamp in todo}
     with Progress(len(todo), stream) as progress, GraderPool(settings, workers, target / "batch.log") as pool:
-        def on_answer(entry: Entry, answer: dict[str, Any]) -> None:
+        def on_answer(entry: Entry, answer: gradebook.Answer) -> None:
             _write_entry(target / entry.name, entry.name, answer, stamps[entry.name])
             progress(entry.name, answer)
 
         pool.grade([entry for entry, _ in todo], limit_seconds, on_answer)
 
 
-def _write_entry(folder: Path, name: str, answer: dict[str, Any], stamp: str) -> None:
+def _write_entry(folder: Path, name: str, answer: gradebook.Answer, stamp: str) -> None:
     """The submission's report files and its state (written last: a row is recorded only when complete)."""
-    report = Report.from_dict(answer["report"]) if answer.get("report") else _zero_report(name, answer["status"])
+    graded = answer["report"]
+    report = Report.from_dict(graded) if graded else _zero_report(name, answer["status"])
     write_reports(report, {kind: folder / filename for kind, filename in ENTRY_FILES.items()})
-    state = {"fingerprint": stamp, "status": answer["status"], "seconds": answer.get("seconds"),
-             "report": report.to_dict()}
+    state: gradebook.EntryState = {"fingerprint": stamp, "status": answer["status"], "seconds": answer.get("seconds"),
+                                   "report": report.to_dict()}
     write_atomic(folder / gradebook.STATE, json.dumps(state))
 
 
@@ -207,7 +208,7 @@ def _zero_report(name: str, reason: str) -> Report:
     return Report(name, [CheckResult("submission", "Submission", 0.0, (part,))])
 
 
-def _write_class_files(target: Path, states: dict[str, dict[str, Any]], rubric_path: str | None) -> None:
+def _write_class_files(target: Path, states: gradebook.States, rubric_path: str | None) -> None:
     checks = gradebook.columns(states, [(name, points) for name, _, points in outline(rubric_path)])
     write_atomic(target / "grades.csv", gradebook.gradebook_csv(states, checks))
     totals, per_check = summary.summarise(states, checks)
@@ -237,7 +238,7 @@ class Progress:
             self.bar = tqdm(total=self.total, unit="submission", file=self.stream)
         return self
 
-    def __call__(self, name: str, answer: dict[str, Any]) -> None:
+    def __call__(self, name: str, answer: gradebook.Answer) -> None:
         self.done += 1
         report = answer.get("report")
         score = f"{report['score']:g}/{report['max_score']:g}" if report else "0"

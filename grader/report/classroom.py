@@ -6,8 +6,8 @@ import json
 from typing import Any
 
 from ..kinds import Status
+from .feedback import feedback
 from .results import Report
-from .text import feedback
 
 STATUS = {Status.PASSED: "pass", Status.FAILED: "fail", Status.SKIPPED: "fail", Status.ERROR: "error"}
 

@@ -7,8 +7,8 @@ from typing import Any
 
 from ..diagnosis import ids_in
 from ..kinds import Status
+from .feedback import feedback
 from .results import CheckResult, Report
-from .text import feedback
 
 GRADESCOPE_STATUS = {Status.PASSED: "passed", Status.FAILED: "failed", Status.SKIPPED: "failed",
                      Status.ERROR: "failed"}

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from ..kinds import Status
+from .feedback import feedback
 from .results import Report
-from .text import feedback
 
 ICONS = {Status.PASSED: "✅", Status.FAILED: "❌", Status.SKIPPED: "⏭️", Status.ERROR: "⚠️"}
 

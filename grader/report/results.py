@@ -96,13 +96,6 @@ class CheckResult:
             return []
         return sorted({p.details.get("function", "?") for p in stubbed})
 
-    @property
-    def feedback(self) -> str:
-        """The student-visible text of this check (see :mod:`grader.report.text`)."""
-        from .text import feedback
-
-        return feedback(self)
-
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "title": self.title, "max_score": self.max_score, "score": self.score,
                 "status": self.status.value, "parts": [p.to_dict() for p in self.parts], "skipped": self.skipped,

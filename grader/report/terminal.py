@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from ..kinds import Status
+from .feedback import feedback, short
 from .results import Report
-from .text import feedback, short
 
 LABELS = {Status.PASSED: "PASS", Status.FAILED: "FAIL", Status.SKIPPED: "SKIP", Status.ERROR: "ERROR"}
 PRINTED_LINES = 20

@@ -164,11 +164,6 @@ def _processes() -> list[tuple[int, int, int]]:
     return found
 
 
-def children_of(parent: int) -> set[int]:
-    """The live pids whose parent is ``parent``."""
-    return {pid for pid, ppid, _ in _processes() if ppid == parent}
-
-
 def kill_strays(uid: int | None, worker_pid: int, reaper_pid: int) -> int:
     """SIGKILL every process the worker started, keeping the worker itself; returns how many were killed.
 

@@ -29,7 +29,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-STARTUP_SECONDS = 120
+SERVER_STARTUP_SECONDS = 120
+"""How long the fork server may take to import torch, warm up and say ready."""
 PR_SET_PDEATHSIG = 1
 PACKET_BYTES = 1 << 16
 
@@ -166,7 +167,7 @@ class Zygote:
             self._control.close()
             self._control, self.process = self._launch()
         if self.info is None:
-            message = self._receive(STARTUP_SECONDS)
+            message = self._receive(SERVER_STARTUP_SECONDS)
             if not message or not message.get("ready"):
                 raise GraderError(f"the sandbox's fork server did not start:\n{self._log_tail()}")
             self.info = message

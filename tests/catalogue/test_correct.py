@@ -1,11 +1,14 @@
 """Correct solutions written differently from the reference (tests/catalogue/correct.py): every one gets full marks
-(the accuracy stage is graded in tests/test_accuracy.py)."""
+(the accuracy stage is graded in tests/checks/test_accuracy.py)."""
 from __future__ import annotations
 
 import pytest
 
-from .catalogue.correct import CORRECT
-from .conftest import grade, rubric_for
+from grader.report.feedback import feedback
+from tests.catalogue.correct import CORRECT
+from tests.support.grading import grade, rubric_for
+
+pytestmark = pytest.mark.slow
 
 
 @pytest.mark.parametrize("submission", CORRECT, ids=[s.name for s in CORRECT])
@@ -15,7 +18,7 @@ def test_correct_variant_gets_full_marks(tmp_path, submission, golden):
                                       "grad_check", "train", "train_manual_update", "MyMLP", "load_cifar")],
                         examples=60)
     report = grade(folder, rubric)
-    failed = {r.name: r.feedback for r in report.results if r.status != "passed"}
+    failed = {r.name: feedback(r) for r in report.results if r.status != "passed"}
     assert not failed, failed
     assert report.score == report.max_score
     golden.check(f"correct/{submission.name}", report)

@@ -12,8 +12,7 @@ from grader.report.gradescope import to_gradescope
 from grader.report.leaderboard import entries, leaderboard_csv
 from grader.report.results import CheckResult, Part, Report
 from grader.rubric import DEFAULT_RUBRIC, LeaderboardEntry, RubricError, load_rubric
-
-from .conftest import REFERENCE
+from tests.support.grading import REFERENCE
 
 SPEC_TOP_LEVEL = {"score", "execution_time", "output", "output_format", "visibility", "stdout_visibility", "tests",
                   "extra_data", "leaderboard"}

@@ -13,14 +13,13 @@ from grader.batch.gradebook import load_states
 from grader.commands.batch import batch_main
 from grader.options import GradingOptions
 from grader.sandbox.portable import exit_reason
+from tests.catalogue import REFERENCE, TEMPLATE, Submission
+from tests.catalogue.buggy import BUGS
+from tests.catalogue.correct import CORRECT
+from tests.catalogue.hostile import KILL_THE_GRADER, SELF_CONTAINED
+from tests.support.grading import ROOT, grade, rubric_for
 
-from .catalogue import REFERENCE, TEMPLATE, Submission
-from .catalogue.buggy import BUGS
-from .catalogue.correct import CORRECT
-from .catalogue.hostile import KILL_THE_GRADER, SELF_CONTAINED
-from .conftest import ROOT, grade, rubric_for
-
-NO_POSIX = Path(__file__).parent / "support" / "no_posix"
+NO_POSIX = Path(__file__).parents[1] / "support" / "no_posix"
 CPU_CHECKS = ("interface", "backpropagation_one_sample", "backpropagation_mini_batch", "rules", "grad_check", "train",
               "train_manual_update", "MyMLP", "load_cifar")
 
@@ -54,6 +53,7 @@ def graded_both_ways(tmp_path_factory) -> dict[str, dict]:
     return scores
 
 
+@pytest.mark.slow
 def test_the_catalogues_get_the_same_scores_in_both_sandboxes(graded_both_ways):
     linux, portable = graded_both_ways["linux"], graded_both_ways["portable"]
     assert set(linux) == set(portable) and len(linux) > 60
@@ -61,6 +61,7 @@ def test_the_catalogues_get_the_same_scores_in_both_sandboxes(graded_both_ways):
     assert not differing, differing
 
 
+@pytest.mark.slow
 def test_the_portable_report_says_which_protections_were_off(graded_both_ways):
     protections = graded_both_ways["portable"]["00"][2]
     assert protections["separate_process"] and protections["memory_limit"] and protections["process_tree_killed"]
@@ -73,6 +74,7 @@ def run_without_posix(*arguments: str) -> subprocess.CompletedProcess:
                           cwd=NO_POSIX)
 
 
+@pytest.mark.slow
 def test_check_works_without_the_posix_only_pieces():
     template = run_without_posix("-m", "grader", "check", str(TEMPLATE), "--skip-accuracy")
     assert template.returncode == 0, template.stderr
@@ -116,7 +118,7 @@ def test_a_container_that_refuses_the_worker_uid_falls_back_to_the_current_user(
 def test_non_ascii_notebooks_and_output_survive_a_cp1252_console(tmp_path):
     """Files the grader writes and reads are utf-8 whatever the locale; a console that cannot show a character
     gets an escape."""
-    from .test_notebooks import cells_of, write_notebook
+    from tests.support.notebooks import cells_of, write_notebook
 
     source = (REFERENCE / "backpropagation.py").read_text().replace(  # wrong, so that its output is shown
         "    with torch.no_grad():\n        delta = 2",

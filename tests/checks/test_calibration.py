@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from .conftest import ROOT
+from tests.support.grading import ROOT
 
 sys.path.insert(0, str(ROOT / "benchmarks"))
 import calibrate_accuracy as calibration

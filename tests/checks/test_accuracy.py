@@ -5,16 +5,15 @@ bundle (tests/test_bundles.py::test_gradescope_gives_the_reference_full_marks)."
 from __future__ import annotations
 
 import pytest
-import torch
 
 from grader.checks.accuracy import AccuracySettings, verdict
 from grader.kinds import FailureKind
 from grader.options import GradingSetup
+from grader.report.feedback import feedback as feedback_of
 from grader.report.results import CheckResult
 from grader.rubric import load_rubric
 from grader.sandbox.reply import Failure
-
-from .conftest import REFERENCE, TEMPLATE, grade, shared_data, write_submission
+from tests.support.grading import REFERENCE, TEMPLATE, grade, shared_data, write_submission
 
 TRAIN_STEP = "        optimizer.step()\n        optimizer.zero_grad()\n"
 SETTINGS = load_rubric().spec("accuracy").settings
@@ -48,16 +47,19 @@ def judged(train, manual, reported=None, settings: AccuracySettings = SETTINGS) 
     ("MLP output is constant", (("gradient_descent", "return self.layers(torch.flatten(x, 1))",
                                  "return self.layers(torch.flatten(x, 1)) * 0"),), {"train", "train_manual_update"}),
 ])
+@pytest.mark.slow
+@pytest.mark.data
 def test_broken_submissions_lose_accuracy_points(tmp_path, name, patches, failing):
     folder = write_submission(tmp_path / "s", patches)
     result = accuracy_result(folder, accuracy_rubric(epochs=3), shared_data(), tmp_path)
     lost = {p.details["function"] for p in result.failed_parts if "accuracy" in p.details}
-    assert lost == failing and result.score <= result.max_score * 0.7, result.feedback
+    assert lost == failing and result.score <= result.max_score * 0.7, feedback_of(result)
 
 
+@pytest.mark.data
 def test_template_fails_the_stage_with_a_reason(tmp_path):
     result = accuracy_result(TEMPLATE, accuracy_rubric(epochs=1), shared_data(), tmp_path)
-    assert result.score == 0 and "not implemented yet" in result.feedback
+    assert result.score == 0 and "not implemented yet" in feedback_of(result)
     assert result.not_implemented == ["MyMLP.__init__"]
 
 
@@ -65,9 +67,9 @@ def test_without_data_the_stage_is_skipped_with_how_to(tmp_path, monkeypatch):
     monkeypatch.delenv("CIFAR_ROOT", raising=False)
     result = accuracy_result(REFERENCE, accuracy_rubric(), None, tmp_path)
     assert result.status == "skipped" and result.score == 0
-    assert "--data-root" in result.feedback and "cifar-10-batches-py" in result.feedback
+    assert "--data-root" in feedback_of(result) and "cifar-10-batches-py" in feedback_of(result)
     result = accuracy_result(REFERENCE, accuracy_rubric(), tmp_path, tmp_path)
-    assert result.status == "skipped" and "neither supported layout" in result.feedback
+    assert result.status == "skipped" and "neither supported layout" in feedback_of(result)
 
 
 BAND = [SETTINGS.full_credit, SETTINGS.full_credit + 0.01, 0.84, 0.88, SETTINGS.leakage - 0.001]
@@ -95,7 +97,7 @@ def test_a_failed_run_loses_its_weight_and_compute_accuracy_is_judged_on_the_oth
     crashed = Failure(FailureKind.CRASH, "the process was killed by SIGKILL", function="train")
     result = judged(crashed, 0.84)
     assert result.score == pytest.approx((0.3 + 0.2) * SETTINGS.points)
-    assert "after train_manual_update, compute_accuracy returned" in result.feedback
+    assert "after train_manual_update, compute_accuracy returned" in feedback_of(result)
 
 
 def test_implausibly_high_accuracy_is_flagged_once_per_function():
@@ -103,10 +105,12 @@ def test_implausibly_high_accuracy_is_flagged_once_per_function():
     assert len(flags) == 2 and all("leakage" in flag for flag in flags)
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device (see benchmarks/gpu_measurements.py)")
+@pytest.mark.slow
+@pytest.mark.data
+@pytest.mark.gpu
 def test_reference_on_cuda(tmp_path):
     result = accuracy_result(REFERENCE, accuracy_rubric(), shared_data(), tmp_path, device="cuda")
-    assert result.score == result.max_score, result.feedback
+    assert result.score == result.max_score, feedback_of(result)
 
 
 def test_a_call_the_signature_cannot_take_is_not_charged_again_here():

@@ -7,9 +7,9 @@ from hypothesis import strategies as st
 from grader.checks import backprop
 from grader.checks.base import GraderCheckError, find_failure
 from grader.kinds import FailureKind
+from grader.report.feedback import feedback
 from grader.report.results import Part
-
-from .conftest import REFERENCE, grade, rubric_for
+from tests.support.grading import REFERENCE, grade, rubric_for
 
 
 def too_big(n):
@@ -53,5 +53,5 @@ def test_a_grader_exception_inside_a_generated_case_check_is_an_autograder_error
     monkeypatch.setattr(backprop, "gradient_mismatch", broken)
     result = grade(REFERENCE, rubric_for("backpropagation_one_sample", examples=5)).results[0]
     assert result.status == "error" and result.score == 0
-    assert "Autograder error" in result.feedback and "KeyError" not in result.feedback
+    assert "Autograder error" in feedback(result) and "KeyError" not in feedback(result)
     assert "KeyError: 'dL_dw'" in result.error

@@ -17,10 +17,9 @@ from grader.batch.entries import Entry, in_shard, list_entries, parse_shard
 from grader.batch.runner import GraderPool
 from grader.commands.batch import batch_main, merge_main
 from grader.options import GradingOptions
-
-from .catalogue import REFERENCE, TEMPLATE
-from .catalogue.buggy import BY_NAME as BUGGY
-from .test_notebooks import notebook_twin
+from tests.catalogue import REFERENCE, TEMPLATE
+from tests.catalogue.buggy import BY_NAME as BUGGY
+from tests.support.notebooks import notebook_twin
 
 
 def zipped(folder: Path, target: Path, inner: str = "") -> Path:
@@ -84,6 +83,7 @@ def small_graded(small_class, tmp_path_factory) -> tuple[Path, str]:
     return out, printed.getvalue()
 
 
+@pytest.mark.slow
 def test_every_entry_gets_a_row_and_its_reports(graded):
     gradebook = rows(graded)
     assert gradebook.pop("points possible")["total"] == "100"
@@ -99,6 +99,7 @@ def test_every_entry_gets_a_row_and_its_reports(graded):
     assert results["score"] == 0 and "not a readable .zip" in results["tests"][0]["output"]
 
 
+@pytest.mark.slow
 def test_the_summary_says_which_mistakes_the_class_makes(graded):
     summary = (graded / "summary.md").read_text()
     assert "# Class summary: 8 submissions" in summary and "| accuracy | skipped |" in summary
@@ -106,6 +107,7 @@ def test_the_summary_says_which_mistakes_the_class_makes(graded):
     assert (graded / "summary.png").stat().st_size > 10_000
 
 
+@pytest.mark.slow
 def test_a_rerun_grades_only_what_changed_only_regrades_named_students_and_force_regrades_all(small_class,
                                                                                              small_graded, capsys,
                                                                                              tmp_path):
@@ -121,6 +123,7 @@ def test_a_rerun_grades_only_what_changed_only_regrades_named_students_and_force
     assert "3 graded, 0 up to date" in run(moved, out, capsys, force=True)
 
 
+@pytest.mark.slow
 def test_shards_are_deterministic_and_merge_into_the_same_gradebook(small_class, small_graded, tmp_path, capsys):
     names = [entry.name for entry in list_entries(small_class)]
     assert sorted(n for i in (1, 2, 3) for n in names if in_shard(n, i, 3)) == sorted(names)
@@ -195,10 +198,11 @@ def test_a_grader_process_that_dies_or_hangs_costs_only_its_entry(tmp_path):
         "hangs": "timeout: grading took longer than the limit of 3 s"}
 
 
+@pytest.mark.slow
 def test_one_student_cannot_read_write_or_signal_another_nor_the_gradebook(small_class, small_graded, tmp_path,
                                                                           capsys):
-    from .catalogue.hostile import SPY_ON_THE_CLASS, hostile_backprop
-    from .conftest import write_submission
+    from tests.catalogue.hostile import SPY_ON_THE_CLASS, hostile_backprop
+    from tests.support.grading import write_submission
 
     klass, out = tmp_path / "class", tmp_path / "out"
     shutil.copytree(small_class, klass)

@@ -6,12 +6,13 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from grader.report.results import Report
 from grader.report.terminal import render
 from grader.sandbox.filesystem import solution_reachable
-
-from .catalogue.hostile import SPY_ON_THE_CLASS, hostile_backprop, steals_the_solution
-from .conftest import REFERENCE, ROOT, grade, rubric_for, write_submission
+from tests.catalogue.hostile import SPY_ON_THE_CLASS, hostile_backprop, steals_the_solution
+from tests.support.grading import REFERENCE, ROOT, grade, rubric_for, write_submission
 
 CHECKS = ("interface", "backpropagation_one_sample", "train", "MyMLP")
 
@@ -28,6 +29,7 @@ def test_every_route_to_the_reference_is_blocked_and_the_attack_earns_what_its_o
     assert report.protections["solution_hidden"]
 
 
+@pytest.mark.slow
 def test_the_rubric_results_and_data_of_a_grading_run_are_out_of_reach(tmp_path):
     rubric, results, data = tmp_path / "secret-rubric.toml", tmp_path / "results.json", tmp_path / "hidden-data"
     rubric.write_text("[checks.backpropagation_one_sample]\npoints = 1\nexamples = 3\n")
