@@ -168,7 +168,7 @@ def _tolerant_streams() -> None:
     repeats what the student's code printed."""
     for stream in (sys.stdout, sys.stderr):
         try:
-            stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
+            stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]  # TextIO lacks it; the real streams have it
         except (AttributeError, ValueError):
             pass
 

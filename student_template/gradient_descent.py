@@ -7,7 +7,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from grader.given import CIFAR10_INDEX, CLASSES, MLP_SIZES, SEED, VAL_FRACTION  # noqa: F401
+from grader.given import CIFAR10_INDEX, CLASSES, MLP_SIZES, SEED, VAL_FRACTION  # noqa: F401 - for your code
 
 
 def load_cifar(data_root, val_fraction: float = VAL_FRACTION, seed: int = SEED, download: bool = False):

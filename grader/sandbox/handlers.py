@@ -63,6 +63,7 @@ def install_recorders() -> None:
     """Count autograd backward passes and torch.optim use (installed before the submission is imported)."""
     from torch.autograd.variable import Variable
 
+    # a stand-in for torch's engine: duck-typed, not its subclass
     Variable._execution_engine = _EngineRecorder(Variable._execution_engine)  # type: ignore[assignment]
     original_init = torch.optim.Optimizer.__init__
 
@@ -70,7 +71,7 @@ def install_recorders() -> None:
         _state["optimizers"] += 1
         original_init(self, *args, **kwargs)
 
-    torch.optim.Optimizer.__init__ = counting_init  # type: ignore[method-assign]
+    torch.optim.Optimizer.__init__ = counting_init  # type: ignore[method-assign]  # patched to count, on purpose
     for module in (importlib.import_module("torch.optim.sgd"), importlib.import_module("torch.optim._functional")):
         original = module.sgd
 

@@ -7,11 +7,11 @@ import json
 import xml.etree.ElementTree as ET
 
 import pytest
-from grader.report.feedback import feedback, short
 
 from grader.kinds import FailureKind, Status
 from grader.report import classroom, gradescope, junit, markdown, terminal
 from grader.report.failure import failed_report
+from grader.report.feedback import feedback, short
 from grader.report.formats import FORMATS, write_reports
 from grader.report.results import AUTOGRADER_ERROR, CheckResult, Part, Report
 
