@@ -107,6 +107,7 @@ def defined_modules(sources: list[tuple[int, str]], assignment: Assignment) -> l
 
 def _grade(sources: list[tuple[int, str]], modules: list[str], assignment: Assignment, folder: Path,
            data_root: str | Path | None, sandbox: str) -> Report:
+    from .locations import resolve_data_root
     from .notebooks import convert_sources
     from .options import GradingSetup
     from .pipeline import grade
@@ -116,22 +117,21 @@ def _grade(sources: list[tuple[int, str]], modules: list[str], assignment: Assig
     with tempfile.TemporaryDirectory(prefix="autograde-kernel-") as scratch:
         submission = Path(scratch) / "submission"
         submission.mkdir()
-        notes: list[str] = []
+        conversion = convert_sources("this kernel's cells", sources, assignment)
         for module in modules:
-            conversion = convert_sources("this kernel's cells", sources, assignment)
             (submission / f"{module}.py").write_text(conversion.source, encoding="utf-8")
-            notes += conversion.notes
         available = set(modules) | _copy_other_modules(folder, submission, assignment, modules)
         rubric = load_rubric(assignment.rubric_path)
         graded = {spec.key for spec in assignment.callables.values() if spec.module in modules}
         callables = {spec.key for spec in assignment.callables.values() if spec.module in available}
         chosen = [spec.name for spec in rubric.checks if not spec.check.grades or
                   (set(spec.check.grades) & graded and set(spec.check.grades) <= callables)]
-        skipped = {} if data_root else {spec.name: "no data folder was given (grader.check(data_root=...))"
-                                        for spec in rubric.checks if spec.check.needs_data}
-        setup = GradingSetup(device="auto", data_root=Path(data_root) if data_root else None, skipped=skipped,
-                             assignment=assignment, sandbox=choose_sandbox(sandbox))
-        report = grade(submission, rubric.only(*chosen), options=setup, notes=notes)
+        root = Path(data_root) if data_root else resolve_data_root(None)  # $CIFAR_ROOT, or --download's cache
+        skipped = {} if root else {spec.name: "no data folder was given (grader.check(data_root=...))"
+                                   for spec in rubric.checks if spec.check.needs_data}
+        setup = GradingSetup(device="auto", data_root=root, skipped=skipped, assignment=assignment,
+                             sandbox=choose_sandbox(sandbox))
+        report = grade(submission, rubric.only(*chosen), options=setup, notes=conversion.notes)
     return _without_absent_modules(report, set(assignment.modules) - available)
 
 

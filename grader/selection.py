@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from .locations import ENV_DATA_ROOT, download, resolve_data_root
 from .options import GradingOptions, GradingSetup
+from .sandbox.host import choose_sandbox
 
 if TYPE_CHECKING:
     from .assignment import Assignment
@@ -25,10 +26,11 @@ class InputError(Exception):
     """Bad arguments or input; the message says what to do next."""
 
 
-def prepare(options: GradingOptions, assignment: Assignment, *, hidden: Iterable[str | Path] = (),
-            sandbox: str = "linux") -> tuple[Rubric, GradingSetup]:
+def prepare(options: GradingOptions, assignment: Assignment, *,
+            hidden: Iterable[str | Path] = ()) -> tuple[Rubric, GradingSetup]:
     """The rubric with the chosen checks, and the setup to grade with: the data folder found, the checks to show
-    as skipped with their reasons, the paths graded code must not read (``hidden``, the rubric and the data).
+    as skipped with their reasons, the paths graded code must not read (``hidden``, the rubric and the data), the
+    sandbox chosen.
     Raises InputError or RubricError, saying what to do next, for anything the options get wrong."""
     rubric = chosen_rubric(options, assignment)
     skipped = skipped_checks(rubric, options)
@@ -36,7 +38,8 @@ def prepare(options: GradingOptions, assignment: Assignment, *, hidden: Iterable
     check_device(options.device)
     unreadable = [*hidden, *([options.rubric] if options.rubric else []), *([root] if root else [])]
     setup = GradingSetup(device=options.device, data_root=root, skipped=skipped, assignment=assignment,
-                         hidden=tuple(str(Path(p).resolve()) for p in unreadable), sandbox=sandbox)
+                         hidden=tuple(str(Path(p).resolve()) for p in unreadable),
+                         sandbox=choose_sandbox(options.sandbox))
     return rubric, setup
 
 

@@ -51,7 +51,7 @@ def _prepare(options: GradingOptions, hidden: list[str]) -> tuple[Rubric, Gradin
     from ..assignment import load_assignment
     from ..selection import prepare
 
-    return prepare(options, load_assignment(options.assignment), hidden=hidden, sandbox=options.sandbox)
+    return prepare(options, load_assignment(options.assignment), hidden=hidden)
 
 
 def grade_entry(entry: Entry, rubric: Rubric, options: GradingSetup, zygote: Zygote | None) -> Answer:

@@ -7,7 +7,15 @@ from typing import Any
 
 import torch
 
-from ..cases import Gradients, NetCase, expected_gradients, make_net_case
+from ..cases import (
+    Gradients,
+    NetCase,
+    by_parameter_name,
+    expected_gradients,
+    finite_differences,
+    make_net_case,
+    relative_error,
+)
 from ..diagnosis import diagnosed, first_match
 from ..diagnosis.grad_check import Observation, holding
 from ..report.results import Part
@@ -52,7 +60,7 @@ def _judge(ctx: Context, call: str, case: NetCase, variant: str, observations: l
     payload = {**case.payload(), "dL_dw": {str(l): g for l, g in dL_dw.items()},
                "dL_db": {str(l): g for l, g in dL_db.items()}, "eps": EPS, "tol": TOL}
     pending = ctx.begin("grad_check", payload)
-    ours, seconds = timed(relative_error, case, dL_dw, dL_db)  # the same finite differences, while the worker runs
+    ours, seconds = timed(contract_error, case, dL_dw, dL_db)  # the same finite differences, while the worker runs
     reply = ctx.finish(pending, seconds)
     context = f"{call} on {case.describe()} with {what}"
     if not reply.ok:
@@ -112,27 +120,10 @@ def _unpack(result: object) -> tuple[bool | None, float]:
     return verdict, float(rel_err)
 
 
-def relative_error(case: NetCase, dL_dw: Gradients, dL_db: Gradients) -> float:
+def contract_error(case: NetCase, dL_dw: Gradients, dL_db: Gradients) -> float:
     """The contract's rel_err of these gradients against central differences (eps = EPS), in float64."""
-    model = case.model()
-    loss_fn = torch.nn.MSELoss(reduction="none")
-    fd, bp = [], []
-    with torch.no_grad():
-        for l in range(1, len(case.n_l)):
-            for param, analytic in ((model.linear(l).weight, dL_dw[l]), (model.linear(l).bias, dL_db[l])):
-                flat = param.view(-1)
-                for i in range(flat.numel()):
-                    original = flat[i].item()
-                    flat[i] = original + EPS
-                    plus = loss_fn(model(case.x), case.y).sum().item()
-                    flat[i] = original - EPS
-                    minus = loss_fn(model(case.x), case.y).sum().item()
-                    flat[i] = original
-                    fd.append((plus - minus) / (2 * EPS))
-                bp.append(analytic.flatten())
-    g_fd, g_bp = torch.tensor(fd, dtype=torch.float64), torch.cat(bp)
-    denominator = (g_fd.norm() + g_bp.norm()).item()
-    return 0.0 if denominator == 0 else (g_fd - g_bp).norm().item() / denominator
+    fd = finite_differences(case, EPS)
+    return relative_error(fd, by_parameter_name(dL_dw, dL_db), list(fd))
 
 
 @dataclass(frozen=True)

@@ -41,10 +41,10 @@ def batch_main(*, submissions: str, out: str, options: GradingOptions | None = N
                stream: TextIO | None = None) -> int:
     """Grade, as ``options`` say, every submission in ``submissions`` that is new or changed (``force``: all;
     ``students``: these, changed or not); write the gradebook and the summary; return the exit status."""
-    stream = stream or sys.stderr
+    stream, options = stream or sys.stderr, options or GradingOptions()
     try:
-        declared = load_assignment((options or GradingOptions()).assignment)
-        options = _resolved(options or GradingOptions(), declared)
+        declared = load_assignment(options.assignment)
+        options = _resolved(options, declared)
         entries = _selected(Path(submissions), shard, students)
         settings = _settings(options, submissions, out)
     except (InputError, AssignmentError) as error:

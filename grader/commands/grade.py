@@ -68,8 +68,7 @@ def _grade(located: Located, zygote: Zygote | None, outputs: dict[str, str | Non
     rubric: Rubric | None = None
     rubric_path = options.rubric or assignment.rubric_path
     try:
-        rubric, setup = prepare(options, assignment, hidden=[p for p in outputs.values() if p],
-                                sandbox=options.sandbox)
+        rubric, setup = prepare(options, assignment, hidden=[p for p in outputs.values() if p])
         from ..pipeline import grade  # imports torch: after the fork server was launched
 
         report = grade(located.folder, rubric, options=setup, zygote=zygote, progress=progress_printer(options.verbose),

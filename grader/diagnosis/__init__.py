@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TypeVar
 
 from ..kinds import FailureKind
 from ..report.results import Part
@@ -78,5 +78,16 @@ def ids_in(parts: Iterable[Part]) -> list[str]:
     return list(dict.fromkeys(p.details["diagnosis"] for p in parts if p.details.get("diagnosis")))
 
 
-def every_case(pairs: Sequence[Any], holds: Callable[..., Any]) -> bool:
-    return all(holds(*pair) for pair in pairs)
+Knobs = TypeVar("Knobs")
+
+
+def first_setting(settings: Sequence[Knobs], gives_their_values: Callable[[Knobs], bool],
+                  detail: Callable[[Knobs], str]) -> Callable[[], tuple[bool, str]]:
+    """A check for :func:`first_match`: it holds with the first of a misconception's ``settings`` that gives the
+    student's values on every observation, and says that setting's ``detail``."""
+    def holds() -> tuple[bool, str]:
+        for knobs in settings:
+            if gives_their_values(knobs):
+                return True, detail(knobs)
+        return False, ""
+    return holds

@@ -6,7 +6,6 @@ the ones with a parameter, such as which layer was skipped). With no knob turned
 """
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +14,7 @@ import torch
 from ..cases import Gradients, NetCase
 from ..compare import Tolerance, mismatch
 from ..given import ACTIVATIONS, MyNet
+from . import first_setting
 
 UNSET_OR_ZERO = "unset-or-zero"
 
@@ -96,15 +96,11 @@ def holding(observations: list[tuple[NetCase, dict[str, Any]]], tolerance: Toler
     if same(first_value, imitate(first_case), tolerance):
         return {}
 
-    def check(settings: list[Knobs]) -> Callable[[], tuple[bool, str]]:
-        def holds() -> tuple[bool, str]:
-            for knobs in settings:
-                if all(same(value, imitate(case, knobs), tolerance) for case, value in observations):
-                    return True, _detail(knobs)
-            return False, ""
-        return holds
+    def gives_their_values(knobs: Knobs) -> bool:
+        return all(same(value, imitate(case, knobs), tolerance) for case, value in observations)
 
-    return {name: check(settings) for name, settings in variants(first_case).items()}
+    return {name: first_setting(settings, gives_their_values, _detail)
+            for name, settings in variants(first_case).items()}
 
 
 def _detail(knobs: Knobs) -> str:

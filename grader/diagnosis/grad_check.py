@@ -7,7 +7,7 @@ from typing import Any
 
 import torch
 
-from ..cases import Gradients, NetCase
+from ..cases import Gradients, NetCase, by_parameter_name, finite_differences, relative_error
 
 
 @dataclass(frozen=True)
@@ -23,43 +23,16 @@ class Observation:
     params_after: dict[str, Any]
 
 
-def differences(case: NetCase, eps: float, one_sided: bool = False) -> dict[str, torch.Tensor]:
-    """Finite differences of the summed squared error per parameter (central, or forward when ``one_sided``)."""
-    model = case.model()
-    loss_fn = torch.nn.MSELoss(reduction="none")
-    found = {}
-    with torch.no_grad():
-        base = loss_fn(model(case.x), case.y).sum().item()
-        for name, param in model.named_parameters():
-            flat, values = param.view(-1), []
-            for i in range(flat.numel()):
-                original = flat[i].item()
-                flat[i] = original + eps
-                plus = loss_fn(model(case.x), case.y).sum().item()
-                flat[i] = original - eps
-                minus = loss_fn(model(case.x), case.y).sum().item()
-                flat[i] = original
-                values.append((plus - base) / eps if one_sided else (plus - minus) / (2 * eps))
-            found[name] = torch.tensor(values, dtype=torch.float64)
-    return found
-
-
 def errors(case: NetCase, dL_dw: Gradients, dL_db: Gradients, eps: float) -> dict[str, float]:
     """The relative error of the given gradients as the correct code and as each misconception computes it."""
-    central, forward = differences(case, eps), differences(case, eps, one_sided=True)
-    analytic = {f"fc.{l}.weight": g for l, g in dL_dw.items()} | {f"fc.{l}.bias": g for l, g in dL_db.items()}
+    central, forward = finite_differences(case, eps), finite_differences(case, eps, one_sided=True)
+    analytic = by_parameter_name(dL_dw, dL_db)
     names = list(central)
-
-    def relative(fd: dict[str, torch.Tensor], keys: list[str]) -> float:
-        g_fd = torch.cat([fd[k] for k in keys])
-        g_bp = torch.cat([analytic[k].flatten() for k in keys])
-        denominator = (g_fd.norm() + g_bp.norm()).item()
-        return 0.0 if denominator == 0 else (g_fd - g_bp).norm().item() / denominator
-
-    every = torch.cat([central[k] for k in names]) - torch.cat([analytic[k].flatten() for k in names])
-    return {"correct": relative(central, names), "biases_not_checked": relative(central, [k for k in names
-                                                                                         if k.endswith("weight")]),
-            "absolute_error": every.norm().item(), "one_sided_difference": relative(forward, names)}
+    weights = [name for name in names if name.endswith("weight")]
+    every = torch.cat([central[k] for k in names]) - torch.cat([analytic[k] for k in names])
+    return {"correct": relative_error(central, analytic, names),
+            "biases_not_checked": relative_error(central, analytic, weights),
+            "absolute_error": every.norm().item(), "one_sided_difference": relative_error(forward, analytic, names)}
 
 
 def holding(observations: list[Observation], eps: float, agreement: tuple[float, float]) -> dict[str, Any]:

@@ -13,6 +13,7 @@ import torch
 
 from ..compare import relative_mismatch
 from ..given import MyNet
+from . import first_setting
 
 
 @dataclass(frozen=True)
@@ -111,15 +112,10 @@ def holding(observations: Sequence[tuple[dict[str, Any], Any]], variants: dict[s
         return {}
     observations = wrong + [o for o in observations if not any(o is w for w in wrong)]  # the telling ones first
 
-    def check(settings: list[SGDKnobs]) -> Callable[[], tuple[bool, str]]:
-        def holds() -> tuple[bool, str]:
-            for knobs in settings:
-                if all(_same(value, imitate(payload, knobs), returns_losses) for payload, value in observations):
-                    return True, _detail(knobs)
-            return False, ""
-        return holds
+    def gives_their_values(knobs: SGDKnobs) -> bool:
+        return all(_same(value, imitate(payload, knobs), returns_losses) for payload, value in observations)
 
-    return {name: check(settings) for name, settings in variants.items()}
+    return {name: first_setting(settings, gives_their_values, _detail) for name, settings in variants.items()}
 
 
 def _detail(knobs: SGDKnobs) -> str:

@@ -20,6 +20,19 @@ SIGNAL_NAMES = {getattr(signal, name): text for name, text in (
 """(Windows has only some of these signals: the names are looked up, not assumed.)"""
 
 
+def timed_out(timeout: float) -> Failure:
+    return Failure(FailureKind.TIMEOUT, f"did not finish within the time limit of {_seconds(timeout)}")
+
+
+def over_memory(limit: int) -> Failure:
+    return Failure(FailureKind.MEMORY, f"used more than the memory limit of {limit >> 20} MiB")
+
+
+def output_flood(output: CappedOutput) -> Failure:
+    return Failure(FailureKind.FLOOD, f"printed more than {(output.flood or 0) >> 20} MiB (an output flood: stopped "
+                                      "there)")
+
+
 class WorkerChannel(Protocol):
     """What the host needs of a running worker: :class:`Channel` (Linux, forked) or
     :class:`grader.sandbox.portable.PortableChannel` (its own interpreter)."""
@@ -109,10 +122,10 @@ class Channel:
         while True:
             now = time.monotonic()
             if now >= deadline:
-                return Failure(FailureKind.TIMEOUT, f"did not finish within the time limit of {_seconds(timeout)}")
+                return timed_out(timeout)
             if self.rss_limit and now >= next_memory_check:
                 if self.rss_bytes() > self.rss_limit:
-                    return Failure(FailureKind.MEMORY, f"used more than the memory limit of {self.rss_limit >> 20} MiB")
+                    return over_memory(self.rss_limit)
                 next_memory_check = now + 0.2
             readable, writable, _ = select.select([self.reply_fd, self.output_fd], [self.request_fd] if pending else [],
                                                   [], min(0.2, max(deadline - now, 0)))
@@ -124,9 +137,7 @@ class Channel:
             if self.output_fd in readable:
                 output.drain(self.output_fd)
                 if output.flooded:
-                    return Failure(FailureKind.FLOOD, f"printed more than {(output.flood or 0) >> 20} MiB "
-                                                  "(an output flood: "
-                                                      "stopped there)")
+                    return output_flood(output)
             if self.reply_fd in readable:
                 answer = self._read_reply(expected_id, output)
                 if answer is not None:

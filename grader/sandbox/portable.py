@@ -21,6 +21,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from ..kinds import FailureKind
 from . import protocol
+from .channel import output_flood, over_memory, timed_out
 from .reply import Failure
 
 if TYPE_CHECKING:
@@ -124,15 +125,13 @@ class PortableChannel:
         while True:
             self._drain(output)
             if output.flooded:
-                return Failure(FailureKind.FLOOD, f"printed more than {(output.flood or 0) >> 20} MiB "
-                                                  "(an output flood: "
-                                                  "stopped there)")
+                return output_flood(output)
             now = time.monotonic()
             if now >= deadline:
-                return Failure(FailureKind.TIMEOUT, f"did not finish within the time limit of {timeout:.1f} s")
+                return timed_out(timeout)
             if self.rss_limit and now >= next_memory_check:
                 if self.rss_bytes() > self.rss_limit:
-                    return Failure(FailureKind.MEMORY, f"used more than the memory limit of {self.rss_limit >> 20} MiB")
+                    return over_memory(self.rss_limit)
                 next_memory_check = now + 0.1
             try:
                 message = self._replies.get(timeout=min(POLL_SECONDS, max(deadline - now, 0.001)))
