@@ -119,6 +119,9 @@ class NetworkSpec:
     activations: tuple[str, ...] = ("tanh", "sigmoid", "relu", "identity", "softplus", "leaky_relu")
     max_batch: int = 8
     """1: the template handles one sample at a time (no mini-batch check)."""
+    template_widths: tuple[tuple[int, ...], ...] = ((2, 3, 2),)
+    """The networks the template itself builds and tests (``MyNet(n_l=...)``): the backpropagation checks' first
+    family of cases, worth the rubric's ``template_share``."""
 
 
 @dataclass(frozen=True)
@@ -295,13 +298,17 @@ def _spec(cls: type[Spec], table: dict[str, Any], where: str) -> Spec:
     values: dict[str, Any] = {}
     for name, value in table.items():
         default = getattr(cls(), name)
-        values[name] = tuple(value) if isinstance(default, tuple) else value
+        values[name] = tuple(tuple(v) if isinstance(v, list) else v for v in value) if isinstance(default, tuple) \
+            else value
         if isinstance(default, bool) != isinstance(value, bool) or \
                 (isinstance(default, (int, float)) and not isinstance(value, (int, float))):
             raise AssignmentError(f"{where} {name} must be like {default!r}, got {value!r}")
     spec = cls(**values)
     if isinstance(spec, DataSpec):
         _check_data(spec, where)
+    if isinstance(spec, NetworkSpec) and not all(len(w) >= 2 and all(isinstance(n, int) and n >= 1 for n in w)
+                                                 for w in spec.template_widths):
+        raise AssignmentError(f"{where} template_widths must be a list of networks' widths, e.g. [[2, 3, 2]]")
     return spec
 
 

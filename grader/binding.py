@@ -9,7 +9,10 @@ assistant would read it:
    compared without case, underscores or dashes;
 3. then, in order, what is left of the template's roles takes what is left of the student's positional
    parameters, skipping a parameter whose default cannot mean that role (``verbose=False`` never takes a loader);
-4. parameters left over keep their defaults; a required one left over makes the function uncallable (named);
+4. parameters left over keep their defaults, except that one the grader knows how to fill (:data:`grader.roles.FILLS`:
+   a validation loader, an identity preprocessor, ``verbose``, a seed, ...) gets that value when it is required or
+   its default is a notebook value that was not run; a required one left over that no fill matches makes the
+   function uncallable (named);
 5. a role left without a parameter is simply not passed when the grader's value is the template's default (or the
    role may come from a global, such as ``device``); otherwise that call cannot be made, and says why.
 
@@ -23,11 +26,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .roles import OPTIONAL_ROLES, ROLES, normalised
+from .roles import FILL_DESCRIPTIONS, OPTIONAL_ROLES, ROLES, fill_for, normalised
 
 POSITIONAL = ("POSITIONAL_ONLY", "POSITIONAL_OR_KEYWORD")
 NAMED = (*POSITIONAL, "KEYWORD_ONLY")
 NO_DEFAULT = object()
+LEFT_OUT = "<left out: "
+"""How the worker describes a default that is a notebook value the grader did not run (``<left out: normalizer>``)."""
+TEMPLATE_DEFAULT = "="
+"""A fill that starts with this passes the template's default (Python source follows)."""
 
 
 @dataclass(frozen=True)
@@ -79,6 +86,9 @@ class Binding:
     """The student's parameters with defaults that no role fills: they keep their defaults."""
     positional_only: tuple[str, ...] = ()
     var_keyword: bool = False
+    filled: tuple[tuple[str, str], ...] = ()
+    """(student parameter, what the grader gives it: a key of :data:`grader.roles.FILLS`, or ``=`` and the
+    template's default): parameters the student requires, or whose default was not run, that the grader fills."""
 
     def parameter(self, role: str) -> str | None:
         """The student's parameter that plays ``role`` (None when none does)."""
@@ -93,7 +103,7 @@ class Binding:
 
     def to_dict(self) -> dict[str, Any]:
         return {"bound": [list(b) for b in self.bound], "missing": list(self.missing),
-                "unfilled": list(self.unfilled), "extras": list(self.extras)}
+                "unfilled": list(self.unfilled), "extras": list(self.extras), "filled": [list(f) for f in self.filled]}
 
 
 class BindingError(Exception):
@@ -120,13 +130,38 @@ def bind(declared: Sequence[Declared], described: Sequence[StudentParameter]) ->
                 take(entry.key, found.name, "alias")
     _bind_by_position(declared, named, taken, used, take)
     left = [p for p in named if p.name not in used]
+    filled = _fills(declared, {p.name: p for p in named}, taken, left)
+    filled_names = {name for name, _ in filled}
     return Binding(
         bound=tuple((e.key, *taken[e.key]) for e in declared if e.key in taken),
         missing=tuple(e.key for e in declared if e.key not in taken),
-        unfilled=tuple(p.name for p in left if p.default is None),
-        extras=tuple(p.name for p in left if p.default is not None),
+        unfilled=tuple(p.name for p in left if p.default is None and p.name not in filled_names),
+        extras=tuple(p.name for p in left if p.default is not None and p.name not in filled_names),
         positional_only=tuple(p.name for p in named if p.kind == "POSITIONAL_ONLY"),
-        var_keyword=any(p.kind == "VAR_KEYWORD" for p in described))
+        var_keyword=any(p.kind == "VAR_KEYWORD" for p in described), filled=filled)
+
+
+def is_left_out(default: str | None) -> bool:
+    """Whether a described default is a notebook value the grader did not run."""
+    return default is not None and default.startswith(LEFT_OUT)
+
+
+def _fills(declared: Sequence[Declared], by_name: dict[str, StudentParameter], taken: dict[str, tuple[str, str]],
+           left: list[StudentParameter]) -> tuple[tuple[str, str], ...]:
+    """What the grader gives the student's parameters that would otherwise have no usable value: a parameter no
+    role took that is required or whose default was not run (when a fill matches its name); a template parameter
+    without a role whose default was not run (the template's default); a required validation loader."""
+    filled = [(p.name, fill) for p in left
+              if (p.default is None or is_left_out(p.default)) and (fill := fill_for(p.name)) is not None]
+    for entry in declared:
+        parameter = by_name.get(taken[entry.key][0]) if entry.key in taken else None
+        if parameter is None:
+            continue
+        if not entry.role and is_left_out(parameter.default) and entry.default is not None:
+            filled.append((parameter.name, TEMPLATE_DEFAULT + entry.default))
+        elif entry.role == "val_loader" and parameter.default is None:
+            filled.append((parameter.name, "val_loader"))
+    return tuple(filled)
 
 
 def _is_alias(name: str, entry: Declared) -> bool:
@@ -176,9 +211,11 @@ def literal(text: str | None) -> Any:
         return NO_DEFAULT
 
 
-def call_arguments(function: str, declared: Sequence[Declared], binding: Binding,
-                   values: dict[str, Any]) -> tuple[list[Any], dict[str, Any]]:
-    """(args, kwargs) that pass each role's value in ``values`` to the student's parameter for it.
+def call_arguments(function: str, declared: Sequence[Declared], binding: Binding, values: dict[str, Any],
+                   fills: dict[str, Any] | None = None) -> tuple[list[Any], dict[str, Any]]:
+    """(args, kwargs) that pass each role's value in ``values`` to the student's parameter for it, and each filled
+    parameter its fill (``fills``: the worker's values by :data:`grader.roles.FILLS` key; the template's default for
+    a ``=`` fill).
 
     Raises BindingError, worded for the student, when a required parameter of the student's has no role, or when a
     role with a value other than the template's default has no parameter (a role the grader may set as a global,
@@ -200,6 +237,8 @@ def call_arguments(function: str, declared: Sequence[Declared], binding: Binding
             kwargs[entry.name] = value
         elif role not in OPTIONAL_ROLES and not _is_default(value, entry):
             raise BindingError(missing_role_message(function, entry, value))
+    for parameter, fill in binding.filled:
+        kwargs[parameter] = literal(fill[1:]) if fill.startswith(TEMPLATE_DEFAULT) else (fills or {}).get(fill)
     args = []
     for index, name in enumerate(binding.positional_only):
         if name not in kwargs:
@@ -229,6 +268,13 @@ def missing_role_message(function: str, entry: Declared, value: Any) -> str:
             f"{entry.name}={value!r}. This part needs that value; the parts that use the default are graded.")
 
 
+def describe_fill(fill: str) -> str:
+    """What the grader gave a filled parameter, in words."""
+    if fill.startswith(TEMPLATE_DEFAULT):
+        return f"the template's default, {fill[len(TEMPLATE_DEFAULT):]}"
+    return FILL_DESCRIPTIONS.get(fill, fill)
+
+
 def described_signature(function: str, described: Sequence[StudentParameter]) -> str:
     """``function(a, b=1, *args, **kwargs)`` as the student wrote it."""
     shown = []
@@ -244,13 +290,14 @@ def binding_note(function: str, declared: Sequence[Declared], binding: Binding,
     template = [e for e in declared if e.in_template]
     same = ([p.name for p in described if p.kind in NAMED] == [e.name for e in template]
             and all(how == "name" for _, _, how in binding.bound))
-    if same and not binding.unfilled:
+    if same and not binding.unfilled and not binding.filled:
         return None
     names = {e.key: e.name for e in declared}
     said = [f"{parameter} as {names[role]}" for role, parameter, how in binding.bound
             if how != "name" or parameter != names[role]]
     if binding.extras:
         said.append(f"{', '.join(binding.extras)} kept {'its' if len(binding.extras) == 1 else 'their'} default")
+    said += [f"{parameter} was given {describe_fill(fill)}" for parameter, fill in binding.filled]
     template_missing = [names[k] for k in binding.missing if any(e.key == k and e.in_template for e in declared)]
     if template_missing:
         said.append(f"no parameter for {', '.join(template_missing)} (only its default can be used)")

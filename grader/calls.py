@@ -43,7 +43,7 @@ def role_values(call: str, payload: dict[str, Any]) -> dict[str, Any]:
 def _training_roles(key: str, payload: dict[str, Any]) -> dict[str, Any]:
     hp = payload.get("hyperparameters", payload)
     values = {"n_epochs": hp.get("n_epochs", hp.get("epochs")), "model": OBJECT, "loss_fn": OBJECT,
-              "train_loader": OBJECT, "val_loader": OBJECT if "val_x" in payload else None, "device": OBJECT}
+              "train_loader": OBJECT, "val_loader": OBJECT if payload.get("validate") else None, "device": OBJECT}
     if key == "train":
         return {**values, "optimizer": OBJECT}
     return {**values, "lr": hp["lr"], "momentum": hp["momentum"], "weight_decay": hp["weight_decay"]}

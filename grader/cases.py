@@ -141,19 +141,28 @@ def _grad(parameter: torch.Tensor) -> torch.Tensor:
     return parameter.grad.clone()
 
 
-def architectures(max_layers: int = 4, max_width: int = 8) -> st.SearchStrategy[tuple[int, ...]]:
-    """Widths of networks with 1..max_layers weight layers, each width 1..max_width."""
-    return st.lists(st.integers(1, max_width), min_size=2, max_size=max_layers + 1).map(tuple)
+def architectures(max_layers: int = 4, max_width: int = 8, min_width: int = 1) -> st.SearchStrategy[tuple[int, ...]]:
+    """Widths of networks with 1..max_layers weight layers, each width min_width..max_width."""
+    return st.lists(st.integers(min_width, max_width), min_size=2, max_size=max_layers + 1).map(tuple)
+
+
+@st.composite
+def edge_architectures(draw: st.DrawFn, max_layers: int = 4, max_width: int = 8) -> tuple[int, ...]:
+    """Widths of networks with at least one layer (input, hidden or output) of width 1: the edge cases."""
+    widths = list(draw(architectures(max_layers, max_width, min_width=2)))
+    widths[draw(st.integers(0, len(widths) - 1))] = 1
+    return tuple(widths)
 
 
 @st.composite
 def net_cases(draw: st.DrawFn, batch_sizes: st.SearchStrategy[int] | None = None,
-              activations: st.SearchStrategy[str] | None = None) -> NetCase:
-    """NetCases over architectures, one activation for every layer (drawn from ``activations``, default all the
-    graded ones), batch sizes (``batch_sizes``, default 1), and value seeds."""
+              activations: st.SearchStrategy[str] | None = None,
+              widths: st.SearchStrategy[tuple[int, ...]] | None = None) -> NetCase:
+    """NetCases over architectures (``widths``, default any of width 1..8), one activation for every layer (drawn
+    from ``activations``, default all the graded ones), batch sizes (``batch_sizes``, default 1), and value seeds."""
     batch_sizes = batch_sizes if batch_sizes is not None else st.just(1)
     activations = activations if activations is not None else st.sampled_from(GRADED_ACTIVATIONS)
-    n_l = draw(architectures())
+    n_l = draw(widths if widths is not None else architectures())
     activation = draw(activations)
     batch = draw(batch_sizes)
     seed = draw(st.integers(0, 2**16))
@@ -200,27 +209,43 @@ def sgd_configs(draw: st.DrawFn, fixed: dict[str, float] | None = None) -> SGDCo
     )
 
 
-CLASSIFIER = ((6, 5, 3), ("tanh", "identity"))
-"""The small float64 classifier the training checks use: 6 inputs, 5 tanh units, 3 logits."""
+CLASSIFIER_WIDTHS = (6, 5)
+CLASSIFIER_ACTIVATIONS = ("tanh", "identity")
+"""The small float64 classifier the training checks use: 6 inputs, 5 tanh units, then one logit per declared class
+(the assignment's classes: two for airplane 0 / bird 1, so code written for two classes is graded as correct)."""
+VALIDATION_SAMPLES = 7
 
 
-def training_problem(config: SGDConfig, with_validation: bool = False) -> dict[str, Any]:
-    """Payload for a training call: the classifier's initial parameters and a labelled dataset."""
-    n_l, activations = CLASSIFIER
+def training_problem(config: SGDConfig, with_validation: bool = False, classes: int = 2) -> dict[str, Any]:
+    """Payload for a training call: the classifier's initial parameters and a labelled dataset (labels
+    0..classes-1), and a validation set, passed as the validation loader when ``with_validation`` (and to a
+    student's function that requires one in any case)."""
+    n_l, activations = (*CLASSIFIER_WIDTHS, classes), CLASSIFIER_ACTIVATIONS
     case = make_net_case(n_l, activations, config.n_samples, config.seed)
     generator = torch.Generator().manual_seed(config.seed + 1)
-    payload = {"n_l": list(n_l), "activations": list(activations), "params": case.params, "x": case.x,
-               "y": torch.randint(0, n_l[-1], (config.n_samples,), generator=generator),
-               "batch_size": config.batch_size, "n_epochs": config.n_epochs, "lr": config.lr,
-               "momentum": config.momentum, "weight_decay": config.weight_decay}
-    if with_validation:
-        payload["val_x"] = torch.randn(7, n_l[0], generator=generator, dtype=torch.float64)
-        payload["val_y"] = torch.randint(0, n_l[-1], (7,), generator=generator)
-    return payload
+    return {"n_l": list(n_l), "activations": list(activations), "params": case.params, "x": case.x,
+            "y": torch.randint(0, classes, (config.n_samples,), generator=generator),
+            "batch_size": config.batch_size, "n_epochs": config.n_epochs, "lr": config.lr,
+            "momentum": config.momentum, "weight_decay": config.weight_decay, "validate": with_validation,
+            "val_x": torch.randn(VALIDATION_SAMPLES, n_l[0], generator=generator, dtype=torch.float64),
+            "val_y": torch.randint(0, classes, (VALIDATION_SAMPLES,), generator=generator)}
 
 
-def reference_training(payload: dict[str, Any]) -> tuple[dict[str, torch.Tensor], list[float]]:
-    """The grader's own run: torch.optim.SGD over the payload's batches; final parameters and epoch losses."""
+@dataclass(frozen=True)
+class ReferenceRun:
+    """The grader's own torch.optim.SGD run of a training problem."""
+
+    params: dict[str, torch.Tensor]
+    epoch_losses: list[float]
+    """The mean of each epoch's batch losses."""
+    batch_losses: list[list[float]]
+    """Each epoch's batch losses."""
+    sample_means: list[float]
+    """Each epoch's loss averaged over its samples (differs from epoch_losses when the last batch is smaller)."""
+
+
+def reference_run(payload: dict[str, Any]) -> ReferenceRun:
+    """The grader's own run: torch.optim.SGD over the payload's batches, in order."""
     model = MyNet(payload["n_l"], payload["activations"]).double()
     with torch.no_grad():
         for name, tensor in payload["params"].items():
@@ -228,14 +253,24 @@ def reference_training(payload: dict[str, Any]) -> tuple[dict[str, torch.Tensor]
     optimizer = torch.optim.SGD(model.parameters(), lr=payload["lr"], momentum=payload["momentum"],
                                 weight_decay=payload["weight_decay"])
     loss_fn, batch = torch.nn.CrossEntropyLoss(), payload["batch_size"]
-    epoch_losses = []
+    batch_losses, sample_means = [], []
     for _ in range(payload["n_epochs"]):
-        losses = []
+        losses, weighted = [], 0.0
         for start in range(0, len(payload["x"]), batch):
-            loss = loss_fn(model(payload["x"][start:start + batch]), payload["y"][start:start + batch])
+            inputs, labels = payload["x"][start:start + batch], payload["y"][start:start + batch]
+            loss = loss_fn(model(inputs), labels)
             loss.backward()
             optimizer.step()
             optimizer.zero_grad()
             losses.append(loss.item())
-        epoch_losses.append(sum(losses) / len(losses))
-    return {name: p.detach().clone() for name, p in model.named_parameters()}, epoch_losses
+            weighted += loss.item() * len(labels)
+        batch_losses.append(losses)
+        sample_means.append(weighted / len(payload["x"]))
+    return ReferenceRun({name: p.detach().clone() for name, p in model.named_parameters()},
+                        [sum(losses) / len(losses) for losses in batch_losses], batch_losses, sample_means)
+
+
+def reference_training(payload: dict[str, Any]) -> tuple[dict[str, torch.Tensor], list[float]]:
+    """The grader's own run's final parameters and per-epoch mean batch losses (see :func:`reference_run`)."""
+    run = reference_run(payload)
+    return run.params, run.epoch_losses

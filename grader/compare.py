@@ -78,6 +78,8 @@ def _index(flat_index: torch.Tensor, shape: torch.Size) -> tuple[Any, ...]:
 def _transposed_hint(got: torch.Tensor, expected: torch.Tensor) -> str:
     if got.dim() == 2 and tuple(got.shape) == tuple(expected.shape)[::-1]:
         return " (it looks transposed)"
+    if got.numel() == expected.numel() and got.dim() < expected.dim() and 1 in expected.shape:
+        return " (a dimension of size 1 was dropped: a squeeze()?)"
     return ""
 
 

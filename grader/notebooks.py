@@ -7,8 +7,9 @@ transitively, what those assignments read (``device = torch.device(...)``, ``nor
 Everything else (training loops, plots, downloads, prints) never runs. A needed assignment that would load data or
 train (it calls one of the graded functions, a dataset, ``torch.load``, ``open``, ...) is left out with a notice
 naming it and its cell; so is one that fails or runs longer than GLOBAL_SECONDS when the module is imported. Magics
-and shell lines are dropped. A cell that does not parse makes the module fail to import, naming the cell and the line,
-as a .py file with a syntax error would.
+and shell lines are dropped. A cell that does not parse (scratch arithmetic, a ``#TODO`` stub left without a body) is
+left out with a notice naming the cell, the line and the error, as Jupyter would run the cells around it; the rest of
+the notebook is graded.
 
 Grader side, :func:`convert` writes a module that runs the kept statements of each cell under the cell's own
 name (``backpropagation.ipynb, cell 3``), with the cell's line numbers, so tracebacks point at the notebook.
@@ -90,17 +91,20 @@ def convert(notebook: Path, assignment: Assignment | None = None) -> Conversion:
 def convert_sources(name: str, sources: list[tuple[int, str]], assignment: Assignment | None = None) -> Conversion:
     """The module graded in place of code cells given as (number, source), in the order they ran (a notebook's
     cells top to bottom, or the inputs a kernel executed): the same conversion as :func:`convert`."""
-    cells = []
+    cells, unparsed = [], []
     for number, source in sources:
         if not source.strip():
             continue
         try:
             cells.append(_parse_cell(number, source))
         except SyntaxError as error:
-            return _failing(name, f"{name}, cell {number}, line {error.lineno}: {error.msg}", error)
+            unparsed.append(f"{name}, cell {number} was left out: it is not valid Python (line {error.lineno}: "
+                            f"{error.msg}); the other cells are graded.")
     graded = {c.name for c in assignment.callables.values()} if assignment is not None else set()
     kept, refused = _kept_statements(cells, name, graded)
-    return _module(name, cells, kept, refused)
+    conversion = _module(name, cells, kept, refused)
+    conversion.notes[:0] = unparsed
+    return conversion
 
 
 def _parse_cell(number: int, source: str) -> _Cell:
@@ -283,9 +287,8 @@ def _is_docstring(node: ast.stmt) -> bool:
     return isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
 
 
-def _failing(name: str, message: str, error: SyntaxError | None = None) -> Conversion:
-    exception = "SyntaxError" if error is not None else "ImportError"
-    return Conversion(f"raise {exception}({message!r})\n", [f"{name} could not be used: {message}"])
+def _failing(name: str, message: str) -> Conversion:
+    return Conversion(f"raise ImportError({message!r})\n", [f"{name} could not be used: {message}"])
 
 
 def _notes(name: str, skipped: list[int], magics: int) -> list[str]:

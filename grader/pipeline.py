@@ -59,8 +59,10 @@ def grade(submission: Path, rubric: Rubric, *, options: GradingSetup | None = No
                     "assignment": options.assignment.name, "visibility": rubric.visibility,
                     "stdout_visibility": rubric.stdout_visibility,
                     "budget_use": {name: use for name, use in budgets.items() if use}, **versions()}
+        retried = [f"Run again on a fresh worker ({name}): {line}" for name, use in budgets.items() if use
+                   for line in use.get("retries", ())]
         notes = [*(notes or ()), *preparation_notes, *_import_notes(host), *binding_notes(host, options.assignment),
-                 *getattr(host, "notices", [])]
+                 *getattr(host, "notices", []), *retried]
         board = leaderboard.entries(results, rubric.leaderboard, options.assignment.display_names())
         return Report(str(submission), results, time.monotonic() - started, dict(host.protections), metadata,
                       notes=notes, leaderboard=board)
@@ -130,17 +132,20 @@ def run_check(spec: CheckSpec, host: Host, rubric: Rubric, options: GradingSetup
     finally:
         host.end_check()  # nothing the submission started outlives the check
     result.output = context.student_output()
-    return result, budget_use(context.budgets)
+    return result, budget_use(context.budgets, context.retries)
 
 
-def budget_use(budgets: list[tuple[str, float, float]]) -> dict[str, Any] | None:
-    """The call that came closest to its time budget: its share of the budget, seconds, budget; and how many calls
-    had a budget (recorded for instructors and the budget benchmark)."""
-    if not budgets:
+def budget_use(budgets: list[tuple[str, float, float]], retries: list[str] | None = None) -> dict[str, Any] | None:
+    """The call that came closest to its CPU budget: its share of the budget, CPU seconds, budget; how many calls
+    had a budget; and the calls run again on a fresh worker (recorded for instructors and the budget benchmark)."""
+    if not budgets and not retries:
         return None
-    call, seconds, budget = max(budgets, key=lambda entry: entry[1] / entry[2])
-    return {"calls": len(budgets), "call": call, "seconds": round(seconds, 4), "budget": round(budget, 3),
-            "share": round(seconds / budget, 4)}
+    use: dict[str, Any] = {"retries": list(retries)} if retries else {}
+    if budgets:
+        call, seconds, budget = max(budgets, key=lambda entry: entry[1] / entry[2])
+        use.update(calls=len(budgets), call=call, seconds=round(seconds, 4), budget=round(budget, 3),
+                   share=round(seconds / budget, 4))
+    return use
 
 
 def _deadline(spec: CheckSpec, rubric: Rubric, started: float) -> float:

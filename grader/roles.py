@@ -44,6 +44,34 @@ OPTIONAL_ROLES = frozenset({"device"})
 such a parameter is still called, with no complaint."""
 
 
+FILLS: dict[str, tuple[str, ...]] = {
+    # what the grader passes -> parameter names that ask for it (compared like ROLES' aliases)
+    "val_loader": ("val_loader", *ROLES["val_loader"], "validation_dataloader", "valid_dl", "validloader"),
+    "test_loader": ("test_loader", "testloader", "test_dl", "test_data", "loader_test", "test_dataloader"),
+    "preprocessor": ("preprocessor", "preprocess", "preprocessing", "transform", "transforms", "normalizer",
+                     "normaliser", "normalize", "normalise", "normalization", "normalisation"),
+    "verbose": ("verbose", "verbosity", "print_progress", "print_loss", "show_progress", "debug", "log", "logging",
+                "plot", "show_plot", "show"),
+    "print_every": ("print_every", "log_every", "log_interval", "print_interval", "report_every", "print_freq",
+                    "log_freq"),
+    "seed": ("seed", *ROLES["seed"]),
+    "device": ("device", *ROLES["device"]),
+}
+"""Values the grader can give a parameter that the template does not have, when a student's function requires it
+(or its default is a notebook value that was not run): a validation or test loader over the grader's own data, an
+identity preprocessor, quiet flags, a seed, the device. A parameter with a usable default keeps its default."""
+FILL_DESCRIPTIONS = {"val_loader": "the grader's validation loader", "test_loader": "a loader of the grader's data",
+                     "preprocessor": "an identity function (the grader's data is already prepared)",
+                     "verbose": "False", "print_every": "1000000 (quiet)", "seed": "the rubric's seed",
+                     "device": "the grading device"}
+
+
+def fill_for(name: str) -> str | None:
+    """The value the grader can give a parameter called ``name`` (a key of FILLS), or None."""
+    wanted = normalised(name)
+    return next((fill for fill, names in FILLS.items() if wanted in {normalised(n) for n in names}), None)
+
+
 def normalised(name: str) -> str:
     """``name`` compared loosely: lower case, without underscores, dashes or spaces (``learningRate`` =
     ``learning_rate``)."""

@@ -52,8 +52,12 @@ class Limits:
     """Output of one call beyond which the call is stopped as a flood (what is kept is still output_kb)."""
     call_multiple: float = 20
     call_floor_seconds: float = 2
-    """One call may take call_multiple times what the grader's own computation of the same case takes, plus
-    call_floor_seconds (the check's limit stays the outer bound): an endless loop costs seconds, not the check."""
+    """One call may use call_multiple times the CPU time of the grader's own computation of the same case, plus
+    call_floor_seconds, counted in the CPU time of the worker's process tree: waiting for a core on a busy machine
+    costs nothing (the check's limit stays the outer bound): an endless loop costs seconds, not the check."""
+    call_wall_multiple: float = 5
+    """The wall-time ceiling of one call, as a multiple of its CPU budget: ends code that sleeps or blocks. A call
+    over its budget runs once more on a fresh worker with twice the budget before it counts as a timeout."""
 
 
 @dataclass(frozen=True)
@@ -210,8 +214,12 @@ def _converted(cls: type, table: object, where: str) -> dict[str, Any]:
     """The table's values converted to the declared types of ``cls``'s fields; unknown or unconvertible refused."""
     checked = _reject_unknown(table, {f.name for f in fields(cls)}, where)
     types = get_type_hints(cls)
-    return {name: _visibility(value, f"{where} {name}") if name == "visibility" else
-            _convert(value, types[name], f"{where} {name}") for name, value in checked.items()}
+    converted = {name: _visibility(value, f"{where} {name}") if name == "visibility" else
+                 _convert(value, types[name], f"{where} {name}") for name, value in checked.items()}
+    for name, value in converted.items():
+        if name.endswith("_share") and isinstance(value, float) and not 0 <= value <= 1:
+            raise RubricError(f"{where} {name} is a share of the points: between 0 and 1, got {value!r}")
+    return converted
 
 
 def _convert(value: object, kind: type, where: str) -> float | int:

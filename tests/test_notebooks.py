@@ -101,14 +101,24 @@ def test_an_unresolved_import_is_reported_and_fails_only_the_code_that_uses_it(t
     assert any("gradient_descent.ipynb, cell 2" in note for note in report.notes)
 
 
-def test_a_syntax_error_names_the_cell_and_the_line(tmp_path):
+SCRATCH_ARITHMETIC = "0.9 * 50000 = 45000"
+TODO_STUB = "def grad_check(model, x, y_true, loss_fn, epsilon=1e-6, tol=1e-5):\n    #TODO"
+
+
+def test_a_cell_that_does_not_parse_is_left_out_with_a_notice_and_the_rest_is_graded(tmp_path):
     folder = tmp_path / "s"
     folder.mkdir()
-    write_notebook(folder / "backpropagation.ipynb", ["import torch", "x = 1\ndef broken(:\n    pass"])
+    reference = cells_of((REFERENCE / "backpropagation.py").read_text())
+    write_notebook(folder / "backpropagation.ipynb", [*reference, SCRATCH_ARITHMETIC, TODO_STUB])
     (folder / "gradient_descent.py").write_text((REFERENCE / "gradient_descent.py").read_text())
-    results = {r.name: r for r in grade(folder, rubric_for("interface", "MyMLP")).results}
-    assert "SyntaxError: backpropagation.ipynb, cell 3, line 2" in feedback_of(results["interface"])
-    assert results["MyMLP"].passed, "the other module is still graded"
+    report = grade(folder, rubric_for("interface", "backpropagation_one_sample", "grad_check", examples=5))
+    failed = {r.name: feedback_of(r) for r in report.results if not r.passed}
+    assert not failed, failed
+    scratch, stub = len(reference) + 2, len(reference) + 3  # cell 1 is markdown
+    assert any(f"backpropagation.ipynb, cell {scratch} was left out: it is not valid Python (line 1: cannot assign "
+               "to expression" in note for note in report.notes), report.notes
+    assert any(f"backpropagation.ipynb, cell {stub} was left out: it is not valid Python (line 2: expected an "
+               "indented block" in note for note in report.notes), report.notes
 
 
 @pytest.mark.slow

@@ -84,7 +84,7 @@ def test_manual_update_matches_torch_sgd(config):
     note(config.describe())
     payload = training_problem(config)
     expected, losses = reference_training(payload)
-    model = make_net_case((6, 5, 3), ("tanh", "identity"), 1, 0).model()
+    model = make_net_case(payload["n_l"], payload["activations"], 1, 0).model()
     with torch.no_grad():
         for name, tensor in payload["params"].items():
             model.get_parameter(name).copy_(tensor)

@@ -2,64 +2,148 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 from hypothesis import strategies as st
 
-from ..cases import Gradients, NetCase, expected_gradients, net_cases
+from ..cases import Gradients, NetCase, architectures, edge_architectures, expected_gradients, make_net_case, net_cases
 from ..compare import Tolerance, describe_value, mismatch
 from ..diagnosis import Diagnosis, diagnosed, first_match, misconception
 from ..diagnosis import backprop as backprop_diagnosis
 from ..kinds import FailureKind
 from ..report.results import Part
 from ..sandbox.reply import Failure
-from .base import CheckTimeUp, Context, Skip, failed_call, find_failure, out_of_time, timed
+from .base import RETRY_KINDS, CheckTimeUp, Context, Skip, failed_call, find_failure, out_of_time, timed
 from .registry import Check, GeneratedCases
 
 TOLERANCE = Tolerance(rtol=1e-7, atol=1e-10)
 """float64: the reference stays within 1e-13 relative of autograd (see tests/test_reference.py)."""
-LABEL = "model.dL_dw and model.dL_db match autograd on every generated network"
+LABEL = "model.dL_dw and model.dL_db match autograd"
 
 
 def run_one_sample(ctx: Context) -> list[Part]:
-    return _run(ctx, st.just(1))
+    return _run(ctx, st.just(1), 1)
 
 
 def run_mini_batch(ctx: Context) -> list[Part]:
     largest = ctx.assignment.network.max_batch
     if largest < 2:
         raise Skip(f"the assignment {ctx.assignment.name!r} handles one sample at a time (no mini-batches).")
-    return _run(ctx, st.integers(2, largest))
+    return _run(ctx, st.integers(2, largest), min(4, largest))
 
 
-def _run(ctx: Context, batch_sizes: st.SearchStrategy[int]) -> list[Part]:
+@dataclass(frozen=True)
+class Family:
+    """A family of cases with its share of the check's points: the template's own networks, generated networks
+    whose layers all have 2 or more units, and the edge cases (a layer of width 1)."""
+
+    key: str
+    label: str
+    weight: float
+    cases: st.SearchStrategy[NetCase] | None = None
+    """Drawn by hypothesis (None: the template's fixed networks)."""
+    examples: int = 0
+
+
+def _families(ctx: Context, batch_sizes: st.SearchStrategy[int]) -> list[Family]:
+    settings = ctx.settings_as(BackpropSettings)
+    activations = st.sampled_from(ctx.assignment.network.activations)
+    edge_examples = max(1, round(settings.examples * EDGE_EXAMPLES))
+    widths = ", ".join(str(list(w)) for w in ctx.assignment.network.template_widths)
+    return [
+        Family("template", f"{LABEL} on the template's networks ({widths})", settings.template_share),
+        Family("general", f"{LABEL} on generated networks whose layers have 2 or more units",
+               max(0.0, 1 - settings.template_share - settings.edge_share),
+               net_cases(batch_sizes, activations, architectures(min_width=2)),
+               max(1, settings.examples - edge_examples)),
+        Family("edge", f"{LABEL} on edge cases: networks with a layer of width 1", settings.edge_share,
+               net_cases(batch_sizes, activations, edge_architectures()), edge_examples),
+    ]
+
+
+def template_cases(ctx: Context, batch: int) -> list[NetCase]:
+    """The template's own networks, with each activation the assignment uses (the first three), smallest first."""
+    activations = ctx.assignment.network.activations[:3]
+    widths = sorted(ctx.assignment.network.template_widths, key=sum)
+    return [make_net_case(n_l, (activation,) * (len(n_l) - 1), batch, ctx.seed + index)
+            for index, (n_l, activation) in enumerate((n_l, a) for n_l in widths for a in activations)]
+
+
+def _run(ctx: Context, batch_sizes: st.SearchStrategy[int], template_batch: int) -> list[Part]:
     spec = ctx.assignment.callable("backpropagation")
     call, function = spec.call(), {"function": spec.name}
-    failing: dict[str, Any] = {}
+    failing: dict[str, dict[str, Any]] = {}
+    parts: dict[str, Part] = {}
+    for index, family in enumerate(_families(ctx, batch_sizes)):
+        evidence: dict[str, Any] = {}
+        check_one = _case_judge(ctx, call, family.label, function, evidence)
+        if family.cases is None:
+            runs, failure = _first_failure(template_cases(ctx, template_batch), check_one)
+        else:
+            runs, failure = find_failure(family.cases, family.examples, ctx.seed + index, check_one)
+        if failure is None:
+            parts[family.key] = Part.ok(family.label, f"All {runs} networks match autograd.", family.weight,
+                                        details={"examples": runs})
+            continue
+        parts[family.key] = dataclasses.replace(failure, weight=family.weight,
+                                                details={**failure.details, "examples": runs, "family": family.key})
+        failing[family.key] = evidence
+        if failure.kind not in RETRY_KINDS:
+            break  # a crash or timeout: the other families are not run (their parts say so)
+    return _with_severity(ctx, spec.name, parts, failing, batch_sizes)
 
+
+def _case_judge(ctx: Context, call: str, label: str, function: dict[str, str],
+                evidence: dict[str, Any]) -> Callable[[NetCase], Part | None]:
+    """The judge of one case: None when the student's gradients match autograd, else the failed part (the case
+    and the reply kept in ``evidence`` for the diagnosis)."""
     def check_one(case: NetCase) -> Part | None:
         try:
             pending = ctx.begin("backprop", case.payload())
         except CheckTimeUp:
-            return out_of_time(LABEL)
+            return out_of_time(label)
         expected, seconds = timed(expected_gradients, case)  # while the worker runs the student's code
         reply = ctx.finish(pending, seconds)
         if not reply.ok:
-            failing.update(case=case, value=None, failure=reply.failure)
-            return failed_call(LABEL, call, reply.failure, context=f"For {case.describe()}")
+            evidence.update(case=case, value=None, failure=reply.failure)
+            return failed_call(label, call, reply.failure, context=f"For {case.describe()}")
         problem = gradient_mismatch(case, reply.value, expected, call)
         if problem:
-            failing.update(case=case, value=reply.value, failure=None)
-        return Part.fail(LABEL, problem, details=function) if problem else None
+            evidence.update(case=case, value=reply.value, failure=None)
+        return Part.fail(label, problem, details=function) if problem else None
+    return check_one
 
-    cases = net_cases(batch_sizes=batch_sizes, activations=st.sampled_from(ctx.assignment.network.activations))
-    runs, failure = find_failure(cases, ctx.settings_as(GeneratedCases).examples, ctx.seed, check_one)
-    if failure is None:
-        return [Part.ok(LABEL, f"All {runs} generated networks match autograd.", details={"examples": runs})]
-    part = dataclasses.replace(failure, details={**failure.details, "examples": runs})
-    return [diagnosed(part, _diagnosis(ctx, failing, spec.name), "your model.dL_dw and model.dL_db")]
+
+def _first_failure(cases: list[NetCase], check_one: Callable[[NetCase], Part | None]) -> tuple[int, Part | None]:
+    for runs, case in enumerate(cases, start=1):
+        failure = check_one(case)
+        if failure is not None:
+            return runs, failure
+    return len(cases), None
+
+
+def _with_severity(ctx: Context, name: str, parts: dict[str, Part], failing: dict[str, dict[str, Any]],
+                   batch_sizes: st.SearchStrategy[int]) -> list[Part]:
+    """Every family's part (one not run after a crash fails with that crash), the misconception named on the first
+    failing family's part, and the edge cases' failure explained when it is the only one."""
+    first = next(iter(failing), None)
+    families = _families(ctx, batch_sizes)
+    ordered = [parts.get(f.key) or dataclasses.replace(parts[first or "template"], label=f.label, weight=f.weight)
+               for f in families]
+    if first is None:
+        return ordered
+    if set(failing) == {"edge"}:
+        edge = next(i for i, f in enumerate(families) if f.key == "edge")
+        ordered[edge] = dataclasses.replace(ordered[edge], message=(
+            "Right on every network whose layers have 2 or more units; wrong when a layer has a single unit "
+            f"(only this family's share is lost).\n{ordered[edge].message}"))
+    index = next(i for i, f in enumerate(families) if f.key == first)
+    ordered[index] = diagnosed(ordered[index], _diagnosis(ctx, failing[first], name),
+                               "your model.dL_dw and model.dL_db")
+    return ordered
 
 
 DIAGNOSIS_CASES = 3
@@ -124,14 +208,28 @@ def _short(value: object) -> str:
     return describe_value(value)
 
 
+EDGE_EXAMPLES = 0.25
+"""The share of the generated examples drawn as edge cases (the rest: networks of width 2 or more)."""
+
+
 @dataclass(frozen=True)
-class OneSample(GeneratedCases):
+class BackpropSettings(GeneratedCases):
+    """Generated cases in families, each with its share of the points (the general networks get the rest)."""
+
+    template_share: float = 0.4
+    """The template's own networks (the assignment's ``template_widths``)."""
+    edge_share: float = 0.2
+    """Networks with a layer of width 1: right everywhere else costs only this share."""
+
+
+@dataclass(frozen=True)
+class OneSample(BackpropSettings):
     points: float = 25
     examples: int = 120
 
 
 @dataclass(frozen=True)
-class MiniBatch(GeneratedCases):
+class MiniBatch(BackpropSettings):
     points: float = 10
     examples: int = 80
 

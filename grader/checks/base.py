@@ -18,6 +18,7 @@ from ..binding import Binding
 from ..kinds import FailureKind
 from ..report.results import Part
 from ..rubric import CheckSpec, Rubric
+from ..sandbox.cpu import CallBudget
 from ..sandbox.reply import Failure, PendingCall, Reply
 from .registry import Settings
 
@@ -35,8 +36,9 @@ class WorkerHost(Protocol):
     def begin(self, call: str, payload: dict[str, Any]) -> PendingCall:
         """Send a call to the worker now; the grader may work until :meth:`finish`."""
 
-    def finish(self, pending: PendingCall, *, timeout: float) -> Reply:
-        """The reply to a call sent with :meth:`begin`, waiting at most ``timeout`` seconds."""
+    def finish(self, pending: PendingCall, *, timeout: float, budget: CallBudget | None = None) -> Reply:
+        """The reply to a call sent with :meth:`begin`, waiting at most ``timeout`` seconds, within ``budget``
+        (retried once on a fresh worker with a larger budget when over it)."""
 
     def description(self) -> Reply:
         """What importing the submission found: per module, whether it imported; per declared callable, where it
@@ -73,7 +75,9 @@ class Context:
     cache_dir: Path | None = None
     outputs: list[str] = field(default_factory=list)
     budgets: list[tuple[str, float, float]] = field(default_factory=list)
-    """(call, seconds it took, its time budget) of every call made with a budget."""
+    """(call, CPU seconds it used, its CPU budget) of every call made with a budget."""
+    retries: list[str] = field(default_factory=list)
+    """For each call that went over its budget and was run once more on a fresh worker: what happened."""
 
     @property
     def settings(self) -> Settings:
@@ -117,36 +121,49 @@ class Context:
         self.deadline += pending.startup_seconds
         return pending
 
-    def budget(self, reference_seconds: float) -> float:
-        """How long a call may take when the grader's own computation of the same case takes
-        ``reference_seconds``: a generous multiple of it, plus a floor (the rubric's limits)."""
+    def budget(self, reference_seconds: float) -> CallBudget:
+        """What a call may use when the grader's own computation of the same case takes ``reference_seconds`` of
+        CPU: a generous multiple of it plus a floor, in the worker's CPU time, and a wall-time ceiling a multiple
+        of that (the rubric's limits)."""
         limits = self.rubric.limits
-        return limits.call_floor_seconds + limits.call_multiple * reference_seconds
+        cpu = limits.call_floor_seconds + limits.call_multiple * reference_seconds
+        return CallBudget(cpu, cpu * limits.call_wall_multiple)
 
     def finish(self, pending: PendingCall, reference_seconds: float | None = None) -> Reply:
         """The Reply of a call started with :meth:`begin`, within what is left of this check's time and, when
-        ``reference_seconds`` (what the grader's own computation of the same case took) is given, within the
-        call's budget counted from when it was sent."""
-        check_left = self.remaining()
+        ``reference_seconds`` (the CPU time the grader's own computation of the same case took) is given, within
+        the call's budget (see :meth:`budget`; a call over it is run once more on a fresh worker)."""
         budget = self.budget(reference_seconds) if reference_seconds is not None and pending.sent_at else None
-        budget_left = budget - (time.monotonic() - pending.sent_at) if budget is not None else float("inf")
-        reply = self.host.finish(pending, timeout=max(min(check_left, budget_left), 0.01))
-        if budget is not None and reply.ok:
-            self.budgets.append((pending.call, time.monotonic() - pending.sent_at, budget))
+        reply = self.host.finish(pending, timeout=max(self.remaining(), 0.01), budget=budget)
+        self.deadline += reply.startup_seconds
+        if budget is not None and reply.ok and reply.cpu_seconds is not None:
+            self.budgets.append((pending.call, reply.cpu_seconds, budget.cpu_seconds))
+        if reply.retried:
+            outcome = "then finished" if reply.ok else "and again"
+            self.retries.append(f"{pending.function or pending.call}: {reply.retried}; run once more on a fresh worker "
+                                f"with twice the limit, it {outcome}"
+                                + (f" ({_duration(reply.cpu_seconds)} of CPU)." if reply.cpu_seconds is not None
+                                   else "."))
         if reply.output:
             self.outputs.append(reply.output)
         if reply.failure is not None and reply.failure.kind is FailureKind.TIMEOUT and pending.early is None:
-            reply.failure = dataclasses.replace(reply.failure, message=self._time_up(budget, budget_left < check_left,
+            reply.failure = dataclasses.replace(reply.failure, message=self._time_up(budget, reply.failure,
                                                                                      reference_seconds))
         return reply
 
-    def _time_up(self, budget: float | None, budget_first: bool, reference_seconds: float | None) -> str:
-        if budget is None or not budget_first:
+    def _time_up(self, budget: CallBudget | None, failure: Failure, reference_seconds: float | None) -> str:
+        if budget is None or failure.limit not in ("cpu", "wall"):
             return f"did not finish within this check's time limit of {self.time_limit():g} s"
         limits = self.rubric.limits
-        return (f"took more than {budget:.1f} s, the limit for this case: the grader's own computation of it takes "
-                f"{_duration(reference_seconds or 0.0)} (the limit is {limits.call_multiple:g} times that plus "
-                f"{limits.call_floor_seconds:g} s)")
+        retried = budget.larger()
+        if failure.limit == "cpu":
+            return (f"used more than {retried.cpu_seconds:.1f} s of CPU time, twice the limit for this case, on a "
+                    f"fresh worker after a first try over {budget.cpu_seconds:.1f} s: the grader's own computation "
+                    f"of it takes {_duration(reference_seconds or 0.0)} of CPU (the limit is {limits.call_multiple:g} "
+                    f"times that plus {limits.call_floor_seconds:g} s)")
+        return (f"was still running after {retried.wall_seconds:.0f} s, on a fresh worker after a first try of "
+                f"{budget.wall_seconds:.0f} s, without using its CPU budget: is it waiting for something (a sleep, "
+                "input(), a lock)?")
 
     def time_limit(self) -> float:
         return self.spec.check.time_limit(self.settings, self.rubric.limits)
@@ -162,10 +179,11 @@ def _duration(seconds: float) -> str:
 
 
 def timed(function: Callable[..., _R], *arguments: Any) -> tuple[_R, float]:
-    """(function(*arguments), the seconds it took): the grader's own cost of a case, for the call's budget."""
-    started = time.perf_counter()
+    """(function(*arguments), the CPU seconds it took): the grader's own cost of a case, for the call's budget
+    (CPU time: a busy machine slows the grader and the student alike, but takes CPU time from neither)."""
+    started = time.process_time()
     result = function(*arguments)
-    return result, time.perf_counter() - started
+    return result, time.process_time() - started
 
 
 def failure_text(call: str, failure: Failure) -> str:

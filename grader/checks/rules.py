@@ -4,7 +4,8 @@ train_manual_update.
 The autograd and torch.optim counts come from recorders installed in the worker before the submission was
 imported: evidence from inside the student's process, not proof (see README, "What isolation does not stop").
 Parameter and input changes are judged by the grader from the tensors sent and returned. A function the grader
-cannot call with the student's signature is not checked here and not charged here (its own check charges once).
+cannot call (a module that did not import, a function that is not defined, a signature that cannot take the call)
+is not checked here and not charged here (its own check charges once).
 """
 from __future__ import annotations
 
@@ -68,8 +69,8 @@ def _backprop_rules(ctx: Context, call: str, labels: list[str]) -> tuple[Part, P
 
 
 def _unchecked(label: str, call: str, failure: Failure | None) -> Part:
-    if failure is not None and failure.kind is FailureKind.BINDING:
-        return not_checked(label, failure)
+    if failure is not None and failure.kind in (FailureKind.BINDING, FailureKind.IMPORT):
+        return not_checked(label, failure)  # charged once, by the function's own check
     return failed_call(label, call, failure, context="could not be checked")
 
 
@@ -95,7 +96,7 @@ def _optimizer_rule(ctx: Context, labels: list[str]) -> list[Part]:
     momentum = 0.9 if ctx.has_role("train_manual_update", "momentum") else 0.0
     config = SGDConfig(lr=0.05, momentum=momentum, weight_decay=0.01, n_epochs=2, n_samples=12, batch_size=4,
                        seed=ctx.seed)
-    payload = training_problem(config)
+    payload = training_problem(config, classes=len(ctx.assignment.data.classes))
     pending = ctx.begin("train_manual_update", payload)
     reply = ctx.finish(pending, timed(reference_training, payload)[1])
     if not reply.ok:

@@ -125,11 +125,13 @@ def _detail(knobs: SGDKnobs) -> str:
 
 def _same(value: Any, expected: tuple[dict[str, torch.Tensor], list[float]],
           returns_losses: Callable[[object], object]) -> bool:
+    """Whether a reply holds ``expected``'s parameters (of the passed model, or of a model it returned) and, when it
+    returned losses at all, its losses."""
     params, losses = expected
-    got = value.get("params_after", {})
+    got = value.get("returned_params") or value.get("params_after", {})
     if any(relative_mismatch(name, got.get(name), tensor, PARAMETER_LIMIT) for name, tensor in params.items()):
         return False
     returned = returns_losses(value.get("history"))
-    return isinstance(returned, list) and len(returned) == len(losses) and all(
+    return returned is None or isinstance(returned, list) and len(returned) == len(losses) and all(
         isinstance(a, (int, float)) and abs(a - b) <= PARAMETER_LIMIT * max(abs(b), 1.0)
         for a, b in zip(returned, losses))

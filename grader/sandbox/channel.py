@@ -11,7 +11,11 @@ from typing import Any, Protocol
 
 from ..kinds import FailureKind
 from . import protocol
+from .cpu import CPUClock
 from .reply import Failure
+
+CPU_CHECK_SECONDS = 0.1
+"""How often a running call's CPU time is compared with its budget."""
 
 SIGNAL_NAMES = {getattr(signal, name): text for name, text in (
     ("SIGSEGV", "a segmentation fault (SIGSEGV)"), ("SIGKILL", "SIGKILL"), ("SIGABRT", "an abort (SIGABRT)"),
@@ -33,6 +37,26 @@ def output_flood(output: CappedOutput) -> Failure:
                                       "there)")
 
 
+@dataclass
+class CPUWatch:
+    """A call's CPU budget, watched while the grader waits: the worker's process tree may use ``limit`` CPU seconds
+    beyond ``start`` (its reading when the request was sent)."""
+
+    clock: CPUClock
+    start: float
+    limit: float
+    next_check: float = 0.0
+
+    def exceeded(self, now: float) -> Failure | None:
+        if now < self.next_check:
+            return None
+        self.next_check = now + CPU_CHECK_SECONDS
+        used = self.clock.tree()
+        if used is not None and used - self.start > self.limit:
+            return Failure(FailureKind.TIMEOUT, f"used more than {_seconds(self.limit)} of CPU time", limit="cpu")
+        return None
+
+
 class WorkerChannel(Protocol):
     """What the host needs of a running worker: :class:`Channel` (Linux, forked) or
     :class:`grader.sandbox.portable.PortableChannel` (its own interpreter)."""
@@ -43,7 +67,7 @@ class WorkerChannel(Protocol):
     def send(self, name: str, payload: dict[str, Any]) -> tuple[int, bytes]: ...
 
     def receive(self, expected_id: int | str, timeout: float, output: CappedOutput,
-                unsent: bytes = b"") -> dict[str, Any] | Failure: ...
+                unsent: bytes = b"", cpu: CPUWatch | None = None) -> dict[str, Any] | Failure: ...
 
     def rss_bytes(self) -> int: ...
 
@@ -114,8 +138,9 @@ class Channel:
         return self.sequence, request[written:]
 
     def receive(self, expected_id: int | str, timeout: float, output: CappedOutput,
-                unsent: bytes = b"") -> dict[str, Any] | Failure:
-        """Pump bytes until the reply ``expected_id`` arrives; a Failure for anything else."""
+                unsent: bytes = b"", cpu: CPUWatch | None = None) -> dict[str, Any] | Failure:
+        """Pump bytes until the reply ``expected_id`` arrives; a Failure for anything else (``timeout`` seconds
+        of wall time or ``cpu``'s budget of CPU time passed, memory, a flood, the worker's death)."""
         pending = memoryview(unsent)
         deadline = time.monotonic() + max(timeout, 0.01)
         next_memory_check = 0.0
@@ -123,12 +148,15 @@ class Channel:
             now = time.monotonic()
             if now >= deadline:
                 return timed_out(timeout)
+            over = cpu.exceeded(now) if cpu is not None else None
+            if over is not None:
+                return over
             if self.rss_limit and now >= next_memory_check:
                 if self.rss_bytes() > self.rss_limit:
                     return over_memory(self.rss_limit)
                 next_memory_check = now + 0.2
             readable, writable, _ = select.select([self.reply_fd, self.output_fd], [self.request_fd] if pending else [],
-                                                  [], min(0.2, max(deadline - now, 0)))
+                                                  [], min(CPU_CHECK_SECONDS, max(deadline - now, 0)))
             if writable:
                 try:
                     pending = pending[os.write(self.request_fd, pending[:1 << 20]):]

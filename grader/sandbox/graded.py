@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import re
 import sys
 from types import ModuleType
 from typing import Any
@@ -16,7 +17,10 @@ from typing import Any
 import torch
 
 from grader.assignment import Assignment, Callable
-from grader.binding import StudentParameter, bind, call_arguments
+from grader.binding import LEFT_OUT, StudentParameter, bind, call_arguments
+from grader.notebooks import LeftOut
+
+ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 
 _found: dict[str, tuple[Any, str, str]] = {}
 """Callable key -> (the student's object, the name it was found under, how: "name", "alias" or "discovered")."""
@@ -94,8 +98,12 @@ def parameters(obj: Any) -> list[list[Any]] | None:
 
 
 def _safe_repr(value: object) -> str:
+    """A default as reports show it: a notebook value that was not run as ``<left out: NAME>``, never a memory
+    address."""
+    if isinstance(value, LeftOut):
+        return f"{LEFT_OUT}{value.__dict__['_name']}>"
     try:
-        return repr(value)[:200]
+        return ADDRESS.sub("", repr(value))[:200]
     except Exception:  # a default whose repr raises
         return f"<{type(value).__name__}>"
 
@@ -128,11 +136,13 @@ def set_globals(assignment: Assignment, device: str) -> None:
                 setattr(module, name, values[role])
 
 
-def call(assignment: Assignment, key: str, values: dict[str, Any], import_errors: dict[str, str]) -> Any:
-    """Call the student's version of ``key`` with ``values`` (by role) bound to its own signature."""
+def call(assignment: Assignment, key: str, values: dict[str, Any], import_errors: dict[str, str],
+         fills: dict[str, Any] | None = None) -> Any:
+    """Call the student's version of ``key`` with ``values`` (by role) bound to its own signature, and ``fills``
+    for the parameters the grader fills (see :func:`grader.binding.bind`)."""
     spec = assignment.callable(key)
     obj, name, _ = find(spec, import_errors)
     described = parameters(obj) or []
     binding = bind(spec.parameters, [StudentParameter.from_description(p) for p in described])
-    args, kwargs = call_arguments(name, spec.parameters, binding, values)
+    args, kwargs = call_arguments(name, spec.parameters, binding, values, fills)
     return obj(*args, **kwargs)

@@ -103,14 +103,27 @@ def assignment() -> Assignment:
 
 def student_call(call: str, payload: dict[str, Any], objects: dict[str, Any], device: str = "cpu") -> Any:
     """Call the student's function that ``call`` runs, each role's value taken from :func:`grader.calls.role_values`
-    (the numbers) or from ``objects`` (what this handler built), bound to the student's own signature."""
+    (the numbers) or from ``objects`` (what this handler built), bound to the student's own signature; a parameter
+    the grader fills (:data:`grader.roles.FILLS`) gets its value from :func:`fills`."""
     key = callable_key(call, payload)
     if key is None:
         raise LookupError(f"{call} calls no student function")
     values = {role: objects.get(role) if value == OBJECT else value
               for role, value in role_values(call, payload).items()}
     graded.set_globals(assignment(), device)
-    return graded.call(assignment(), key, values, _state["import_errors"])
+    return graded.call(assignment(), key, values, _state["import_errors"], fills(payload, objects, device))
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+def fills(payload: dict[str, Any], objects: dict[str, Any], device: str) -> dict[str, Any]:
+    """The values of :data:`grader.roles.FILLS` for this call: loaders over the grader's validation data (the
+    training data where a call has none), an identity preprocessor, quiet flags, the seed, the device."""
+    loader = objects.get("validation_data") or objects.get("train_loader")
+    return {"val_loader": loader, "test_loader": loader, "preprocessor": _identity, "verbose": False,
+            "print_every": 1_000_000, "seed": payload.get("seed", 0), "device": torch.device(device)}
 
 
 def student_class(key: str, device: str = "cpu") -> Any:
@@ -236,9 +249,32 @@ def _training_objects(payload: dict[str, Any]) -> dict[str, Any]:
     loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(payload["x"], payload["y"]),
                                          batch_size=payload["batch_size"], shuffle=False)
     val = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(payload["val_x"], payload["val_y"]),
-                                      batch_size=payload["batch_size"]) if "val_x" in payload else None
-    return {"model": model, "train_loader": loader, "val_loader": val, "loss_fn": nn.CrossEntropyLoss(),
-            "device": torch.device("cpu")}
+                                      batch_size=payload["batch_size"])
+    return {"model": model, "train_loader": loader, "val_loader": val if payload.get("validate") else None,
+            "validation_data": val, "loss_fn": nn.CrossEntropyLoss(), "device": torch.device("cpu")}
+
+
+def _returned_model(value: Any, depth: int = 0) -> nn.Module | None:
+    """An nn.Module the student's function returned (alone, or inside a tuple, list or dict), if any."""
+    if isinstance(value, nn.Module):
+        return value
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, (list, tuple)) else ()
+    if depth < 2:
+        for item in list(items)[:16]:
+            found = _returned_model(item, depth + 1)
+            if found is not None:
+                return found
+    return None
+
+
+def _training_reply(returned: Any, model: nn.Module) -> dict[str, Any]:
+    """What a training call gives back: the returned value as plain data, the parameters of the model the grader
+    passed, and those of a different model the function returned (trained on a copy)."""
+    reply = {"history": plain(returned), "params_after": _params(model)}
+    other = _returned_model(returned)
+    if other is not None and other is not model:
+        reply["returned_params"] = _params(other)
+    return reply
 
 
 def train(payload: dict[str, Any]) -> dict[str, Any]:
@@ -246,16 +282,15 @@ def train(payload: dict[str, Any]) -> dict[str, Any]:
     objects = _training_objects(payload)
     objects["optimizer"] = torch.optim.SGD(objects["model"].parameters(), lr=payload["lr"],
                                            momentum=payload["momentum"], weight_decay=payload["weight_decay"])
-    history = student_call("train", payload, objects)
-    return {"history": plain(history), "params_after": _params(objects["model"])}
+    return _training_reply(student_call("train", payload, objects), objects["model"])
 
 
 def train_manual_update(payload: dict[str, Any]) -> dict[str, Any]:
     """The student's train_manual_update; reports whether torch.optim was used during the call."""
     objects = _training_objects(payload)
     with _Recording() as record:
-        history = student_call("train_manual_update", payload, objects)
-    return {"history": plain(history), "params_after": _params(objects["model"]), "optimizers": record.optimizers}
+        returned = student_call("train_manual_update", payload, objects)
+    return {**_training_reply(returned, objects["model"]), "optimizers": record.optimizers}
 
 
 def mlp(payload: dict[str, Any]) -> dict[str, Any]:
@@ -295,7 +330,7 @@ def accuracy(payload: dict[str, Any]) -> dict[str, Any]:
     train_loader = TensorLoader(train_x, payload["train_y"].to(device), payload["batch_size"])
     test_loader = TensorLoader(test_x, payload["test_y"].to(device), payload["batch_size"])
     objects = {"model": model, "loss_fn": nn.CrossEntropyLoss(), "train_loader": train_loader, "val_loader": None,
-               "device": device}
+               "validation_data": train_loader, "device": device}
     hp = payload["hyperparameters"]
     if payload["function"] == "train":
         objects["optimizer"] = torch.optim.SGD(model.parameters(), lr=hp["lr"], momentum=hp["momentum"],

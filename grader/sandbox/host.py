@@ -3,6 +3,7 @@ server on Linux, its own interpreter in the portable sandbox), replaced after an
 made to it (see :class:`Host`)."""
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import signal
@@ -19,7 +20,8 @@ from ..binding import Binding, BindingError, StudentParameter, bind, call_argume
 from ..calls import callable_key, role_values
 from ..kinds import FailureKind
 from ..submission import copy_submission
-from .channel import CappedOutput, Channel, WorkerChannel
+from .channel import CappedOutput, Channel, CPUWatch, WorkerChannel
+from .cpu import CallBudget, CPUClock
 from .reply import Failure, PendingCall, Reply
 from .zygote import GraderError, Zygote
 
@@ -194,6 +196,7 @@ class Host:
         os.chmod(self._tmp, 0o711)  # workers (other uids) reach their own folder inside, but cannot list it
         os.chmod(self._scratch, 0o755)
         self._channel: WorkerChannel | None = None
+        self._clock: CPUClock | None = None
         self._load: Reply | None = None
         self._blocked: dict[str, Failure] = {}
         self.protections: dict[str, bool] = {}
@@ -215,18 +218,53 @@ class Host:
         startup = time.monotonic() - started
         if failed is not None:
             return PendingCall(call, None, function, early=failed, startup_seconds=startup)
-        assert self._channel is not None  # _ensure_loaded started it
+        assert self._channel is not None and self._clock is not None  # _ensure_loaded started them
+        cpu_start = self._clock.own()
         sequence, unsent = self._channel.send(call, payload)
-        return PendingCall(call, sequence, function, unsent, startup_seconds=startup, sent_at=time.monotonic())
+        return PendingCall(call, sequence, function, unsent, startup_seconds=startup, sent_at=time.monotonic(),
+                           cpu_start=cpu_start, payload=payload)
 
-    def finish(self, pending: PendingCall, *, timeout: float) -> Reply:
-        """The Reply of ``pending``, waiting at most ``timeout`` seconds from now."""
+    def finish(self, pending: PendingCall, *, timeout: float, budget: CallBudget | None = None) -> Reply:
+        """The Reply of ``pending``, waiting at most ``timeout`` seconds from now, and within ``budget`` (CPU time of
+        the worker's process tree, and a wall-time ceiling) when given. A call over its budget is run once more on
+        a fresh worker with a larger budget (:meth:`CallBudget.larger`) before it counts as a timeout."""
         if pending.early is not None:
             return pending.early
-        assert pending.sequence is not None  # sent: only an early reply has none
-        reply = self._complete(pending.sequence, pending.unsent, timeout, pending.function)
+        deadline = time.monotonic() + timeout
+        reply = self._finish_once(pending, timeout, budget)
+        if budget is not None and _over_budget(reply) and pending.payload is not None:
+            reply = self._retry(pending, pending.payload, deadline, budget, reply)
         if reply.failure is not None and reply.failure.kind.ends_worker and pending.function:
             self._blocked[pending.function] = _not_run_again(pending.function, reply.failure)
+        return reply
+
+    def _finish_once(self, pending: PendingCall, timeout: float, budget: CallBudget | None) -> Reply:
+        assert pending.sequence is not None  # sent: only an early reply has none
+        wall = min(timeout, budget.wall_seconds) if budget is not None else timeout
+        watch = CPUWatch(self._clock, pending.cpu_start, budget.cpu_seconds) \
+            if budget is not None and self._clock is not None and pending.cpu_start is not None else None
+        clock = self._clock
+        reply = self._complete(pending.sequence, pending.unsent, wall, pending.function, watch)
+        if reply.failure is not None and reply.failure.kind is FailureKind.TIMEOUT and not reply.failure.limit:
+            limit = "wall" if budget is not None and budget.wall_seconds < timeout else "check"
+            reply.failure = dataclasses.replace(reply.failure, limit=limit)
+        if reply.ok and clock is not None and pending.cpu_start is not None:
+            used = clock.own()
+            reply.cpu_seconds = None if used is None else max(used - pending.cpu_start, 0.0)
+        return reply
+
+    def _retry(self, pending: PendingCall, payload: dict[str, Any], deadline: float, budget: CallBudget,
+               first: Reply) -> Reply:
+        """The call once more, on a fresh worker (the first one was ended), with a larger budget."""
+        assert first.failure is not None
+        again = self.begin(pending.call, payload)
+        if again.early is not None:
+            return first
+        reply = self._finish_once(again, max(deadline + again.startup_seconds - time.monotonic(), 0.01),
+                                  budget.larger())
+        reply.output = first.output + reply.output
+        reply.retried = first.failure.message
+        reply.startup_seconds = again.startup_seconds
         return reply
 
     def call(self, call: str, payload: dict[str, Any] | None = None, *, timeout: float) -> Reply:
@@ -328,6 +366,7 @@ class Host:
                   "device": self.options.device, "assignment": self.options.assignment.to_config()}
         channel = self._workers.launch(config)
         self._await_ready(channel)
+        self._clock = CPUClock(channel.pid)
         return channel
 
     def _await_ready(self, channel: WorkerChannel) -> None:
@@ -367,10 +406,11 @@ class Host:
             return False
         return True
 
-    def _complete(self, sequence: int, unsent: bytes, timeout: float, function: str | None) -> Reply:
+    def _complete(self, sequence: int, unsent: bytes, timeout: float, function: str | None,
+                  cpu: CPUWatch | None = None) -> Reply:
         output = CappedOutput(self.options.output_kb * 1024, self.options.flood_mb * 2**20)
         assert self._channel is not None  # a call was sent on it
-        answer = self._channel.receive(sequence, timeout, output, unsent)
+        answer = self._channel.receive(sequence, timeout, output, unsent, cpu)
         if isinstance(answer, Failure):
             self._terminate()
             self.restarts += 1
@@ -406,7 +446,13 @@ def binding_of(assignment: Assignment, key: str, found: dict[str, Any] | None) -
 
 
 def _attributed(failure: Failure, function: str | None) -> Failure:
-    return Failure(failure.kind, failure.message, failure.traceback, failure.function or function)
+    return dataclasses.replace(failure, function=failure.function or function)
+
+
+def _over_budget(reply: Reply) -> bool:
+    """A call that used up its own budget (CPU or wall ceiling), not the check's time."""
+    return reply.failure is not None and reply.failure.kind is FailureKind.TIMEOUT and \
+        reply.failure.limit in ("cpu", "wall")
 
 
 OUT_OF_MEMORY = ("MemoryError", "OutOfMemoryError", "can't allocate memory", "CUDA out of memory")

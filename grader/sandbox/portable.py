@@ -21,7 +21,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from ..kinds import FailureKind
 from . import protocol
-from .channel import output_flood, over_memory, timed_out
+from .channel import CPUWatch, output_flood, over_memory, timed_out
 from .reply import Failure
 
 if TYPE_CHECKING:
@@ -118,8 +118,9 @@ class PortableChannel:
         return self.sequence, b""
 
     def receive(self, expected_id: int | str, timeout: float, output: CappedOutput,
-                unsent: bytes = b"") -> dict[str, Any] | Failure:
-        """The reply ``expected_id``, or a Failure (time, memory, flood, death, or a message not asked for)."""
+                unsent: bytes = b"", cpu: CPUWatch | None = None) -> dict[str, Any] | Failure:
+        """The reply ``expected_id``, or a Failure (wall or CPU time, memory, flood, death, or a message not asked
+        for)."""
         deadline = time.monotonic() + max(timeout, 0.01)
         next_memory_check = 0.0
         while True:
@@ -129,6 +130,9 @@ class PortableChannel:
             now = time.monotonic()
             if now >= deadline:
                 return timed_out(timeout)
+            over = cpu.exceeded(now) if cpu is not None else None
+            if over is not None:
+                return over
             if self.rss_limit and now >= next_memory_check:
                 if self.rss_bytes() > self.rss_limit:
                     return over_memory(self.rss_limit)
@@ -274,10 +278,11 @@ def main() -> None:
     start = first[0]
     import torch
 
-    from . import filesystem, handlers, serving
+    from . import filesystem, handlers, serving, warmup
 
     config = start["config"]
     torch.set_num_threads(max(1, int(start["threads"])))
+    warmup.warm_up()  # one-time costs (torch._dynamo on the first optimizer step) before any budgeted call
     handlers.install_recorders()
     os.chdir(config["workdir"])
     os.environ.update(HOME=config["workdir"], TMPDIR=config["workdir"], TEMP=config["workdir"], TMP=config["workdir"])

@@ -56,6 +56,8 @@ class GradCheckReply(TypedDict):
 class TrainingReply(TypedDict, total=False):
     history: Any
     params_after: dict[str, torch.Tensor]
+    returned_params: dict[str, torch.Tensor]
+    """The parameters of a model the function returned, when it is not the model the grader passed."""
     optimizers: int
 
 

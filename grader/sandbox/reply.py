@@ -17,6 +17,8 @@ class Failure:
     """The frames of the submission's own files, when the student's code raised."""
     function: str | None = None
     """The student function the failure is attributed to (e.g. "backpropagation", "MyMLP.__init__")."""
+    limit: str = ""
+    """For a timeout, which limit ended the call: "cpu" or "wall" (the call's budget) or "check" (the check's)."""
 
 
 @dataclass
@@ -27,6 +29,12 @@ class Reply:
     """What the handler returned (the TypedDicts of :mod:`grader.sandbox.replies` say which shape, per call)."""
     failure: Failure | None = None
     output: str = ""
+    cpu_seconds: float | None = None
+    """CPU time the worker (and what it started) used for this call, as the grader measured it from outside."""
+    retried: str = ""
+    """Why the call was run a second time on a fresh worker (empty when it was not)."""
+    startup_seconds: float = 0.0
+    """Time spent starting a fresh worker for a retry (not the student's)."""
 
     @property
     def ok(self) -> bool:
@@ -47,4 +55,8 @@ class PendingCall:
     startup_seconds: float = 0.0
     """Time spent starting and loading a worker for this call (not the student's time)."""
     sent_at: float = 0.0
-    """time.monotonic() when the request was sent (a call's time budget counts from there)."""
+    """time.monotonic() when the request was sent (a call's wall-time ceiling counts from there)."""
+    cpu_start: float | None = None
+    """The worker's CPU seconds when the request was sent (its CPU budget counts from there)."""
+    payload: dict[str, Any] | None = None
+    """The request's payload, kept to run the call once more on a fresh worker."""

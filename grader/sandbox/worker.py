@@ -9,7 +9,6 @@ time on its own file descriptors.
 from __future__ import annotations
 
 import importlib
-import io
 import os
 import sys
 import traceback
@@ -17,7 +16,7 @@ from typing import Any
 
 import torch
 
-from grader.sandbox import filesystem, handlers, limits, protocol, serving
+from grader.sandbox import filesystem, handlers, limits, protocol, serving, warmup
 
 PRELOAD = (
     "abc", "argparse", "collections", "copy", "csv", "dataclasses", "datetime", "encodings.ascii", "encodings.idna",
@@ -34,7 +33,7 @@ OPTIONAL_MODULES = ("matplotlib.pyplot", "tqdm", "tqdm.auto", "PIL.Image", "IPyt
 def prepare() -> None:
     """Everything a worker needs that can be done once, before any fork (no CUDA here)."""
     _preload()
-    _warm_up()
+    warmup.warm_up()
     handlers.install_recorders()
 
 
@@ -53,45 +52,6 @@ def _preload() -> None:
         Image.init()  # loads every image plugin now, while the library is still readable
     except Exception:
         pass
-
-
-def _warm_up() -> None:
-    """Run what student code commonly does once, so torch's lazy imports happen while files are readable."""
-    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4, 3), torch.nn.ReLU(), torch.nn.Linear(3, 2))
-    x, y = torch.randn(5, 4), torch.tensor([0, 1, 0, 1, 1])
-    _ = [repr(v) for v in (model, x, x.double(), model[1].weight, model[1].weight.grad, x.numpy(), x[0, 0])]
-    _ = f"{x.mean():.3f} {x.tolist()} {model.state_dict()}"
-    for optimizer in (torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=0.1),
-                      torch.optim.Adam(model.parameters())):
-        loss = torch.nn.functional.cross_entropy(model(x), y) + torch.nn.MSELoss(reduction="none")(x, x).sum()
-        loss.backward()
-        _ = repr(model[1].weight.grad)
-        optimizer.step()
-        optimizer.zero_grad()
-    torch.autograd.grad(model(x).sum(), list(model.parameters()))
-    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y), batch_size=2, shuffle=True)
-    _ = [batch for batch in loader] + list(torch.utils.data.random_split(loader.dataset, [3, 2]))
-    torch.einsum("ij,kj->ik", x, x).softmax(dim=1).argmax(dim=1).float().mean().item()
-    torch.testing.assert_close(x, x.clone())
-    with torch.no_grad(), torch.inference_mode():
-        model.eval()(x)
-    torch.nn.functional.one_hot(y, 2)
-    torch.save(model.state_dict(), io.BytesIO())
-
-
-def _warm_up_cuda() -> None:
-    """Initialise CUDA and load its lazily opened libraries (cuBLAS, ...) while they are still readable."""
-    model = torch.nn.Sequential(torch.nn.Linear(64, 32), torch.nn.ReLU(), torch.nn.Linear(32, 2)).cuda()
-    x, y = torch.randn(16, 64, device="cuda"), torch.randint(0, 2, (16,), device="cuda")
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=0.1)
-    for dtype in (torch.float32, torch.float64):
-        model.to(dtype)
-        loss = torch.nn.functional.cross_entropy(model(x.to(dtype)), y)
-        loss.backward()
-        optimizer.step()
-        optimizer.zero_grad()
-        (model(x.to(dtype)).argmax(dim=1) == y).float().mean().item()
-    torch.cuda.synchronize()
 
 
 def run(config: dict[str, Any], request_fd: int, reply_fd: int, output_fd: int, *, threads: int) -> None:
@@ -115,7 +75,7 @@ def _become_worker(config: dict[str, Any], request_fd: int, reply_fd: int, outpu
     os.chdir(config["workdir"])
     device = config["device"] if config["device"] != "auto" else "cuda" if torch.cuda.is_available() else "cpu"
     if device == "cuda":
-        _warm_up_cuda()
+        warmup.warm_up_cuda()
     # RLIMIT_AS would break CUDA's address-space reservations; on a GPU the host watches RSS instead.
     active = limits.apply(limits.Containment.from_config(config, cpu_only=device == "cpu"))
     os.environ.update(HOME=config["workdir"], TMPDIR=config["workdir"])

@@ -124,7 +124,7 @@ BUGS = [
         ("train", "mean batch loss"), diagnosis='last_batch_loss'),
     bug("train_loss reported as NaN",
         ((GD, 'history["train_loss"].append(float(loss_sum) / n_batches)', 'history["train_loss"].append(float("nan"))'),),
-        ("train", "expected the mean batch loss")),
+        ("train", "expected each epoch's mean batch loss")),
     bug("torch.optim inside the manual update",
         ((GD, MANUAL_RETURN, "    sgd = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay)\n"
                              "    return _fit(n_epochs, model, loss_fn, train_loader, val_loader, device,\n"
@@ -186,6 +186,12 @@ BUGS = [
                                   (GD, "keep = np.isin(targets, list(CIFAR10_INDEX.values()))", "keep = np.isin(targets, [0, 3])"),
                                   (GD, '(targets[keep] == CIFAR10_INDEX["bird"])', "(targets[keep] == 3)")),
         ("load_cifar", "returned datasets of sizes"), diagnosis="wrong_class"),
+    # right code handed back in a shape that earns less: only the part it misses is charged
+    bug("manual update returns nothing", ((GD, MANUAL_RETURN, MANUAL_RETURN.replace("    return _fit", "    _fit")),),
+        ("train_manual_update", "returned None: no list of losses in it"), passes=("train", "rules")),
+    bug("bias gradient squeezed at width 1", ((BP, "model.dL_db[l] = delta.sum(dim=0)",
+                                               "model.dL_db[l] = delta.sum(dim=0).squeeze()"),),
+        ("backpropagation_one_sample", "a squeeze()?"), passes=("grad_check",)),
 ]
 BY_NAME = {entry.name: entry for entry in BUGS}
 

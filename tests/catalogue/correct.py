@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from . import Submission
 
+MANUAL_FIT_RETURN = "    return _fit(n_epochs, model, loss_fn, train_loader, val_loader, device, step)\n\n\ndef _fit"
+
 EINSUM_LOOPS = '''
 def backpropagation(model, y_true, y_pred):
     """Per-sample loops and einsum instead of matrix products."""
@@ -187,6 +189,16 @@ CORRECT = (
     Submission("layers created last to first, functional update",
                append={"gradient_descent": REVERSED_LAYERS_FUNCTIONAL_UPDATE}),
     Submission("update subtracted as p.sub_(lr * d_p)", append={"gradient_descent": SUBTRACTED_STEP}),
+    Submission("one-hot two-class targets", patches=(("gradient_descent", "            loss = loss_fn(output, y)\n",
+                                                      "            loss = loss_fn(output, torch.nn.functional.one_hot("
+                                                      "y, 2).to(output.dtype))\n"),)),
+    Submission("manual update returns (model, history)", patches=(("gradient_descent", MANUAL_FIT_RETURN,
+                                                                   MANUAL_FIT_RETURN.replace("return _fit",
+                                                                                             "return model, _fit")),)),
+    Submission("train requires its val_loader", patches=(("gradient_descent", "def train(n_epochs, optimizer, model, "
+                                                          "loss_fn, train_loader, val_loader=None, device=None)",
+                                                          "def train(n_epochs, optimizer, model, loss_fn, train_loader, "
+                                                          "val_loader, device=None)"),)),
 )
 TRAINS_DIFFERENTLY = {
     "global float64 default dtype at import": ("train",),

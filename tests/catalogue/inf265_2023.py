@@ -99,7 +99,7 @@ CLASS = [
         (GD, MANUAL_SIGNATURE, "def train_manual_update(n_epochs, model, loss_fn, train_loader, lr=1e-2, "
                                "weight_decay=0.):"),
         (GD, MOMENTUM_BLOCK, ""),
-    ), verdicts={**ALL_PASS, "signatures": "failed", "train_manual_update": 12.0},
+    ), verdicts={**ALL_PASS, "signatures": "failed", "train_manual_update": 14.0},
         notes=("no parameter for momentum_coeff",)),
     Notebooks("defaults read top-level names", (
         (GD, "def load_cifar(train_val_split=0.9, data_path='../data/', preprocessor=None):\n"
@@ -147,7 +147,7 @@ CLASS = [
              "            print(f'{datetime.now().time()} | Epoch {epoch} | Training loss {loss_train / n_batch:.5f}')"
              "\n    return losses_train\n\n\ndef compute_accuracy",
          "        losses_train.append(loss.item())\n    return losses_train\n\n\ndef compute_accuracy"),
-    ), verdicts={**ALL_PASS, "train": 7.5}),
+    ), verdicts={**ALL_PASS, "train": 11.25}),
     Notebooks("a required extra parameter", (
         (GD, TRAIN_SIGNATURE, "def train(n_epochs, optimizer, model, loss_fn, train_loader, scheduler):"),
     ), verdicts={**ALL_PASS, "signatures": "failed", "interface": "failed", "train": "failed"},
@@ -159,5 +159,102 @@ CLASS = [
         (BP, "            model.dL_dw[l] = delta.t() @ model.a[l - 1]\n            model.dL_db[l] = delta.sum(0)",
          "            model.dL_dw[l] = delta.view(-1, 1) * model.a[l - 1]\n            model.dL_db[l] = delta[0]"),
     )),
+]
+
+
+def manual_update(returns: str = "losses_train", signature: str = MANUAL_SIGNATURE, per_batch: bool = False,
+                  validation: str = "") -> str:
+    """A student's own train_manual_update (a later cell: it replaces the template's): the right update, handing
+    back ``returns``; ``per_batch`` records one loss per batch; ``validation`` computes val_losses from it."""
+    record = "losses_train.append(loss.item())" if per_batch else "loss_train += loss.item()"
+    epoch_end = "" if per_batch else "        losses_train.append(loss_train / n_batch)\n"
+    val = (f"        if {validation} is not None:\n            with torch.no_grad():\n"
+           f"                val_losses.append(sum(loss_fn(model(x), y).item() for x, y in {validation}) / "
+           f"len({validation}))\n") if validation else ""
+    return f'''{signature}
+    model.train()
+    n_batch = len(train_loader)
+    losses_train, val_losses = [], []
+    velocity = {{}}
+    for epoch in range(1, n_epochs + 1):
+        loss_train = 0.0
+        for imgs, labels in train_loader:
+            imgs = imgs.to(device=device, dtype=torch.double)
+            labels = labels.to(device=device)
+            loss = loss_fn(model(imgs), labels)
+            loss.backward()
+            with torch.no_grad():
+                for name, p in model.named_parameters():
+                    step = p.grad + weight_decay * p
+                    if momentum_coeff:
+                        if name in velocity:
+                            step = momentum_coeff * velocity[name] + step
+                        velocity[name] = step
+                    p -= lr * step
+                    p.grad = None
+            {record}
+{epoch_end}{val}    {"return " + returns if returns else "pass"}
+'''
+
+
+TRAIN_WITH_VALIDATION = '''
+mean, std = data_train_tensor.mean(dim=(0, 2, 3)), data_train_tensor.std(dim=(0, 2, 3))
+normalizer = transforms.Normalize(mean, std)
+
+
+def train(n_epochs, optimizer, model, loss_fn, train_loader, val_loader, device=None, preprocessor=normalizer):
+    device = device or torch.device("cpu")
+    losses_train, losses_val = [], []
+    for epoch in range(n_epochs):
+        model.train()
+        total = 0.0
+        for imgs, labels in train_loader:
+            imgs, labels = preprocessor(imgs.to(device)), labels.to(device)
+            loss = loss_fn(model(imgs), labels)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            total += loss.item()
+        losses_train.append(total / len(train_loader))
+        model.eval()
+        with torch.no_grad():
+            losses_val.append(sum(loss_fn(model(preprocessor(x)), y).item() for x, y in val_loader) / len(val_loader))
+    return losses_train, losses_val
+'''
+ONE_HOT_TRAIN = ("            loss = loss_fn(model(imgs), labels)\n            loss.backward()\n            optimizer.step()",
+                 "            targets = F.one_hot(labels, num_classes=2).to(torch.double)\n"
+                 "            loss = loss_fn(model(imgs), targets)\n            loss.backward()\n            optimizer.step()")
+SQUEEZED_BIAS = ("            model.dL_db[l] = delta.sum(0)", "            model.dL_db[l] = delta.sum(0).squeeze()")
+SCRATCH_CELLS = ("0.9 * 50000 = 45000  # how many training images?",
+                 "def train_manual_update(n_epochs, model, loss_fn, train_loader, lr=1e-2, momentum_coeff=0., "
+                 "weight_decay=0.):\n    #TODO")
+MANUAL_SHARE = {"none": 15.0, "per batch": 17.5}
+"""train_manual_update's points (of 20) when its parameters are right and it returns no losses (75%), or one loss
+per batch (75% + half of the 25% for the history)."""
+
+CLASS += [
+    Notebooks("manual update returns None", cells={GD: (manual_update(returns=""),)},
+              verdicts={**ALL_PASS, "train_manual_update": MANUAL_SHARE["none"]}),
+    Notebooks("manual update returns (model, losses)", cells={GD: (manual_update(returns="model, losses_train"),)}),
+    Notebooks("manual update returns (train, val) losses", cells={GD: (manual_update(
+        returns="losses_train, val_losses", validation="val_loader", signature=MANUAL_SIGNATURE.replace(
+            "weight_decay=0.):", "weight_decay=0., val_loader=None):")),)},
+        verdicts={**ALL_PASS, "signatures": "failed"}),
+    Notebooks("manual update returns a dict", cells={GD: (manual_update(
+        returns="{'train_loss': losses_train, 'val_loss': val_losses}"),)}),
+    Notebooks("manual update returns one loss per batch", cells={GD: (manual_update(per_batch=True),)},
+              verdicts={**ALL_PASS, "train_manual_update": MANUAL_SHARE["per batch"]}),
+    Notebooks("required val_loader and a data-derived preprocessor", (
+        (GD, "data_train, data_val, data_test = load_cifar()",
+         "data_train, data_val, data_test = load_cifar()\n"
+         "data_train_tensor = torch.stack([img for img, _ in data_train])"),
+    ), cells={GD: (TRAIN_WITH_VALIDATION,)}, verdicts={**ALL_PASS, "signatures": "failed"},
+        notes=("val_loader was given the grader's validation loader", "preprocessor was given an identity function")),
+    Notebooks("scratch cell and a #TODO stub cell", cells={GD: SCRATCH_CELLS},
+              notes=("was left out: it is not valid Python (line 1: cannot assign to expression)",
+                     "was left out: it is not valid Python (line 2: expected an indented block")),
+    Notebooks("one-hot two-class targets", ((GD, *ONE_HOT_TRAIN),)),
+    Notebooks("bias gradient squeezed at width 1", ((BP, *SQUEEZED_BIAS),),
+              verdicts={**ALL_PASS, "backpropagation_one_sample": 35 * 0.8}),
 ]
 BY_NAME = {submission.name: submission for submission in CLASS}

@@ -75,8 +75,20 @@ def test_endless_loop_costs_its_call_budget_not_the_check_limit(tmp_path, golden
     results = graded(tmp_path, entry.patches, "backpropagation_one_sample", "train", check_seconds=120, golden=golden,
                      key=entry.name)
     feedback = feedback_of(results["backpropagation_one_sample"])
-    assert "took more than 2." in feedback and "the limit for this case: the grader's own computation" in feedback
+    assert "s of CPU time, twice the limit for this case, on a fresh worker after a first try over 2.0 s: the " \
+           "grader's own computation of it takes" in feedback, feedback
     assert results["train"].passed
+
+
+def test_a_sleeping_call_ends_at_its_wall_ceiling_after_one_retry(tmp_path):
+    started = time.monotonic()
+    results = graded(tmp_path, hostile_backprop("import time\ntime.sleep(600)"), "backpropagation_one_sample",
+                     "train", check_seconds=120, call_wall_multiple=1)
+    feedback = feedback_of(results["backpropagation_one_sample"])
+    assert "was still running after 4 s, on a fresh worker after a first try of 2 s, without using its CPU " \
+           "budget: is it waiting for something" in feedback, feedback
+    assert results["backpropagation_one_sample"].score == 0 and results["train"].passed
+    assert time.monotonic() - started < 60, "two calls at their ceilings, then the function is not called again"
 
 
 def test_sleep_at_import(tmp_path, golden):
