@@ -99,28 +99,6 @@ def expected_gradients(case: NetCase) -> tuple[Gradients, Gradients]:
             {l: _grad(model.linear(l).bias) for l in range(1, model.L + 1)})
 
 
-def finite_differences(case: NetCase, eps: float, one_sided: bool = False) -> dict[str, torch.Tensor]:
-    """Finite differences of the summed squared error for every parameter (by its name, ``fc.L.weight``, flattened),
-    central, or forward when ``one_sided``, in float64."""
-    model = case.model()
-    loss_fn = torch.nn.MSELoss(reduction="none")
-    found = {}
-    with torch.no_grad():
-        base = loss_fn(model(case.x), case.y).sum().item()
-        for name, param in model.named_parameters():
-            flat, values = param.view(-1), []
-            for i in range(flat.numel()):
-                original = flat[i].item()
-                flat[i] = original + eps
-                plus = loss_fn(model(case.x), case.y).sum().item()
-                flat[i] = original - eps
-                minus = loss_fn(model(case.x), case.y).sum().item()
-                flat[i] = original
-                values.append((plus - base) / eps if one_sided else (plus - minus) / (2 * eps))
-            found[name] = torch.tensor(values, dtype=torch.float64)
-    return found
-
-
 def by_parameter_name(dL_dw: Gradients, dL_db: Gradients) -> dict[str, torch.Tensor]:
     """Gradients stored by layer (``model.dL_dw[l]``) under their parameters' names (``fc.l.weight``), flattened."""
     return {**{f"fc.{l}.weight": g.flatten() for l, g in dL_dw.items()},
@@ -130,10 +108,9 @@ def by_parameter_name(dL_dw: Gradients, dL_db: Gradients) -> dict[str, torch.Ten
 def relative_error(fd: dict[str, torch.Tensor], analytic: dict[str, torch.Tensor], names: Sequence[str]) -> float:
     """The assignment's relative error ||g_fd - g_bp|| / (||g_fd|| + ||g_bp||) over the parameters ``names``
     (0 when both are zero)."""
-    g_fd = torch.cat([fd[name] for name in names])
-    g_bp = torch.cat([analytic[name] for name in names])
-    denominator = (g_fd.norm() + g_bp.norm()).item()
-    return 0.0 if denominator == 0 else (g_fd - g_bp).norm().item() / denominator
+    first, second = (torch.cat([vectors[name] for name in names]) for vectors in (fd, analytic))
+    scale = torch.linalg.vector_norm(first) + torch.linalg.vector_norm(second)
+    return 0.0 if scale == 0 else float(torch.linalg.vector_norm(first - second) / scale)
 
 
 def _grad(parameter: torch.Tensor) -> torch.Tensor:

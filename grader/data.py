@@ -48,9 +48,14 @@ def detect_layout(root: Path) -> str:
         return "decoded"
     if (root / "cifar-10-batches-py").is_dir():
         return "official"
-    if all((root / split / name).is_dir() for split in ("train", "test") for name in CLASSES):
+    if all(folder.is_dir() for folder in _class_folders(root)):
         return "imagefolder"
     raise DataError(f"{str(root)!r} holds neither supported layout.\n{DATA_HELP}")
+
+
+def _class_folders(root: Path) -> list[Path]:
+    """DIR/train/airplane, DIR/train/bird, DIR/test/airplane, DIR/test/bird."""
+    return [root / split / name for split in ("train", "test") for name in CLASSES]
 
 
 def load_arrays(root: Path, cache_dir: Path | None = None) -> Arrays:
@@ -131,18 +136,15 @@ def decode(root: Path, layout: str) -> Arrays:
 
 
 def _decode_image_folder(root: Path) -> Arrays:
-    from PIL import Image
+    from torchvision.io import ImageReadMode, decode_image, read_file
 
     def split(name: str) -> tuple[torch.Tensor, torch.Tensor]:
-        images, labels = [], []
-        for label, cls in enumerate(CLASSES):
-            for path in sorted((root / name / cls).iterdir()):
-                with Image.open(path) as image:
-                    images.append(np.asarray(image.convert("RGB")))
-                labels.append(label)
-        if not images:
+        paths = [sorted((root / name / cls).iterdir()) for cls in CLASSES]
+        if not any(paths):
             raise DataError(f"No images under {str(root / name)!r}.\n{DATA_HELP}")
-        return torch.from_numpy(np.stack(images)).permute(0, 3, 1, 2).contiguous(), torch.tensor(labels)
+        pixels = [decode_image(read_file(str(path)), mode=ImageReadMode.RGB) for group in paths for path in group]
+        labels = torch.cat([torch.full((len(group),), label) for label, group in enumerate(paths)])
+        return torch.stack(pixels), labels
 
     return Arrays(*split("train"), *split("test"))
 
@@ -150,16 +152,17 @@ def _decode_image_folder(root: Path) -> Arrays:
 def _decode_official(root: Path) -> Arrays:
     from torchvision.datasets import CIFAR10
 
+    airplane, bird = CIFAR10_INDEX["airplane"], CIFAR10_INDEX["bird"]
     parts = []
     for train in (True, False):
         try:
             data = CIFAR10(str(root), train=train, download=False)
         except RuntimeError as error:
             raise DataError(f"{error} ({str(root)!r}).\n{DATA_HELP}") from None
-        targets = np.asarray(data.targets)
-        keep = np.isin(targets, list(CIFAR10_INDEX.values()))
-        parts.append(torch.from_numpy(data.data[keep]).permute(0, 3, 1, 2).contiguous())
-        parts.append(torch.from_numpy((targets[keep] == CIFAR10_INDEX["bird"]).astype(np.int64)))
+        classes = torch.as_tensor(data.targets)
+        wanted = (classes == airplane) | (classes == bird)
+        parts.append(torch.from_numpy(data.data).permute(0, 3, 1, 2)[wanted].contiguous())
+        parts.append((classes[wanted] == bird).to(torch.int64))
     return Arrays(*parts)
 
 
@@ -180,9 +183,7 @@ def resized(images: torch.Tensor, size: tuple[int, ...]) -> torch.Tensor:
 
 def normalise(images: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
     """float32 images normalised per channel with the mean and std of the uint8 ``reference`` images."""
-    pixels = reference.to(torch.float64) / 255
-    mean = pixels.mean(dim=(0, 2, 3), keepdim=True)
-    std = pixels.std(dim=(0, 2, 3), keepdim=True)
+    std, mean = torch.std_mean(reference.to(torch.float64) / 255, dim=(0, 2, 3), keepdim=True)
     return ((images.to(torch.float64) / 255 - mean) / std).to(torch.float32)
 
 

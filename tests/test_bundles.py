@@ -14,8 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from grader.bundle import solution_bodies, solution_in, solution_in_wheel
+from grader.bundle import shared_in, solution_bodies, solution_in, solution_in_wheel, solution_sources
+from grader.bundle.secrecy import shared_with
 from grader.commands.bundle import bundle_main
+from tests.catalogue.buggy import BY_NAME as BUGGY
 from tests.catalogue.hostile import SPY_ON_THE_CLASS, hostile_backprop, steals_the_solution
 from tests.support.grading import REFERENCE, ROOT, SHARED_DATA, write_submission
 
@@ -45,11 +47,23 @@ def assert_no_solution(root: Path) -> None:
     texts = {str(path.relative_to(root)): path.read_text(errors="replace") for path in files if path.suffix != ".whl"}
     assert not solution_in(texts, BODIES)
     assert not list(root.rglob("reference")), "no reference package anywhere"
+    shared = shared_in(root)
+    assert not shared, [f"{s.file}: {s.what} {s.text}" for s in shared]
 
 
 def test_the_leak_check_finds_the_reference():
     texts = {"gradient_descent.py": (REFERENCE / "gradient_descent.py").read_text(), "reference/x.py": ""}
     assert solution_in(texts, BODIES) == ["gradient_descent.py", "reference/x.py"]
+
+
+def test_the_similarity_check_finds_the_reference_renamed_and_one_line_of_it():
+    source = (REFERENCE / "backpropagation.py").read_text()
+    renamed = source.replace("delta", "err").replace("model", "net").replace("y_pred", "out").replace("eps", "h")
+    found = shared_with(solution_sources(), {"copy.py": renamed})
+    assert {s.what for s in found} == {"statements", "line"} and len(found) >= 10
+    line = next(text for text in source.splitlines() if "model.dL_dw[l] =" in text)
+    assert [s.what for s in shared_with(solution_sources(), {"one.py": f"def f(model, delta, l):\n{line}\n"})] \
+        == ["line"]
 
 
 def run_check(bin_folder: Path, folder: Path) -> subprocess.CompletedProcess:
@@ -76,6 +90,19 @@ def test_the_student_kit_installs_holds_no_solution_and_checks_work(tmp_path):
         shutil.copy(REFERENCE / module, solution / module)
     solved = run_check(bin_folder, solution)
     assert solved.returncode == 0 and "Total: 85 / 100" in solved.stdout and "[ FAIL]" not in solved.stdout
+    for bug, sentence in KIT_DIAGNOSES.items():
+        folder = BUGGY[bug].write(tmp_path / bug.replace(" ", "_"))
+        done = subprocess.run([str(bin_folder / "autograde"), "check", str(folder), "--skip-accuracy", "--verbose"],
+                              env={**os.environ, "PATH": f"{bin_folder}:{os.environ['PATH']}"}, capture_output=True,
+                              text=True, timeout=600)
+        assert f"Diagnosis: {sentence}" in done.stdout, (bug, done.stdout[-3000:])
+
+
+KIT_DIAGNOSES = {"derivative taken at a instead of z": "your model.dL_dw and model.dL_db equal what f' evaluated",
+                 "momentum ignored": "your parameters equal what ignoring the momentum",
+                 "grad_check with one-sided differences": "your grad_check's answers equal what one-sided"}
+"""A misconception of each simulated function, named by the kit as by the official grader (the simulators are
+autograd and torch.optim with knobs: nothing in them computes a correct answer by hand)."""
 
 
 @pytest.fixture(scope="module")

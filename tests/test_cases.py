@@ -1,6 +1,7 @@
 """The grader's own strategies, tested: valid ranges, determinism, and ReLU inputs kept off the kink."""
 from __future__ import annotations
 
+import pytest
 import torch
 from hypothesis import given
 from hypothesis import strategies as st
@@ -8,10 +9,12 @@ from hypothesis import strategies as st
 from grader.cases import (
     GRADED_ACTIVATIONS,
     KINK_MARGIN,
+    by_parameter_name,
     expected_gradients,
     make_net_case,
     min_kink_distance,
     net_cases,
+    relative_error,
     sgd_configs,
     training_problem,
 )
@@ -59,3 +62,42 @@ def test_sgd_configs_reach_every_momentum_and_decay_combination():
 
     collect()
     assert seen == {(False, False), (False, True), (True, False), (True, True)}
+
+
+def _finite_differences(case, eps: float, one_sided: bool = False) -> dict[str, torch.Tensor]:
+    """Central (or forward) differences of the summed squared error, written here: the grader ships none."""
+    model = case.model()
+    found = {}
+    with torch.no_grad():
+        def loss() -> float:
+            return ((model(case.x) - case.y) ** 2).sum().item()
+        base = loss()
+        for name, param in model.named_parameters():
+            flat, values = param.view(-1), []
+            for i in range(flat.numel()):
+                original = flat[i].item()
+                flat[i] = original + eps
+                plus = loss()
+                flat[i] = original - eps
+                minus = loss()
+                flat[i] = original
+                values.append((plus - base) / eps if one_sided else (plus - minus) / (2 * eps))
+            found[name] = torch.tensor(values, dtype=torch.float64)
+    return found
+
+
+@pytest.mark.parametrize("index", range(3))
+def test_autograd_stands_for_the_finite_differences_a_grad_check_takes(index):
+    from grader.checks.grad_check import AGREEMENT, CASES, EPS, _gradients, contract_error
+    from grader.diagnosis.grad_check import errors
+
+    n_l, activation, batch = CASES[index]
+    case = make_net_case(n_l, (activation,) * (len(n_l) - 1), batch, 265 + index)
+    central, forward = _finite_differences(case, EPS), _finite_differences(case, EPS, one_sided=True)
+    for variant in ("correct", "weight", "bias"):
+        dL_dw, dL_db, _ = _gradients(case, variant)
+        analytic = by_parameter_name(dL_dw, dL_db)
+        by_differences = relative_error(central, analytic, list(central))
+        assert abs(contract_error(case, dL_dw, dL_db) - by_differences) <= AGREEMENT[0] * by_differences + 1e-9
+        one_sided = relative_error(forward, analytic, list(forward))
+        assert errors(case, dL_dw, dL_db, EPS)["one_sided_difference"] == pytest.approx(one_sided, rel=1e-4, abs=1e-9)

@@ -20,6 +20,7 @@ from pathlib import Path
 import grader
 
 from ..assignment import DECLARATION, Assignment, load_assignment
+from .secrecy import Shared, shared_with
 
 TEMPLATES = Path(__file__).with_name("templates")
 KIT_ASSIGNMENT = "assignment"
@@ -53,7 +54,35 @@ def build_wheel(target: Path) -> Path:
     leaks = solution_in_wheel(wheel)
     if leaks:
         raise BundleError(f"the wheel would ship reference code ({', '.join(leaks)}); check pyproject.toml's packages")
+    shared = shared_with(solution_sources(), wheel_texts(wheel))
+    if shared:
+        raise BundleError("the wheel shares code with the reference solution: " +
+                          "; ".join(f"{s.file}: {s.what} {s.text!r}" for s in shared[:5]))
     return wheel
+
+
+def solution_sources(root: Path | None = None) -> dict[str, str]:
+    """The reference solution's files (name -> source), from the checkout."""
+    return {f"{SOLUTION_PACKAGE}/{module.name}": module.read_text(encoding="utf-8")
+            for module in sorted(((root or checkout()) / SOLUTION_PACKAGE).glob("*.py"))}
+
+
+def wheel_texts(wheel: Path) -> dict[str, str]:
+    """The wheel's text files, name -> content."""
+    with zipfile.ZipFile(wheel) as archive:
+        return {name: archive.read(name).decode(errors="replace") for name in archive.namelist()}
+
+
+def shared_in(root: Path, sources: dict[str, str] | None = None) -> list[Shared]:
+    """What any file under ``root`` (a bundle; its wheels opened) shares with the reference solution."""
+    texts: dict[str, str] = {}
+    for path in (p for p in root.rglob("*") if p.is_file()):
+        name = str(path.relative_to(root))
+        if path.suffix == ".whl":
+            texts.update({f"{name}!{inner}": text for inner, text in wheel_texts(path).items()})
+        elif path.suffix in (".py", ".md", ".toml", ".yml", ".txt", ".sh", "") or path.name == "run_autograder":
+            texts[name] = path.read_text(encoding="utf-8", errors="replace")
+    return shared_with(solution_sources() if sources is None else sources, texts)
 
 
 def solution_bodies(root: Path | None = None) -> list[str]:
@@ -74,9 +103,7 @@ def solution_in(texts: dict[str, str], bodies: list[str]) -> list[str]:
 
 def solution_in_wheel(wheel: Path, bodies: list[str] | None = None) -> list[str]:
     """The wheel's files that are, or contain, reference code (empty when it has none)."""
-    with zipfile.ZipFile(wheel) as archive:
-        texts = {name: archive.read(name).decode(errors="replace") for name in archive.namelist()}
-    return solution_in(texts, solution_bodies() if bodies is None else bodies)
+    return solution_in(wheel_texts(wheel), solution_bodies() if bodies is None else bodies)
 
 
 def carry_assignment(assignment: Assignment, target: Path, rubric: Path | None = None) -> Path:

@@ -6,6 +6,7 @@ the ones with a parameter, such as which layer was skipped). With no knob turned
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,7 +14,7 @@ import torch
 
 from ..cases import Gradients, NetCase
 from ..compare import Tolerance, mismatch
-from ..given import ACTIVATIONS, MyNet
+from ..given import ACTIVATIONS
 from . import first_setting
 
 UNSET_OR_ZERO = "unset-or-zero"
@@ -49,33 +50,68 @@ def variants(case: NetCase) -> dict[str, list[Knobs]]:
 
 def imitate(case: NetCase, knobs: Knobs = Knobs()) -> dict[str, dict[str, Any]]:
     """{"dL_dw": {"l": tensor}, "dL_db": {...}} as backpropagation with ``knobs`` leaves them on the model."""
+    rows = slice(0, 1) if knobs.first_sample_only else slice(None)
+    weights, biases = _autograd(case, knobs, rows)
+    if knobs.bias_first_sample:
+        biases = _autograd(case, knobs, slice(0, 1))[1]
+    weights = {l: knobs.sign * (w.T if knobs.transposed else w) for l, w in weights.items()}
+    biases = {l: knobs.sign * b for l, b in biases.items()}
+    return _stored(weights, biases, len(case.n_l) - 1, knobs)
+
+
+def _autograd(case: NetCase, knobs: Knobs, rows: slice) -> tuple[Gradients, Gradients]:
+    """Autograd's gradients of the knobs' loss on the samples ``rows``: (factor / 2) times the summed squared
+    error, divided by the outputs or the batch when asked, through activations with the knobs' derivative."""
     model = case.model()
-    with torch.no_grad():
-        y_pred = model(case.x)
-        rows = slice(0, 1) if knobs.first_sample_only else slice(None)
-        delta = knobs.factor * (y_pred - case.y)[rows] * _derivative(model, model.L, knobs)[rows]
-        delta = delta / (delta.shape[1] if knobs.mean_outputs else 1) / (delta.shape[0] if knobs.mean_batch else 1)
-        weights, biases = {}, {}
-        for l in range(model.L, 0, -1):
-            a = model.a[l - 1][rows]
-            weights[l] = knobs.sign * (a.T @ delta if knobs.transposed else delta.T @ a)
-            biases[l] = knobs.sign * (delta[0] if knobs.bias_first_sample else delta.sum(dim=0))
-            if l > 1:
-                delta = (delta @ model.linear(l).weight) * _derivative(model, l - 1, knobs)[rows]
-    return _stored(weights, biases, model.L, knobs)
+    if knobs.derivative != "z":
+        for l in range(1, model.L + 1):
+            model.f[l] = _with_derivative(model.f[l], _wrong_derivative(model.df[l], knobs.derivative))
+    y_pred, y = model(case.x[rows]), case.y[rows]
+    loss = knobs.factor / 2 * ((y_pred - y) ** 2).sum()
+    loss = loss / (y.shape[1] if knobs.mean_outputs else 1) / (y.shape[0] if knobs.mean_batch else 1)
+    loss.backward()
+    layers = range(1, model.L + 1)
+    return ({l: _grad(model.linear(l).weight) for l in layers}, {l: _grad(model.linear(l).bias) for l in layers})
 
 
-def _derivative(model: MyNet, l: int, knobs: Knobs) -> torch.Tensor:
-    derivative: torch.Tensor
-    if knobs.derivative == "z":
-        derivative = model.df[l](model.z[l])
-    elif knobs.derivative == "a":
-        derivative = model.df[l](model.a[l])
-    elif knobs.derivative == "none":
-        derivative = torch.ones_like(model.z[l])
-    else:
-        derivative = ACTIVATIONS[knobs.derivative][1](model.z[l])
-    return derivative
+def _grad(parameter: torch.Tensor) -> torch.Tensor:
+    return parameter.grad.detach().clone() if parameter.grad is not None else torch.zeros_like(parameter)
+
+
+def _wrong_derivative(df: Callable[..., torch.Tensor], which: str) -> Callable[[torch.Tensor, torch.Tensor],
+                                                                                 torch.Tensor]:
+    """The derivative a misconception uses, from (z, a): f' at a, none at all, or another activation's f'."""
+    if which == "a":
+        return lambda z, a: df(a)
+    if which == "none":
+        return lambda z, a: torch.ones_like(z)
+    other = ACTIVATIONS[which][1]
+    return lambda z, a: other(z)
+
+
+class _DerivativeOf(torch.autograd.Function):
+    """f in the forward pass; in the backward pass the incoming gradient times a given ``derivative(z, a)``."""
+
+    @staticmethod
+    def forward(ctx: Any, z: torch.Tensor, f: Callable[..., torch.Tensor],
+                derivative: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> torch.Tensor:
+        a = f(z)
+        ctx.save_for_backward(z, a)
+        ctx.derivative = derivative
+        return a
+
+    @staticmethod
+    def backward(ctx: Any, *grads: torch.Tensor) -> tuple[torch.Tensor, None, None]:
+        z, a = ctx.saved_tensors
+        return grads[0] * ctx.derivative(z, a), None, None
+
+
+def _with_derivative(f: Callable[..., torch.Tensor],
+                     derivative: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]) -> Callable[..., torch.Tensor]:
+    def activation(z: torch.Tensor) -> torch.Tensor:
+        result: torch.Tensor = _DerivativeOf.apply(z, f, derivative)
+        return result
+    return activation
 
 
 def _stored(weights: Gradients, biases: Gradients, layers: int, knobs: Knobs) -> dict[str, dict[str, Any]]:

@@ -1,7 +1,9 @@
 """What training loops with each misconception compute, in float64, from the training problem alone.
 
-:func:`imitate` is one SGD training run with knobs (written out, as the manual update is): with no knob turned it is
-``torch.optim.SGD`` (tests/test_diagnosis.py checks the parameters and losses against the grader's own reference).
+:func:`imitate` is one ``torch.optim.SGD`` training run with knobs: each misconception is an optimiser set otherwise
+(no momentum, lr squared, dampening, a negated momentum, one per epoch), a loop written otherwise (gradients not
+zeroed, two steps per batch) or a weight decay applied around the optimiser's step. It writes no update rule of its
+own (it ships in the student kit); with no knob turned it is the grader's reference run (tests/test_diagnosis.py).
 """
 from __future__ import annotations
 
@@ -62,44 +64,48 @@ def imitate(payload: dict[str, Any], knobs: SGDKnobs = SGDKnobs()) -> tuple[dict
         for name, tensor in payload["params"].items():
             model.get_parameter(name).copy_(tensor)
     loss_fn, batch = torch.nn.CrossEntropyLoss(), payload["batch_size"]
-    buffers: dict[str, torch.Tensor] = {}
+    optimizer = _optimizer(model, payload, knobs)
     epoch_losses = []
     for _ in range(payload["n_epochs"]):
         if knobs.reset_each_epoch:
-            buffers.clear()
+            optimizer = _optimizer(model, payload, knobs)
         losses = []
         for start in range(0, len(payload["x"]), batch):
             loss = loss_fn(model(payload["x"][start:start + batch]), payload["y"][start:start + batch])
             loss.backward()
             for _ in range(knobs.updates):
-                _step(model, buffers, payload, knobs)
+                _step(model, optimizer, payload["lr"] ** knobs.lr_power * payload["weight_decay"], knobs.decay)
             if knobs.zero_grad:
-                model.zero_grad(set_to_none=True)
+                optimizer.zero_grad(set_to_none=True)
             losses.append(loss.item())
         epoch_losses.append(sum(losses) / len(losses) if knobs.losses == "mean" else
                             sum(losses) if knobs.losses == "sum" else losses[-1])
     return {name: p.detach().clone() for name, p in model.named_parameters()}, epoch_losses
 
 
-@torch.no_grad()
-def _step(model: MyNet, buffers: dict[str, torch.Tensor], payload: dict[str, Any], knobs: SGDKnobs) -> None:
-    lr, momentum, decay = payload["lr"] ** knobs.lr_power, payload["momentum"], payload["weight_decay"]
+def _optimizer(model: MyNet, payload: dict[str, Any], knobs: SGDKnobs) -> torch.optim.SGD:
+    """torch.optim.SGD as the knobs set it (a negated momentum is set after construction, which refuses one)."""
+    momentum = payload["momentum"] if knobs.momentum else 0.0
     dampening = momentum if knobs.dampening < 0 else knobs.dampening
-    for name, p in model.named_parameters():
-        if p.grad is None:
-            continue
-        step = p.grad + decay * p if decay and knobs.decay == "l2" else p.grad.clone()
-        if momentum and knobs.momentum:
-            if name not in buffers:
-                buffers[name] = step.clone()
-            else:
-                buffers[name] = momentum * buffers[name] * knobs.buffer_sign + (1 - dampening) * step
-            step = buffers[name]
-        if decay and knobs.decay == "outside":
-            step = step + decay * p
-        if decay and knobs.decay == "decoupled":
-            p.mul_(1 - lr * decay)
-        p.sub_(lr * step)
+    optimizer = torch.optim.SGD(model.parameters(), lr=payload["lr"] ** knobs.lr_power, momentum=momentum,
+                                dampening=dampening if momentum else 0.0,
+                                weight_decay=payload["weight_decay"] if knobs.decay == "l2" else 0.0)
+    optimizer.param_groups[0]["momentum"] = momentum * knobs.buffer_sign
+    return optimizer
+
+
+def _step(model: MyNet, optimizer: torch.optim.SGD, lr_decay: float, decay: str) -> None:
+    """One optimiser step; a weight decay the optimiser does not apply ("outside" its momentum buffer, or
+    "decoupled" from the gradient) is applied around it: ``lr_decay`` is lr * weight_decay."""
+    with torch.no_grad():
+        before = [p.clone() for p in model.parameters()] if lr_decay and decay == "outside" else []
+        if lr_decay and decay == "decoupled":
+            for p in model.parameters():
+                p.mul_(1 - lr_decay)
+    optimizer.step()
+    with torch.no_grad():
+        for p, old in zip(model.parameters(), before):
+            p.sub_(lr_decay * old)
 
 
 def holding(observations: Sequence[tuple[dict[str, Any], Any]], variants: dict[str, list[SGDKnobs]],
