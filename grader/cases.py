@@ -7,6 +7,8 @@ solution can never disagree with autograd over the derivative at the kink.
 """
 from __future__ import annotations
 
+import functools
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +36,17 @@ class NetCase:
     y: torch.Tensor
     seed: int
 
+    @functools.cached_property
+    def autograd(self) -> tuple[tuple[Gradients, Gradients], float]:
+        """(dL/dW, dL/db) by autograd, and the CPU seconds they took, computed once per case."""
+        started = time.process_time()
+        model = self.model()
+        loss = ((model(self.x) - self.y) ** 2).sum()
+        loss.backward()
+        gradients = ({l: _grad(model.linear(l).weight) for l in range(1, model.L + 1)},
+                     {l: _grad(model.linear(l).bias) for l in range(1, model.L + 1)})
+        return gradients, time.process_time() - started
+
     def payload(self) -> dict[str, Any]:
         return {"n_l": list(self.n_l), "activations": list(self.activations), "params": self.params,
                 "x": self.x, "y": self.y}
@@ -60,8 +73,14 @@ class NetCase:
 
 
 def make_net_case(n_l: Sequence[int], activations: Sequence[str], batch: int, seed: int) -> NetCase:
-    """A deterministic NetCase; for kinked activations every |z| >= KINK_MARGIN (redrawn by seed otherwise)."""
-    activations = tuple(activations)
+    """A deterministic NetCase; for kinked activations every |z| >= KINK_MARGIN (redrawn by seed otherwise). The
+    same arguments give the same object for the life of the process (a batch grader process draws the same cases
+    for every submission it grades: they are built, and their autograd gradients computed, once)."""
+    return _net_case(tuple(n_l), tuple(activations), batch, seed)
+
+
+@functools.lru_cache(maxsize=8192)
+def _net_case(n_l: tuple[int, ...], activations: tuple[str, ...], batch: int, seed: int) -> NetCase:
     for attempt in range(1000):
         generator = torch.Generator().manual_seed(seed * 1000 + attempt)
         params = {}
@@ -91,12 +110,20 @@ def min_kink_distance(case: NetCase) -> float:
 
 
 def expected_gradients(case: NetCase) -> tuple[Gradients, Gradients]:
-    """dL/dW[l] and dL/db[l] of the summed squared error, by autograd, in float64."""
-    model = case.model()
-    loss = ((model(case.x) - case.y) ** 2).sum()
-    loss.backward()
-    return ({l: _grad(model.linear(l).weight) for l in range(1, model.L + 1)},
-            {l: _grad(model.linear(l).bias) for l in range(1, model.L + 1)})
+    """dL/dW[l] and dL/db[l] of the summed squared error, by autograd, in float64 (fresh copies: callers may change
+    them)."""
+    return _copies(case.autograd[0])
+
+
+def expected_gradients_timed(case: NetCase) -> tuple[tuple[Gradients, Gradients], float]:
+    """:func:`expected_gradients` and the CPU seconds autograd took for them (when first computed: the cost of the
+    case, for a call's time budget, whether or not this process had it already)."""
+    return _copies(case.autograd[0]), case.autograd[1]
+
+
+def _copies(gradients: tuple[Gradients, Gradients]) -> tuple[Gradients, Gradients]:
+    weights, biases = gradients
+    return {l: g.clone() for l, g in weights.items()}, {l: g.clone() for l, g in biases.items()}
 
 
 def by_parameter_name(dL_dw: Gradients, dL_db: Gradients) -> dict[str, torch.Tensor]:
@@ -245,6 +272,22 @@ def reference_run(payload: dict[str, Any]) -> ReferenceRun:
         sample_means.append(weighted / len(payload["x"]))
     return ReferenceRun({name: p.detach().clone() for name, p in model.named_parameters()},
                         [sum(losses) / len(losses) for losses in batch_losses], batch_losses, sample_means)
+
+
+def reference_for(config: SGDConfig, with_validation: bool = False,
+                  classes: int = 2) -> tuple[dict[str, Any], ReferenceRun, float]:
+    """The training problem of ``config``, the grader's own run of it, and the CPU seconds that run took: made once
+    per process (a copy of the payload each time: callers may add to it)."""
+    payload, run, seconds = _reference(config, with_validation, classes)
+    return dict(payload), run, seconds
+
+
+@functools.lru_cache(maxsize=2048)
+def _reference(config: SGDConfig, with_validation: bool, classes: int) -> tuple[dict[str, Any], ReferenceRun, float]:
+    payload = training_problem(config, with_validation, classes)
+    started = time.process_time()
+    run = reference_run(payload)
+    return payload, run, time.process_time() - started
 
 
 def reference_training(payload: dict[str, Any]) -> tuple[dict[str, torch.Tensor], list[float]]:

@@ -44,6 +44,8 @@ def _environment(parser: argparse.ArgumentParser, *, only_checks: bool = True) -
         parser.add_argument("--only", dest="checks", nargs="+", default=(), metavar="CHECK",
                             help="run only these checks")
     parser.add_argument("--verbose", action="store_true", help="show progress on stderr; full feedback for every check")
+    parser.add_argument("--timings", action="store_true",
+                        help="after the report, where the time went: each check's wall and CPU seconds and calls")
 
 
 def _grading(parser: argparse.ArgumentParser, *, only_checks: bool = True) -> None:
@@ -59,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
         "isolated worker process; every verdict is computed by the grader.", epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (_add_grade, _add_check, _add_batch, _add_merge, _add_bundle):
+    for add in (_add_grade, _add_check, _add_batch, _add_merge, _add_bundle, _add_similarity):
         add(commands)
     return parser
 
@@ -127,6 +129,23 @@ def _add_bundle(commands: Subcommands) -> None:
                                                                  "(carried in the bundle; default: default)")
 
 
+def _add_similarity(commands: Subcommands) -> None:
+    similarity = commands.add_parser(
+        "similarity", help="which submissions share their code, in the class and with earlier years (instructors)",
+        description="Compare the graded functions of every pair of submissions in CLASS, and of each with every "
+                    "submission in the --against folders; write similarity.csv and similarity.html into --out (and "
+                    "each student's closest match into a batch gradebook there). Nothing is run.")
+    similarity.add_argument("submissions", metavar="CLASS", help="a folder of submission folders or .zip files")
+    similarity.add_argument("--out", required=True, metavar="OUT")
+    similarity.add_argument("--against", nargs="+", default=(), metavar="DIR",
+                            help="folders of earlier submissions (folders or .zip files, any year)")
+    similarity.add_argument("--assignment", metavar="NAME|FILE",
+                            help="the version of the assignment (default: default)")
+    similarity.add_argument("--template", metavar="DIR", help="the template the students started from: its code is "
+                                                              "left out (default: this grader's own, for default)")
+    similarity.add_argument("--threshold", type=float, default=0.7, help="flag pairs at or above this (default 0.7)")
+
+
 def _outputs(args: argparse.Namespace) -> dict[str, str | None]:
     return {fmt.name: getattr(args, fmt.name) for fmt in FORMATS}
 
@@ -163,6 +182,13 @@ def _run_bundle(args: argparse.Namespace) -> int:
                        assignment=args.assignment)
 
 
+def _run_similarity(args: argparse.Namespace) -> int:
+    from .commands.similarity import similarity_main
+
+    return similarity_main(submissions=args.submissions, out=args.out, against=tuple(args.against),
+                           assignment=args.assignment, template=args.template, threshold=args.threshold)
+
+
 def _tolerant_streams() -> None:
     """A console that cannot show a character (Windows' cp1252, say) gets an escape, not a crash, when a report
     repeats what the student's code printed."""
@@ -175,7 +201,7 @@ def _tolerant_streams() -> None:
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "grade": _run_grade, "check": _run_check, "batch": _run_batch, "merge": _run_merge,
-    "bundle": _run_bundle}
+    "bundle": _run_bundle, "similarity": _run_similarity}
 
 
 def run(argv: list[str] | None = None) -> int:

@@ -136,17 +136,25 @@ def decode(root: Path, layout: str) -> Arrays:
 
 
 def _decode_image_folder(root: Path) -> Arrays:
-    from torchvision.io import ImageReadMode, decode_image, read_file
-
     def split(name: str) -> tuple[torch.Tensor, torch.Tensor]:
         paths = [sorted((root / name / cls).iterdir()) for cls in CLASSES]
         if not any(paths):
             raise DataError(f"No images under {str(root / name)!r}.\n{DATA_HELP}")
-        pixels = [decode_image(read_file(str(path)), mode=ImageReadMode.RGB) for group in paths for path in group]
+        pixels = [_rgb(path) for group in paths for path in group]
         labels = torch.cat([torch.full((len(group),), label) for label, group in enumerate(paths)])
         return torch.stack(pixels), labels
 
     return Arrays(*split("train"), *split("test"))
+
+
+def _rgb(path: Path) -> torch.Tensor:
+    """One image file as a uint8 tensor (3, H, W)."""
+    from PIL import Image
+    from torchvision.transforms.functional import pil_to_tensor
+
+    with Image.open(path) as image:
+        pixels: torch.Tensor = pil_to_tensor(image.convert("RGB"))
+    return pixels
 
 
 def _decode_official(root: Path) -> Arrays:

@@ -46,6 +46,8 @@ class GradingOptions:
     """Where student code runs: auto, linux or portable (see grader.sandbox.host.choose_sandbox)."""
     verbose: bool = False
     """Progress on stderr, and full feedback for every check."""
+    timings: bool = False
+    """After the report, a table of where the grading's time went (per check: wall and CPU seconds, calls)."""
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON data (what a batch grader process receives)."""

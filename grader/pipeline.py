@@ -48,6 +48,7 @@ def grade(submission: Path, rubric: Rubric, *, options: GradingSetup | None = No
                                sandbox=options.sandbox) as host:
         _warm_up_torch_optim()  # while the fork server starts
         host.start()
+        startup = time.monotonic() - started
         results, budgets = [], {}
         for spec in rubric.checks:
             progress(f"running {spec.name} ...")
@@ -58,7 +59,8 @@ def grade(submission: Path, rubric: Rubric, *, options: GradingSetup | None = No
                     "sandbox": options.sandbox,
                     "assignment": options.assignment.name, "visibility": rubric.visibility,
                     "stdout_visibility": rubric.stdout_visibility,
-                    "budget_use": {name: use for name, use in budgets.items() if use}, **versions()}
+                    "budget_use": {name: use for name, use in budgets.items() if use},
+                    "startup_seconds": round(startup, 4), **versions()}
         retried = [f"Run again on a fresh worker ({name}): {line}" for name, use in budgets.items() if use
                    for line in use.get("retries", ())]
         notes = [*(notes or ()), *preparation_notes, *_import_notes(host), *binding_notes(host, options.assignment),
@@ -122,6 +124,7 @@ def run_check(spec: CheckSpec, host: Host, rubric: Rubric, options: GradingSetup
         return result, None
     context = Context(host, rubric, spec, _deadline(spec, rubric, started), options.assignment, options.data_root,
                       options.cache_dir)
+    clock = _CheckClock(host)
     try:
         result.parts = tuple(spec.check.run(context))
     except Skip as reason:
@@ -132,7 +135,24 @@ def run_check(spec: CheckSpec, host: Host, rubric: Rubric, options: GradingSetup
     finally:
         host.end_check()  # nothing the submission started outlives the check
     result.output = context.student_output()
+    result.timing = clock.timing(context.calls)
     return result, budget_use(context.budgets, context.retries)
+
+
+class _CheckClock:
+    """Where one check's time goes: wall seconds, the grader's and the workers' CPU seconds, sandbox round trips."""
+
+    def __init__(self, host: Host):
+        self.host = host
+        self.wall, self.grader = time.perf_counter(), time.process_time()
+        self.worker, self.trips = host.worker_cpu_seconds(), host.round_trips
+
+    def timing(self, calls: int) -> dict[str, float]:
+        grader = time.process_time() - self.grader
+        worker = max(self.host.worker_cpu_seconds() - self.worker, 0.0)
+        return {"wall": round(time.perf_counter() - self.wall, 4), "cpu": round(grader + worker, 4),
+                "grader_cpu": round(grader, 4), "worker_cpu": round(worker, 4), "calls": calls,
+                "round_trips": self.host.round_trips - self.trips}
 
 
 def budget_use(budgets: list[tuple[str, float, float]], retries: list[str] | None = None) -> dict[str, Any] | None:

@@ -9,14 +9,22 @@ from typing import Any
 import torch
 from hypothesis import strategies as st
 
-from ..cases import Gradients, NetCase, architectures, edge_architectures, expected_gradients, make_net_case, net_cases
+from ..cases import (
+    Gradients,
+    NetCase,
+    architectures,
+    edge_architectures,
+    expected_gradients_timed,
+    make_net_case,
+    net_cases,
+)
 from ..compare import Tolerance, describe_value, mismatch
 from ..diagnosis import Diagnosis, diagnosed, first_match, misconception
 from ..diagnosis import backprop as backprop_diagnosis
 from ..kinds import FailureKind
 from ..report.results import Part
 from ..sandbox.reply import Failure
-from .base import RETRY_KINDS, CheckTimeUp, Context, Skip, failed_call, find_failure, out_of_time, timed
+from .base import RETRY_KINDS, CheckTimeUp, Context, Skip, failed_call, find_failure, out_of_time
 from .registry import Check, GeneratedCases
 
 TOLERANCE = Tolerance(rtol=1e-7, atol=1e-10)
@@ -105,7 +113,7 @@ def _case_judge(ctx: Context, call: str, label: str, function: dict[str, str],
             pending = ctx.begin("backprop", case.payload())
         except CheckTimeUp:
             return out_of_time(label)
-        expected, seconds = timed(expected_gradients, case)  # while the worker runs the student's code
+        expected, seconds = expected_gradients_timed(case)  # while the worker runs the student's code
         reply = ctx.finish(pending, seconds)
         if not reply.ok:
             evidence.update(case=case, value=None, failure=reply.failure)
@@ -163,7 +171,7 @@ def _diagnosis(ctx: Context, failing: dict[str, Any], name: str) -> Diagnosis | 
             return None
         observations = [(case, failing["value"])]
         for more in backprop_diagnosis.more_cases(case, DIAGNOSIS_CASES):
-            reply = ctx.call("backprop", more.payload(), timed(expected_gradients, more)[1])
+            reply = ctx.call("backprop", more.payload(), expected_gradients_timed(more)[1])
             if not reply.ok:
                 return None
             observations.append((more, reply.value))
@@ -177,7 +185,7 @@ def _only_one_at_a_time(ctx: Context, case: NetCase, failure: Failure, name: str
     if failure.kind is not FailureKind.EXCEPTION or len(case.x) < 2:
         return None
     for single in backprop_diagnosis.single_samples(case):
-        reply = ctx.call("backprop", single.payload(), timed(expected_gradients, single)[1])
+        reply = ctx.call("backprop", single.payload(), expected_gradients_timed(single)[1])
         if not reply.ok or not backprop_diagnosis.same(reply.value, backprop_diagnosis.imitate(single), TOLERANCE):
             return None
     return Diagnosis(misconception("backpropagation", "batch_of_one_only"), len(case.x), wording=(

@@ -76,6 +76,8 @@ class Context:
     outputs: list[str] = field(default_factory=list)
     budgets: list[tuple[str, float, float]] = field(default_factory=list)
     """(call, CPU seconds it used, its CPU budget) of every call made with a budget."""
+    calls: int = 0
+    """Calls of the student's code this check made."""
     retries: list[str] = field(default_factory=list)
     """For each call that went over its budget and was run once more on a fresh worker: what happened."""
 
@@ -119,6 +121,7 @@ class Context:
             raise CheckTimeUp()
         pending = self.host.begin(name, payload)
         self.deadline += pending.startup_seconds
+        self.calls += 1
         return pending
 
     def budget(self, reference_seconds: float) -> CallBudget:

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 
 import torch
 
-from ..cases import NetCase, SGDConfig, expected_gradients, make_net_case, reference_training, training_problem
+from ..cases import NetCase, SGDConfig, expected_gradients_timed, make_net_case, reference_for
 from ..kinds import FailureKind
 from ..report.results import Part
 from ..sandbox.replies import BackpropReply
 from ..sandbox.reply import Failure
-from .base import CheckTimeUp, Context, failed_call, not_checked, out_of_time, timed
+from .base import CheckTimeUp, Context, failed_call, not_checked, out_of_time
 from .registry import Check, Settings
 
 CASES = (((3, 4, 2), 2), ((2, 3, 3, 1), 3), ((4, 1), 1))
@@ -53,7 +53,7 @@ def _backprop_rules(ctx: Context, call: str, labels: list[str]) -> tuple[Part, P
     no_autograd, unmodified = Part.ok(labels[0]), Part.ok(labels[1])
     for case in _cases(ctx):
         pending = ctx.begin("backprop", {**case.payload(), "side_effects": True})
-        reply = ctx.finish(pending, timed(expected_gradients, case)[1])
+        reply = ctx.finish(pending, expected_gradients_timed(case)[1])
         if not reply.ok:
             return _unchecked(labels[0], call, reply.failure), _unchecked(labels[1], call, reply.failure)
         value = reply.value
@@ -96,9 +96,9 @@ def _optimizer_rule(ctx: Context, labels: list[str]) -> list[Part]:
     momentum = 0.9 if ctx.has_role("train_manual_update", "momentum") else 0.0
     config = SGDConfig(lr=0.05, momentum=momentum, weight_decay=0.01, n_epochs=2, n_samples=12, batch_size=4,
                        seed=ctx.seed)
-    payload = training_problem(config, classes=len(ctx.assignment.data.classes))
+    payload, _, seconds = reference_for(config, classes=len(ctx.assignment.data.classes))
     pending = ctx.begin("train_manual_update", payload)
-    reply = ctx.finish(pending, timed(reference_training, payload)[1])
+    reply = ctx.finish(pending, seconds)
     if not reply.ok:
         return [_unchecked(label, f"{spec.name}(...)", reply.failure)]
     if reply.value["optimizers"]:

@@ -19,7 +19,7 @@ import torch
 
 from ..assignment import Callable
 from ..binding import literal
-from ..cases import ReferenceRun, SGDConfig, reference_run, sgd_configs, training_problem
+from ..cases import ReferenceRun, SGDConfig, reference_for, sgd_configs
 from ..compare import relative_difference, relative_mismatch
 from ..diagnosis import Diagnosis, diagnosed, first_match
 from ..diagnosis import training as training_diagnosis
@@ -27,7 +27,7 @@ from ..diagnosis.training import MANUAL_VARIANTS, TRAIN_VARIANTS
 from ..kinds import FailureKind
 from ..report.results import Part
 from ..sandbox.replies import TrainingReply
-from .base import CheckTimeUp, Context, failed_call, find_failure, out_of_time, timed
+from .base import CheckTimeUp, Context, failed_call, find_failure, out_of_time
 from .losses import classify, epoch_losses_in
 from .registry import Check, GeneratedCases, Settings
 
@@ -102,9 +102,8 @@ def parameter_problem(value: TrainingReply, expected: dict[str, torch.Tensor]) -
 def training_call(ctx: Context, call: str, config: SGDConfig, context: str, calls: Calls,
                   validate: bool = False) -> TrainingCall:
     """Run the student's training function on ``config``'s problem while the grader runs torch.optim.SGD on it."""
-    payload = training_problem(config, validate, len(ctx.assignment.data.classes))
+    payload, run, seconds = reference_for(config, validate, len(ctx.assignment.data.classes))
     pending = ctx.begin(call, payload)
-    run, seconds = timed(reference_run, payload)
     reply = ctx.finish(pending, seconds)
     made = TrainingCall(payload, run, context)
     spec = ctx.assignment.callable(call)
@@ -337,16 +336,16 @@ def _manual_problem(ctx: Context, spec: Callable, config: SGDConfig, label: str,
     if call.failure is not None:
         return dataclasses.replace(call.failure, label=label)
     if call.problem is not None:
-        return Part.fail(label, f"{context}: {_first_divergence(ctx, call.payload)}", details={"function": spec.name})
+        return Part.fail(label, f"{context}: {_first_divergence(ctx, config)}", details={"function": spec.name})
     return None
 
 
-def _first_divergence(ctx: Context, payload: dict[str, Any]) -> str:
+def _first_divergence(ctx: Context, config: SGDConfig) -> str:
     """Which epoch the parameters first part from torch.optim.SGD's, and by how much."""
-    for epochs in range(1, payload["n_epochs"] + 1):
-        shorter = {**payload, "n_epochs": epochs}
+    for epochs in range(1, config.n_epochs + 1):
+        shorter, run, seconds = reference_for(dataclasses.replace(config, n_epochs=epochs),
+                                              classes=len(ctx.assignment.data.classes))
         pending = ctx.begin("train_manual_update", shorter)
-        run, seconds = timed(reference_run, shorter)
         reply = ctx.finish(pending, seconds)
         if not reply.ok:
             continue

@@ -18,7 +18,7 @@ from ..options import GradingOptions
 from ..report.failure import failed_report
 from ..report.formats import write_reports
 from ..report.results import CheckResult, Part, Report
-from ..report.terminal import render
+from ..report.terminal import render, timing_table
 from ..rubric import Rubric, RubricError, outline
 from ..sandbox.host import choose_sandbox
 from ..sandbox.zygote import Zygote
@@ -87,6 +87,8 @@ def _grade(located: Located, zygote: Zygote | None, outputs: dict[str, str | Non
         return EXIT_GRADER_FAILED
     write_reports(report, outputs)
     print(render(report, student=student, verbose=options.verbose), file=stream)
+    if options.timings:
+        print(timing_table(report), file=stream)
     return EXIT_OK
 
 

@@ -60,6 +60,9 @@ class CheckResult:
     """What the student's code printed during the check (capped)."""
     visibility: str = "visible"
     """When students see this check on Gradescope (the rubric's visibility)."""
+    timing: dict[str, float] = field(default_factory=dict)
+    """Where its time went: ``wall`` and ``cpu`` seconds (``grader_cpu`` + ``worker_cpu``), ``calls`` to the
+    student's code, sandbox ``round_trips`` (empty for a check that did not run)."""
 
     @property
     def status(self) -> Status:
@@ -99,12 +102,13 @@ class CheckResult:
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "title": self.title, "max_score": self.max_score, "score": self.score,
                 "status": self.status.value, "parts": [p.to_dict() for p in self.parts], "skipped": self.skipped,
-                "error": self.error, "output": self.output, "visibility": self.visibility}
+                "error": self.error, "output": self.output, "visibility": self.visibility, "timing": self.timing}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CheckResult:
         return cls(data["name"], data["title"], data["max_score"], tuple(Part.from_dict(p) for p in data["parts"]),
-                   data.get("skipped"), data.get("error"), data.get("output", ""), data.get("visibility", "visible"))
+                   data.get("skipped"), data.get("error"), data.get("output", ""), data.get("visibility", "visible"),
+                   data.get("timing", {}))
 
 
 @dataclass

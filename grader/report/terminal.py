@@ -53,6 +53,28 @@ def _next_step(report: Report) -> str:
     return f"\nNext: fix '{first.name}' first (see its feedback above)."
 
 
+def timing_table(report: Report) -> str:
+    """Where the grading's time went: a row for starting the worker and importing the submission, one per check
+    (wall seconds, CPU seconds of the grader and of the workers, calls to student code, sandbox round trips), and
+    the total of the rows beside the grading's own time."""
+    rows: list[tuple[str, float, float | None, float | None, float | None, float | None]] = [
+        ("start: worker, imports", report.metadata.get("startup_seconds", 0.0), None, None, None, None)]
+    rows += [(r.name, r.timing.get("wall", 0.0), r.timing.get("grader_cpu"), r.timing.get("worker_cpu"),
+              r.timing.get("calls"), r.timing.get("round_trips")) for r in report.results]
+    lines = ["", f"{'step':<28} {'wall s':>8} {'grader cpu':>11} {'worker cpu':>11} {'calls':>6} {'trips':>6}"]
+    for name, wall, grader, worker, calls, trips in rows:
+        lines.append(f"{name:<28} {wall:8.3f} {_cell(grader, '11.3f')} {_cell(worker, '11.3f')} {_cell(calls, '6d')} "
+                     f"{_cell(trips, '6d')}")
+    total = sum(row[1] for row in rows)
+    lines.append(f"{'sum of the rows':<28} {total:8.3f}   (the grading took {report.execution_time:.3f} s)")
+    return "\n".join(lines)
+
+
+def _cell(value: float | None, spec: str) -> str:
+    width = int(spec.split(".")[0].rstrip("df"))
+    return " " * width if value is None else format(int(value) if spec.endswith("d") else value, spec)
+
+
 def dumps(report: Report) -> str:
     """The instructor's view as a file (``--text``)."""
     return render(report) + "\n"

@@ -46,8 +46,12 @@ class CPUWatch:
     start: float
     limit: float
     next_check: float = 0.0
+    """When the process table is next read (the first time CPU_CHECK_SECONDS after the wait began: most calls are
+    answered sooner and never pay for a scan)."""
 
     def exceeded(self, now: float) -> Failure | None:
+        if not self.next_check:
+            self.next_check = now + CPU_CHECK_SECONDS
         if now < self.next_check:
             return None
         self.next_check = now + CPU_CHECK_SECONDS

@@ -17,13 +17,15 @@ from typing import Any
 import torch
 
 from grader.assignment import Assignment, Callable
-from grader.binding import LEFT_OUT, StudentParameter, bind, call_arguments
+from grader.binding import LEFT_OUT, Binding, StudentParameter, bind, call_arguments
 from grader.notebooks import LeftOut
 
 ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 
 _found: dict[str, tuple[Any, str, str]] = {}
 """Callable key -> (the student's object, the name it was found under, how: "name", "alias" or "discovered")."""
+_bound: dict[str, Binding] = {}
+"""Callable key -> how its roles bind to the student's signature (bound once: the signature does not change)."""
 
 
 class SubmissionImportError(Exception):
@@ -36,6 +38,7 @@ class NotDefined(Exception):
 
 def reset() -> None:
     _found.clear()
+    _bound.clear()
 
 
 def module_of(name: str, import_errors: dict[str, str]) -> ModuleType:
@@ -142,7 +145,7 @@ def call(assignment: Assignment, key: str, values: dict[str, Any], import_errors
     for the parameters the grader fills (see :func:`grader.binding.bind`)."""
     spec = assignment.callable(key)
     obj, name, _ = find(spec, import_errors)
-    described = parameters(obj) or []
-    binding = bind(spec.parameters, [StudentParameter.from_description(p) for p in described])
-    args, kwargs = call_arguments(name, spec.parameters, binding, values, fills)
+    if key not in _bound:
+        _bound[key] = bind(spec.parameters, [StudentParameter.from_description(p) for p in parameters(obj) or []])
+    args, kwargs = call_arguments(name, spec.parameters, _bound[key], values, fills)
     return obj(*args, **kwargs)

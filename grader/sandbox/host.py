@@ -199,9 +199,13 @@ class Host:
         self._clock: CPUClock | None = None
         self._load: Reply | None = None
         self._blocked: dict[str, Failure] = {}
+        self._bindings: dict[str, Binding | None] = {}
         self.protections: dict[str, bool] = {}
         self.device = self.options.device
         self.restarts = 0
+        self.round_trips = 0
+        """Requests sent to workers (the grader's own included)."""
+        self._ended_cpu = 0.0
 
     # ------------------------------------------------------------ the WorkerHost protocol
 
@@ -221,6 +225,7 @@ class Host:
         assert self._channel is not None and self._clock is not None  # _ensure_loaded started them
         cpu_start = self._clock.own()
         sequence, unsent = self._channel.send(call, payload)
+        self.round_trips += 1
         return PendingCall(call, sequence, function, unsent, startup_seconds=startup, sent_at=time.monotonic(),
                            cpu_start=cpu_start, payload=payload)
 
@@ -284,8 +289,11 @@ class Host:
         return found_in(self.description(), key)
 
     def binding(self, key: str) -> Binding | None:
-        """How the declared roles of ``key`` bind to the student's signature (None when it cannot be read)."""
-        return binding_of(self.options.assignment, key, self.found(key))
+        """How the declared roles of ``key`` bind to the student's signature (None when it cannot be read); bound
+        once per callable (the import's description does not change)."""
+        if key not in self._bindings:
+            self._bindings[key] = binding_of(self.options.assignment, key, self.found(key))
+        return self._bindings[key]
 
     def _cannot_call(self, call: str, key: str | None, payload: dict[str, Any]) -> Reply | None:
         """A Reply saying why this call cannot reach the student's function (its module did not import, it is not
@@ -419,9 +427,16 @@ class Host:
             return Reply(value=answer.get("value"), output=output.text())
         return Reply(failure=_student_exception(answer.get("error"), function), output=output.text())
 
+    def worker_cpu_seconds(self) -> float:
+        """CPU seconds used by every worker of this submission so far (the ended ones' and the current one's)."""
+        current = self._clock.own() if self._clock is not None and self._channel is not None else None
+        return self._ended_cpu + (current or 0.0)
+
     def _terminate(self) -> None:
         channel, self._channel = self._channel, None
         if channel is not None:
+            if self._clock is not None:
+                self._ended_cpu += self._clock.own() or 0.0
             self._workers.terminate(channel)
 
 

@@ -251,7 +251,7 @@ CLASS += [
     ), cells={GD: (TRAIN_WITH_VALIDATION,)}, verdicts={**ALL_PASS, "signatures": "failed"},
         notes=("val_loader was given the grader's validation loader", "preprocessor was given an identity function")),
     Notebooks("scratch cell and a #TODO stub cell", cells={GD: SCRATCH_CELLS},
-              notes=("was left out: it is not valid Python (line 1: cannot assign to expression)",
+              notes=("was left out: it is not valid Python (line 1: cannot assign to expression",
                      "was left out: it is not valid Python (line 2: expected an indented block")),
     Notebooks("one-hot two-class targets", ((GD, *ONE_HOT_TRAIN),)),
     Notebooks("bias gradient squeezed at width 1", ((BP, *SQUEEZED_BIAS),),
