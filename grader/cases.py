@@ -8,6 +8,7 @@ solution can never disagree with autograd over the derivative at the kink.
 from __future__ import annotations
 
 import functools
+import importlib
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -248,14 +249,44 @@ class ReferenceRun:
     """Each epoch's loss averaged over its samples (differs from epoch_losses when the last batch is smaller)."""
 
 
+class SGD:
+    """torch.optim.SGD's own update (``torch.optim.sgd.sgd``, the function its ``step`` calls, with the same
+    arguments and momentum buffers) without the optimiser class, whose first ``step`` imports torch._dynamo (about
+    150 MB and a second): the grader's reference runs and its imitations of misconceptions use it. ``momentum`` may
+    be negative (an imitation), which the class refuses."""
+
+    def __init__(self, parameters: list[torch.nn.Parameter], lr: float, momentum: float = 0.0, dampening: float = 0.0,
+                 weight_decay: float = 0.0):
+        self.parameters, self.lr, self.momentum = parameters, lr, momentum
+        self.dampening, self.weight_decay = dampening, weight_decay
+        self.buffers: list[torch.Tensor | None] = [None] * len(parameters)
+
+    def step(self) -> None:
+        with_grad = [i for i, p in enumerate(self.parameters) if p.grad is not None]
+        buffers = [self.buffers[i] for i in with_grad]
+        with torch.no_grad():
+            _SGD_MODULE.sgd([self.parameters[i] for i in with_grad], [self.parameters[i].grad for i in with_grad],
+                            buffers, weight_decay=self.weight_decay, momentum=self.momentum, lr=self.lr,
+                            dampening=self.dampening, nesterov=False, maximize=False)
+        for i, buffer in zip(with_grad, buffers):
+            self.buffers[i] = buffer
+
+    def zero_grad(self) -> None:
+        for parameter in self.parameters:
+            parameter.grad = None
+
+
+_SGD_MODULE = importlib.import_module("torch.optim.sgd")
+
+
 def reference_run(payload: dict[str, Any]) -> ReferenceRun:
-    """The grader's own run: torch.optim.SGD over the payload's batches, in order."""
+    """The grader's own run: torch.optim.SGD's update over the payload's batches, in order."""
     model = MyNet(payload["n_l"], payload["activations"]).double()
     with torch.no_grad():
         for name, tensor in payload["params"].items():
             model.get_parameter(name).copy_(tensor)
-    optimizer = torch.optim.SGD(model.parameters(), lr=payload["lr"], momentum=payload["momentum"],
-                                weight_decay=payload["weight_decay"])
+    optimizer = SGD(list(model.parameters()), lr=payload["lr"], momentum=payload["momentum"],
+                    weight_decay=payload["weight_decay"])
     loss_fn, batch = torch.nn.CrossEntropyLoss(), payload["batch_size"]
     batch_losses, sample_means = [], []
     for _ in range(payload["n_epochs"]):

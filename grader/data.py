@@ -150,11 +150,11 @@ def _decode_image_folder(root: Path) -> Arrays:
 def _rgb(path: Path) -> torch.Tensor:
     """One image file as a uint8 tensor (3, H, W)."""
     from PIL import Image
-    from torchvision.transforms.functional import pil_to_tensor
 
     with Image.open(path) as image:
-        pixels: torch.Tensor = pil_to_tensor(image.convert("RGB"))
-    return pixels
+        rgb = image.convert("RGB")
+        return torch.frombuffer(bytearray(rgb.tobytes()), dtype=torch.uint8).view(rgb.height, rgb.width, 3) \
+            .permute(2, 0, 1).contiguous()
 
 
 def _decode_official(root: Path) -> Arrays:

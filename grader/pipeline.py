@@ -46,7 +46,6 @@ def grade(submission: Path, rubric: Rubric, *, options: GradingSetup | None = No
             host or start_host(folder, rubric, device=options.device, contain=options.contain, zygote=zygote,
                                hidden=options.hidden, assignment=options.assignment,
                                sandbox=options.sandbox) as host:
-        _warm_up_torch_optim()  # while the fork server starts
         host.start()
         startup = time.monotonic() - started
         results, budgets = [], {}
@@ -97,12 +96,6 @@ def binding_notes(host: Host, assignment: Assignment) -> list[str]:
             note = binding_note(found["name"], spec.parameters, binding, described)
             notes += [note] if note else []
     return notes
-
-
-def _warm_up_torch_optim() -> None:
-    """torch.optim imports torch._dynamo (about a second) on first use; pay that while the fork server starts."""
-    parameter = torch.nn.Parameter(torch.zeros(1))
-    torch.optim.SGD([parameter], lr=0.1)
 
 
 def run_check(spec: CheckSpec, host: Host, rubric: Rubric, options: GradingSetup,

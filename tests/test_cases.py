@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from grader.cases import (
     GRADED_ACTIVATIONS,
     KINK_MARGIN,
+    SGDConfig,
     by_parameter_name,
     expected_gradients,
     make_net_case,
@@ -101,3 +102,22 @@ def test_autograd_stands_for_the_finite_differences_a_grad_check_takes(index):
         assert abs(contract_error(case, dL_dw, dL_db) - by_differences) <= AGREEMENT[0] * by_differences + 1e-9
         one_sided = relative_error(forward, analytic, list(forward))
         assert errors(case, dL_dw, dL_db, EPS)["one_sided_difference"] == pytest.approx(one_sided, rel=1e-4, abs=1e-9)
+
+
+@pytest.mark.parametrize("momentum, weight_decay", [(0.0, 0.0), (0.9, 0.0), (0.0, 0.01), (0.9, 0.01)])
+def test_the_grader_s_sgd_is_torch_optim_sgd_bit_for_bit(momentum, weight_decay):
+    from grader.cases import reference_run
+    from grader.given import MyNet
+
+    payload = training_problem(SGDConfig(0.05, momentum, weight_decay, 3, 14, 4, 5))
+    run = reference_run(payload)
+    model = MyNet(payload["n_l"], payload["activations"]).double()
+    model.load_state_dict(payload["params"], strict=False)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=momentum, weight_decay=weight_decay)
+    for _ in range(3):
+        for start in range(0, 14, 4):
+            torch.nn.CrossEntropyLoss()(model(payload["x"][start:start + 4]), payload["y"][start:start + 4]).backward()
+            optimizer.step()
+            optimizer.zero_grad()
+    for name, parameter in model.named_parameters():
+        assert torch.equal(parameter.detach(), run.params[name]), name

@@ -283,11 +283,69 @@ def find_failure(strategy: SearchStrategy[Any], examples: int, run_seed: int,
                  check_one: Callable[[Any], Part | None]) -> tuple[int, Part | None]:
     """Run ``check_one`` on up to ``examples`` drawn cases; return (cases run, the smallest failing case's Part).
 
-    Deterministic for a given ``run_seed``. After a failure hypothesis shrinks the case and replays the
-    smallest one last, so the part kept is the shrunk counterexample's. A failure that makes further cases
-    pointless (a crash, a timeout, code not implemented) stops the run at once and is kept as it is.
-    Raises GraderCheckError when ``check_one`` itself raises (a grader bug) or hypothesis fails on its own.
+    Deterministic for a given ``run_seed``. The cases hypothesis draws for a run in which every case passes are
+    drawn once per process (:func:`drawn_cases`: the same for every submission) and judged in that order; at the
+    first failure hypothesis runs as it always does, the cases already judged answered from memory, so it shrinks
+    the failing case and replays the smallest one last: the part kept is the shrunk counterexample's. A failure that
+    makes further cases pointless (a crash, a timeout, code not implemented) stops the run at once and is kept as it
+    is. Raises GraderCheckError when ``check_one`` itself raises (a grader bug) or hypothesis fails on its own.
     """
+    judged: dict[Any, Part | None] = {}
+    for case in drawn_cases(strategy, examples, run_seed):
+        try:
+            judged[_memo_key(case)] = part = check_one(case)
+        except Exception:
+            raise GraderCheckError(f"the grader failed while judging a generated case:\n{traceback.format_exc()}") \
+                from None
+        if part is not None and part.kind not in RETRY_KINDS:
+            return len(judged), part
+        if part is not None:
+            return _hypothesis_search(strategy, examples, run_seed, _remembering(check_one, judged))
+    return len(judged), None
+
+
+def _memo_key(case: Any) -> Any:
+    try:
+        hash(case)
+    except TypeError:  # a case holding tensors: the same object is drawn again (cases are built once per process)
+        return ("id", id(case))
+    return case
+
+
+def _remembering(check_one: Callable[[Any], Part | None],
+                 judged: dict[Any, Part | None]) -> Callable[[Any], Part | None]:
+    """``check_one``, answering the cases that passed from ``judged`` (a replay does not call the student again)."""
+    def check(case: Any) -> Part | None:
+        key = _memo_key(case)
+        if key in judged and judged[key] is None:
+            return None
+        return check_one(case)
+    return check
+
+
+_DRAWN: dict[tuple[str, int, int], list[Any]] = {}
+
+
+def drawn_cases(strategy: SearchStrategy[Any], examples: int, run_seed: int) -> list[Any]:
+    """The cases hypothesis draws, in order, for a run of ``examples`` in which every case passes: drawn once per
+    process for each (strategy, examples, seed), since they depend on nothing else."""
+    key = (repr(strategy), examples, run_seed)
+    if key not in _DRAWN:
+        cases: list[Any] = []
+
+        def record(case: Any) -> None:
+            cases.append(case)
+
+        run = seed(run_seed)(settings(max_examples=examples, database=None, deadline=None, derandomize=False,
+                                      verbosity=Verbosity.quiet, suppress_health_check=list(HealthCheck),
+                                      phases=(Phase.explicit, Phase.generate))(given(strategy)(record)))
+        run()
+        _DRAWN[key] = cases
+    return _DRAWN[key]
+
+
+def _hypothesis_search(strategy: SearchStrategy[Any], examples: int, run_seed: int,
+                       check_one: Callable[[Any], Part | None]) -> tuple[int, Part | None]:
     search = _Search(check_one)
     run = seed(run_seed)(settings(max_examples=examples, database=None, deadline=None, derandomize=False,
                                   verbosity=Verbosity.quiet, suppress_health_check=list(HealthCheck),

@@ -1,9 +1,10 @@
 """What training loops with each misconception compute, in float64, from the training problem alone.
 
-:func:`imitate` is one ``torch.optim.SGD`` training run with knobs: each misconception is an optimiser set otherwise
-(no momentum, lr squared, dampening, a negated momentum, one per epoch), a loop written otherwise (gradients not
-zeroed, two steps per batch) or a weight decay applied around the optimiser's step. It writes no update rule of its
-own (it ships in the student kit); with no knob turned it is the grader's reference run (tests/test_diagnosis.py).
+:func:`imitate` is one training run with ``torch.optim.SGD``'s update and knobs: each misconception is an optimiser
+set otherwise (no momentum, lr squared, dampening, a negated momentum, one per epoch), a loop written otherwise
+(gradients not zeroed, two steps per batch) or a weight decay applied around the optimiser's step. It writes no update
+rule of its own (it ships in the student kit); with no knob turned it is the grader's reference run
+(tests/test_diagnosis.py).
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typing import Any
 
 import torch
 
+from ..cases import SGD
 from ..compare import relative_mismatch
 from ..given import MyNet
 from . import first_setting
@@ -76,25 +78,23 @@ def imitate(payload: dict[str, Any], knobs: SGDKnobs = SGDKnobs()) -> tuple[dict
             for _ in range(knobs.updates):
                 _step(model, optimizer, payload["lr"] ** knobs.lr_power * payload["weight_decay"], knobs.decay)
             if knobs.zero_grad:
-                optimizer.zero_grad(set_to_none=True)
+                optimizer.zero_grad()
             losses.append(loss.item())
         epoch_losses.append(sum(losses) / len(losses) if knobs.losses == "mean" else
                             sum(losses) if knobs.losses == "sum" else losses[-1])
     return {name: p.detach().clone() for name, p in model.named_parameters()}, epoch_losses
 
 
-def _optimizer(model: MyNet, payload: dict[str, Any], knobs: SGDKnobs) -> torch.optim.SGD:
-    """torch.optim.SGD as the knobs set it (a negated momentum is set after construction, which refuses one)."""
+def _optimizer(model: MyNet, payload: dict[str, Any], knobs: SGDKnobs) -> SGD:
+    """torch.optim.SGD's update as the knobs set it."""
     momentum = payload["momentum"] if knobs.momentum else 0.0
     dampening = momentum if knobs.dampening < 0 else knobs.dampening
-    optimizer = torch.optim.SGD(model.parameters(), lr=payload["lr"] ** knobs.lr_power, momentum=momentum,
-                                dampening=dampening if momentum else 0.0,
-                                weight_decay=payload["weight_decay"] if knobs.decay == "l2" else 0.0)
-    optimizer.param_groups[0]["momentum"] = momentum * knobs.buffer_sign
-    return optimizer
+    return SGD(list(model.parameters()), lr=payload["lr"] ** knobs.lr_power, momentum=momentum * knobs.buffer_sign,
+               dampening=dampening if momentum else 0.0,
+               weight_decay=payload["weight_decay"] if knobs.decay == "l2" else 0.0)
 
 
-def _step(model: MyNet, optimizer: torch.optim.SGD, lr_decay: float, decay: str) -> None:
+def _step(model: MyNet, optimizer: SGD, lr_decay: float, decay: str) -> None:
     """One optimiser step; a weight decay the optimiser does not apply ("outside" its momentum buffer, or
     "decoupled" from the gradient) is applied around it: ``lr_decay`` is lr * weight_decay."""
     with torch.no_grad():

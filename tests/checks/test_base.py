@@ -4,8 +4,9 @@ from __future__ import annotations
 import pytest
 from hypothesis import strategies as st
 
+from grader.cases import net_cases, sgd_configs
 from grader.checks import backprop
-from grader.checks.base import GraderCheckError, find_failure
+from grader.checks.base import GraderCheckError, _hypothesis_search, drawn_cases, find_failure
 from grader.kinds import FailureKind
 from grader.report.feedback import feedback
 from grader.report.results import Part
@@ -55,3 +56,30 @@ def test_a_grader_exception_inside_a_generated_case_check_is_an_autograder_error
     assert result.status == "error" and result.score == 0
     assert "Autograder error" in feedback(result) and "KeyError" not in feedback(result)
     assert "KeyError: 'dL_dw'" in result.error
+
+
+@pytest.mark.parametrize("strategy", [net_cases(batch_sizes=st.integers(2, 8)), sgd_configs({"momentum": 0.0})],
+                         ids=["networks", "configurations"])
+def test_the_cases_drawn_once_are_the_ones_a_passing_search_runs(strategy):
+    seen = []
+
+    def passing(case):
+        seen.append(case)
+        return None
+
+    assert _hypothesis_search(strategy, 30, 265, passing) == (30, None)
+    assert drawn_cases(strategy, 30, 265) == seen
+    assert drawn_cases(strategy, 30, 265) is drawn_cases(strategy, 30, 265), "drawn once per process"
+
+
+def test_a_failure_after_passing_cases_is_shrunk_without_calling_the_passing_cases_again():
+    calls = []
+
+    def fails_on_wide_networks(case):
+        calls.append(case)
+        return Part.fail("wide", f"width {max(case.n_l)}") if max(case.n_l) >= 6 else None
+
+    runs, part = find_failure(net_cases(), 40, 265, fails_on_wide_networks)
+    assert part is not None and part.message == "width 6", part
+    passing = [case for case in calls if max(case.n_l) < 6]
+    assert len({id(case) for case in passing}) == len(passing), "a case that passed is never judged twice"
