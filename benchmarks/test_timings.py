@@ -4,6 +4,9 @@
     python -m pytest benchmarks --benchmark-only --benchmark-save=baseline         # record a baseline
     python -m pytest benchmarks --benchmark-only --benchmark-compare --benchmark-compare-fail=median:25%
 
+The guard of the warm grading's speed: ``test_cpu_stage_grading`` (a correct submission) and
+``test_cpu_stage_grading_of_a_buggy_submission`` against the saved baseline (0002), failing at 25% slower.
+
 Baselines are stored in benchmarks/baselines/ (pyproject.toml sets the storage); ``--benchmark-compare`` with no
 value compares with the latest one saved on this kind of machine. Each benchmark asserts what it timed is right
 (a fast wrong answer is not a result).
@@ -23,6 +26,7 @@ from grader.rubric import load_rubric
 from grader.sandbox.host import Host
 from grader.sandbox.zygote import Zygote
 from tests.catalogue import REFERENCE
+from tests.catalogue.buggy import BY_NAME as BUGGY
 from tests.support.notebooks import notebook_twin
 
 
@@ -40,11 +44,22 @@ def host(zygote: Zygote) -> Iterator[Host]:
 
 
 def test_cpu_stage_grading(benchmark, zygote):
-    """The reference graded without the accuracy stage, start of its worker to report (the fork server warm)."""
+    """The reference graded without the accuracy stage, start of its worker to report (the fork server warm, as a
+    batch's grader process is after its first submission)."""
     rubric = load_rubric().without("accuracy")
     report = benchmark.pedantic(pipeline.grade, args=(REFERENCE, rubric), kwargs={"zygote": zygote}, rounds=3,
                                 warmup_rounds=1)
     assert report.score == 85
+
+
+def test_cpu_stage_grading_of_a_buggy_submission(benchmark, zygote, tmp_path):
+    """A submission with a backpropagation bug (the derivative at a instead of z: every family fails, is shrunk and
+    diagnosed) graded as above."""
+    folder = BUGGY["derivative taken at a instead of z"].write(tmp_path / "buggy")
+    rubric = load_rubric().without("accuracy")
+    report = benchmark.pedantic(pipeline.grade, args=(folder, rubric), kwargs={"zygote": zygote}, rounds=3,
+                                warmup_rounds=1)
+    assert report.score == 50
 
 
 def test_one_backprop_check(benchmark, host):

@@ -374,6 +374,8 @@ class Host:
                   "device": self.options.device, "assignment": self.options.assignment.to_config()}
         channel = self._workers.launch(config)
         self._await_ready(channel)
+        if self._clock is not None:
+            self._clock.close()
         self._clock = CPUClock(channel.pid)
         return channel
 
@@ -437,6 +439,7 @@ class Host:
         if channel is not None:
             if self._clock is not None:
                 self._ended_cpu += self._clock.own() or 0.0
+                self._clock.close()
             self._workers.terminate(channel)
 
 
