@@ -131,3 +131,15 @@ def test_bad_input_is_refused_before_any_work(tmp_path, capsys):
     assert "no such folder" in capsys.readouterr().err
     assert similarity_main(submissions=str(tmp_path), out=str(tmp_path / "out"), threshold=1.5) == EXIT_BAD_INPUT
     assert not (tmp_path / "out").exists()
+
+
+def test_the_score_matrix_is_every_pair_score(disguised):
+    from grader.similarity.scores import pair_score, score_matrix
+
+    root, _ = disguised
+    assignment = load_assignment(None)
+    prints = [fingerprints(extract.submission(p.name, p, assignment, {})) for p in sorted((root / "class").iterdir())]
+    matrix = score_matrix(prints[:5], prints)
+    for i in range(5):
+        for j, other in enumerate(prints):
+            assert matrix[i, j].item() == pytest.approx(pair_score(prints[i], other), abs=1e-9)

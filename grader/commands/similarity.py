@@ -13,7 +13,7 @@ from pathlib import Path
 from ..assignment import Assignment, AssignmentError, load_assignment
 from ..similarity import extract, report
 from ..similarity.extract import Submission
-from ..similarity.scores import THRESHOLD, Fingerprint, compare, fingerprint, fingerprints, pair_score
+from ..similarity.scores import THRESHOLD, Fingerprint, compare, fingerprint, fingerprints, score_matrix
 from . import EXIT_BAD_INPUT, EXIT_OK
 
 
@@ -55,21 +55,25 @@ def similarity_main(*, submissions: str, out: str, against: tuple[str, ...] = ()
     prints = {name: fingerprints_ for name, (_, fingerprints_) in read.items()}
     earlier_names = [name for name in read if name not in set(class_names)]
     scored = _pairs([n for n in class_names if n in read], earlier_names, prints)
-    near = [compare(a, b, prints[a], prints[b]) for score, a, b in scored if score >= threshold * NEAR]
+    near = [compare(a, b, prints[a], prints[b]) for score, a, b in sorted(scored, reverse=True)[:DETAILED]
+            if score >= threshold * NEAR]
     flagged = sorted((p for p in near if p.score >= threshold), key=lambda p: -p.score)
     report.write_csv(output / "similarity.csv", scored, near, flagged[:REPORTED], submissions_read, threshold)
     report.write_html(output / "similarity.html", [score for score, _, _ in scored], flagged, submissions_read,
                       threshold, REPORTED)
     if report.add_to_gradebook(output, _closest(scored)):
         report.add_to_summary(output, flagged, threshold)
+    count = sum(1 for score, _, _ in scored if score >= threshold)
     print(f"autograde: {len(class_names)} submissions compared with each other and with {len(earlier_names)} earlier "
-          f"ones ({len(scored)} pairs) in {time.monotonic() - started:.1f} s; {len(flagged)} pair(s) at or above "
+          f"ones ({len(scored)} pairs) in {time.monotonic() - started:.1f} s; {count} pair(s) at or above "
           f"{threshold:g}; {output / 'similarity.html'}", file=sys.stderr)
     return EXIT_OK
 
 
 NEAR = 0.5
-"""Pairs scoring at least this share of the threshold get their per-function rows in similarity.csv."""
+"""Pairs scoring at least this share of the threshold get their per-function rows in similarity.csv ..."""
+DETAILED = 2000
+"""... the highest DETAILED of them (every pair has its overall row)."""
 REPORTED = 100
 """The highest flagged pairs shown side by side in similarity.html, with their matched lines in similarity.csv."""
 
@@ -123,10 +127,10 @@ def _fingerprinted(jobs: list[tuple[str, Path, Path]], declared: Assignment, boi
 def _pairs(classes: list[str], earlier: list[str],
            prints: dict[str, dict[str, Fingerprint]]) -> list[tuple[float, str, str]]:
     """(score, first, second) of every pair within the class, and of every class submission with every earlier
-    one."""
-    pairs = [(pair_score(prints[a], prints[b]), a, b) for i, a in enumerate(classes) for b in classes[i + 1:]]
-    pairs += [(pair_score(prints[a], prints[b]), a, b) for a in classes for b in earlier]
-    return pairs
+    one (:func:`grader.similarity.scores.score_matrix`)."""
+    others = classes + earlier
+    matrix = score_matrix([prints[a] for a in classes], [prints[b] for b in others]).tolist() if classes else []
+    return [(matrix[i][j], a, others[j]) for i, a in enumerate(classes) for j in range(i + 1, len(others))]
 
 
 def _closest(pairs: list[tuple[float, str, str]]) -> dict[str, tuple[str, float]]:

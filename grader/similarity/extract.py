@@ -44,9 +44,11 @@ def definitions(source: str) -> dict[str, tuple[str, str]]:
     except SyntaxError:
         return {}
     found = {}
+    lines = source.splitlines()
     for node in tree.body:
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            original = ast.get_source_segment(source, node) or ""
+            first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+            original = "\n".join(lines[first - 1:node.end_lineno or node.lineno])
             found[node.name] = (ast.unparse(_canonical_names(_without_docstrings(node))), original)
     return found
 
