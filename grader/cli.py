@@ -61,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
         "isolated worker process; every verdict is computed by the grader.", epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (_add_grade, _add_check, _add_batch, _add_merge, _add_bundle, _add_similarity):
+    for add in (_add_grade, _add_check, _add_batch, _add_merge, _add_bundle, _add_similarity, _add_assignment):
         add(commands)
     return parser
 
@@ -146,6 +146,33 @@ def _add_similarity(commands: Subcommands) -> None:
     similarity.add_argument("--threshold", type=float, default=0.7, help="flag pairs at or above this (default 0.7)")
 
 
+def _add_assignment(commands: Subcommands) -> None:
+    assignment = commands.add_parser(
+        "assignment", help="declare a new year's assignment from its solution, and prove the grader on it "
+        "(instructors)")
+    steps = assignment.add_subparsers(dest="step", required=True, metavar="STEP")
+    new = steps.add_parser("new", help="write assignment.toml and rubric.toml from the solution (and template)")
+    new.add_argument("name", metavar="NAME", help="the assignment's name, e.g. inf265-2027")
+    new.add_argument("--solution", required=True, metavar="DIR", help="the instructor's solution (notebooks or .py)")
+    new.add_argument("--template", metavar="DIR", help="the template the students receive")
+    new.add_argument("--out", metavar="DIR", help="where to write the two files (default: ./NAME)")
+    new.add_argument("--force", action="store_true", help="overwrite files already there (default: show the diff)")
+    new.add_argument("--sandbox", choices=("auto", "linux", "portable"), default="auto")
+    verify = steps.add_parser("verify", help="prove the declaration: the solution full marks, the template 0, "
+                              "every mutant caught, the accuracy thresholds calibrated (with data)")
+    verify.add_argument("assignment", metavar="NAME|FILE", help="a packaged name, or the declaration's folder/file")
+    verify.add_argument("--solution", required=True, metavar="DIR")
+    verify.add_argument("--template", metavar="DIR")
+    verify.add_argument("--rubric", metavar="FILE", help="default: the declaration's own rubric")
+    verify.add_argument("--seeds", type=int, nargs="+", default=(), metavar="N",
+                        help="seeds the solution is graded at (default: the rubric's and the next two)")
+    verify.add_argument("--data-root", metavar="DIR", help="the CIFAR-10 data: calibrate the accuracy thresholds")
+    verify.add_argument("--device", default="cpu", help="where the calibration trains (cpu, cuda)")
+    verify.add_argument("--runs", type=int, default=20, help="trainings of the solution for the calibration")
+    verify.add_argument("--sandbox", choices=("auto", "linux", "portable"), default="auto")
+    verify.add_argument("--json", dest="out", metavar="FILE", help="also write the summary as JSON")
+
+
 def _outputs(args: argparse.Namespace) -> dict[str, str | None]:
     return {fmt.name: getattr(args, fmt.name) for fmt in FORMATS}
 
@@ -189,6 +216,17 @@ def _run_similarity(args: argparse.Namespace) -> int:
                            assignment=args.assignment, template=args.template, threshold=args.threshold)
 
 
+def _run_assignment(args: argparse.Namespace) -> int:
+    from .commands.assignment import new_main, verify_main
+
+    if args.step == "verify":
+        return verify_main(assignment=args.assignment, solution=args.solution, template=args.template,
+                           rubric=args.rubric, seeds=tuple(args.seeds), data_root=args.data_root, device=args.device,
+                           runs=args.runs, sandbox=args.sandbox, out=args.out)
+    return new_main(name=args.name, solution=args.solution, template=args.template, out=args.out,
+                    force=args.force, sandbox=args.sandbox)
+
+
 def _tolerant_streams() -> None:
     """A console that cannot show a character (Windows' cp1252, say) gets an escape, not a crash, when a report
     repeats what the student's code printed."""
@@ -201,7 +239,8 @@ def _tolerant_streams() -> None:
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "grade": _run_grade, "check": _run_check, "batch": _run_batch, "merge": _run_merge,
-    "bundle": _run_bundle, "similarity": _run_similarity}
+    "bundle": _run_bundle, "similarity": _run_similarity,
+    "assignment": _run_assignment}
 
 
 def run(argv: list[str] | None = None) -> int:

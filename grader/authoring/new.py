@@ -1,0 +1,52 @@
+"""``assignment new``: the declaration and rubric of a year's assignment, read from its solution (and template)
+and completed by running the solution in the sandbox."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..assignment import AssignmentError, parse
+from . import declare, probe, write
+from .sources import read_folder
+
+
+@dataclass
+class Declaration:
+    """What ``new`` produced: the texts, where they went (or the differences with what is there), what to fix."""
+
+    draft: declare.Draft
+    assignment_text: str
+    rubric_text: str
+    differences: dict[str, str] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+
+def declare_assignment(name: str, solution: Path, template: Path | None = None, *,
+                       sandbox: str = "auto") -> Declaration:
+    """The declaration the solution implies, checked by :func:`grader.assignment.parse` and completed by a probe
+    of the solution in the sandbox. Raises SourceError/AssignmentError for an unreadable folder or declaration."""
+    modules = read_folder(solution)
+    draft = declare.draft(name, modules, read_folder(template) if template else None)
+    if not draft.callables:
+        raise AssignmentError(f"nothing in {solution} looks like the assignment's functions (backpropagation, "
+                              "train, ...): is it the solution folder?")
+    found = probe.probe(solution, parse(draft.raw(), Path(solution)), sandbox=sandbox)
+    for key, returns in found.returns.items():
+        draft.callables[key].returns = returns
+        draft.callables[key].returned = f"returned {found.shown[key]} on a 2-epoch problem"
+    if found.mlp_sizes:
+        draft.mlp = {"sizes": found.mlp_sizes}
+    parse(draft.raw(), Path(solution))
+    nothing = tuple(key for key, returns in found.returns.items() if returns == "nothing")
+    return Declaration(draft, write.assignment_text(draft, str(solution), str(template) if template else None),
+                       write.rubric_text(draft, nothing), problems=found.problems)
+
+
+def write_declaration(declaration: Declaration, out: Path, force: bool = False) -> Declaration:
+    """Write both files into ``out``; a file already there and different is kept, its diff recorded."""
+    out.mkdir(parents=True, exist_ok=True)
+    for file, text in (("assignment.toml", declaration.assignment_text), ("rubric.toml", declaration.rubric_text)):
+        diff = write.write_or_compare(out / file, text, force)
+        if diff:
+            declaration.differences[file] = diff
+    return declaration

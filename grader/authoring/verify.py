@@ -1,0 +1,141 @@
+"""``assignment verify``: the proof that a declaration grades its year as the instructor means it.
+
+1. The solution earns full marks on the CPU stage at several seeds. 2. The template earns nothing, and says only
+that its functions are not implemented yet. 3. Every mutant of the solution (:mod:`grader.authoring.mutants`) loses
+points in the check of the function it changed, and is named by the diagnosis where the catalogue has its
+misconception. 4. With data, the accuracy thresholds are calibrated on the solution
+(:mod:`grader.authoring.calibration`). Steps 1-3 decide the exit code."""
+from __future__ import annotations
+
+import dataclasses
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..assignment import Assignment
+from ..diagnosis import ids_in
+from ..kinds import FailureKind
+from ..options import GradingSetup
+from ..pipeline import grade
+from ..report.results import Report
+from ..rubric import Rubric
+from ..sandbox.host import choose_sandbox
+from ..sandbox.zygote import Zygote
+from .mutants import Mutant, mutants
+
+UNFINISHED = frozenset({FailureKind.NOT_IMPLEMENTED, FailureKind.NOT_RUN})
+
+
+@dataclass
+class Step:
+    """One step of the proof: passed or not, how long it took, what it found (lines for the summary)."""
+
+    name: str
+    passed: bool
+    seconds: float
+    lines: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, object]:
+        return dataclasses.asdict(self)
+
+
+@dataclass
+class MutantRow:
+    """One mutant's outcome: whether the check of the function it changed lost points, and what it diagnosed."""
+
+    id: str
+    function: str
+    description: str
+    checks: str
+    caught: bool
+    lost: float
+    diagnosed: tuple[str, ...]
+    expected: str | None
+
+    @property
+    def named(self) -> bool | None:
+        """The catalogue's diagnosis was given (None: the catalogue has no such misconception)."""
+        return None if self.expected is None else self.expected in self.diagnosed
+
+
+class Grader:
+    """Gradings of folders with one declaration, through one fork server."""
+
+    def __init__(self, assignment: Assignment, rubric: Rubric, sandbox: str):
+        self.setup = GradingSetup(assignment=assignment, sandbox=choose_sandbox(sandbox))
+        self.rubric = rubric.only(*(s.name for s in rubric.checks if not s.check.needs_data))
+        self.zygote = Zygote() if self.setup.sandbox == "linux" else None
+
+    def __call__(self, folder: Path, rubric: Rubric | None = None) -> Report:
+        return grade(folder, rubric or self.rubric, options=self.setup, zygote=self.zygote)
+
+    def close(self) -> None:
+        if self.zygote is not None:
+            self.zygote.close()
+
+
+def solution_step(run: Grader, solution: Path, seeds: tuple[int, ...]) -> Step:
+    started, lines, passed = time.monotonic(), [], True
+    for seed in seeds:
+        report = run(solution, dataclasses.replace(run.rubric, seed=seed))
+        short = [f"{r.name} {r.score:g}/{r.max_score:g}" for r in report.results if r.score < r.max_score]
+        passed &= not short
+        lines.append(f"seed {seed}: {report.score:g}/{report.max_score:g}"
+                     + (f" (short: {', '.join(short)})" if short else ""))
+        lines += [f"  {r.name}: {p.message.splitlines()[0] if p.message else p.label}" for r in report.results
+                  for p in r.parts if not p.passed][:6]
+    return Step("the solution earns full marks", passed, time.monotonic() - started, lines)
+
+
+def template_step(run: Grader, template: Path) -> Step:
+    started = time.monotonic()
+    report = run(template)
+    failed = [(r.name, p) for r in report.results for p in r.parts if not p.passed]
+    other = [(name, p) for name, p in failed if p.kind not in UNFINISHED]
+    earned = [f"{r.name} {r.score:g}" for r in report.results if r.score > 0]
+    lines = [f"{report.score:g}/{report.max_score:g}; {len(failed)} part(s) not implemented yet"]
+    lines += [f"  earns: {', '.join(earned)}"] if earned else []
+    lines += [f"  {name}: {p.kind}: {p.message.splitlines()[0] if p.message else p.label}" for name, p in other][:8]
+    return Step("the template earns nothing, and only hears 'not implemented yet'", not earned and not other,
+                time.monotonic() - started, lines)
+
+
+def mutant_rows(run: Grader, made: list[Mutant], progress: Callable[[str], None] = lambda _: None) -> list[MutantRow]:
+    rows = []
+    for mutant in made:
+        key = mutant.mutation.key
+        names = [s.name for s in run.rubric.checks if key in s.check.grades and s.settings.points > 0]
+        report = run(mutant.folder, run.rubric.only(*names))
+        lost = sum(r.max_score - r.score for r in report.results)
+        rows.append(MutantRow(mutant.mutation.id, mutant.name, mutant.mutation.description, ", ".join(names),
+                              lost > 1e-9, round(lost, 4), tuple(ids_in(p for r in report.results for p in r.parts)),
+                              mutant.mutation.diagnosis))
+        progress(f"{mutant.mutation.id}: {'caught' if rows[-1].caught else 'MISSED'} ({lost:g} points)")
+    return rows
+
+
+def mutant_step(run: Grader, solution: Path, assignment: Assignment,
+                progress: Callable[[str], None] = lambda _: None) -> tuple[Step, list[MutantRow]]:
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="mutants-") as scratch:
+        rows = mutant_rows(run, mutants(solution, assignment, Path(scratch)), progress)
+    caught = sum(r.caught for r in rows)
+    named = [r for r in rows if r.expected]
+    lines = [f"{caught} of {len(rows)} mutants caught (mutation score {caught / max(len(rows), 1):.0%}); "
+             f"{sum(bool(r.named) for r in named)} of {len(named)} with a catalogue misconception named by it"]
+    return Step("every mutant of the solution is caught", bool(rows) and caught == len(rows),
+                time.monotonic() - started, lines), rows
+
+
+def mutation_table(rows: list[MutantRow]) -> str:
+    """The mutants as a Markdown table: caught or missed, points lost, the diagnosis given."""
+    lines = ["| mutant | function | change | check(s) | caught | points lost | diagnosis |",
+             "|---|---|---|---|---|---:|---|"]
+    for r in rows:
+        named = "" if r.expected is None else (f"`{r.expected}`" if r.named else f"not named (`{r.expected}` expected"
+                                                + (f"; got {', '.join(r.diagnosed)}" if r.diagnosed else "") + ")")
+        lines.append(f"| `{r.id}` | {r.function} | {r.description} | {r.checks} | "
+                     f"{'yes' if r.caught else '**missed**'} | {r.lost:g} | {named} |")
+    return "\n".join(lines)
