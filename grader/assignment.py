@@ -207,11 +207,22 @@ def packaged_names() -> list[str]:
 def load_assignment(name_or_path: str | Path | None = None) -> Assignment:
     """Read and validate a declaration (None: the default). Raises AssignmentError saying what to fix."""
     path = resolve(name_or_path)
+    raw = _read(path)
+    folder = path.parent
+    if "extends" in raw:
+        base = resolve(str(raw.pop("extends")))
+        if base == path:
+            raise AssignmentError(f"{path} extends itself")
+        raw = {**_read(base), **raw}
+        folder = folder if (folder / str(raw.get("rubric", "rubric.toml"))).is_file() else base.parent
+    return parse(raw, folder)
+
+
+def _read(path: Path) -> dict[str, Any]:
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        return dict(tomllib.loads(path.read_text(encoding="utf-8")))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
         raise AssignmentError(f"{path} is not valid TOML: {error}") from None
-    return parse(raw, path.parent)
 
 
 def parse(raw: dict[str, Any], folder: Path) -> Assignment:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ..roles import ROLES, fill_for, normalised
@@ -48,7 +49,8 @@ ACTIVATIONS = {"tanh": "tanh", "sigmoid": "sigmoid", "relu": "relu", "softplus":
                "leaky_relu": "leaky_relu", "Tanh": "tanh", "Sigmoid": "sigmoid", "ReLU": "relu"}
 ALL_ACTIVATIONS = ("tanh", "sigmoid", "relu", "identity", "softplus", "leaky_relu")
 CLASS_ALIASES = ("MyMLP", "MLP", "MyNet", "Net")
-DATASETS = {"CIFAR10": "official", "ImageFolder": "imagefolder"}
+DATASETS = {"CIFAR10": "official", "ImageFolder": "imagefolder", "glob": "imagefolder", "iterdir": "imagefolder",
+            "listdir": "imagefolder"}
 FLOAT64 = ("double", "float64")
 
 
@@ -61,6 +63,8 @@ class Parameter:
     default: str | None = None
     in_template: bool = True
     todo: str = ""
+    guess: str = ""
+    """The role a TODO suggests (used, provisionally, to run the solution before the instructor confirms it)."""
 
 
 @dataclass
@@ -99,13 +103,19 @@ class Draft:
 
     @property
     def todos(self) -> list[str]:
-        return [f"{c.name}: {p.todo}" for c in self.callables.values() for p in c.parameters if p.todo]
+        return [f"{c.name}: {p.todo}" for c in self.callables.values() for p in c.parameters if p.todo] + \
+            [f"{c.name}: {n[5:]}" for c in self.callables.values() for n in c.notes if n.startswith("TODO ")]
 
-    def raw(self) -> dict[str, object]:
-        """The declaration as the TOML table :func:`grader.assignment.parse` reads."""
+    def raw(self, provisional: bool = False) -> dict[str, object]:
+        """The declaration as the TOML table :func:`grader.assignment.parse` reads (``provisional``: with the roles
+        the TODO lines suggest)."""
+        def table(p: Parameter) -> dict[str, object]:
+            return _parameter_table(Parameter(p.name, p.guess, p.default) if provisional and p.guess else p)
+
         tables = {key: {"module": c.module, "name": c.name, "kind": c.kind, "returns": c.returns, "given": c.given,
                         "aliases": list(c.aliases),
-                        "parameters": [_parameter_table(p) for p in c.parameters if p.role or p.default is not None]}
+                        "parameters": [table(p) for p in c.parameters
+                                       if p.role or p.default is not None or (provisional and p.guess)]}
                   for key, c in self.callables.items()}
         return {"name": self.name, "title": self.title, "rubric": "rubric.toml", "modules": self.modules,
                 "globals": self.globals, "data": self.data, "network": self.network, "mlp": self.mlp,
@@ -134,7 +144,8 @@ def draft(name: str, solution: dict[str, Module], template: dict[str, Module] | 
     _given(result, solution, template or {})
     result.data = data_spec(callables.get("load_cifar"), solution, every)
     result.network = network_spec(callables.get("network"), solution, every)
-    result.mlp = {"sizes": mlp_sizes(callables["mlp"].node)} if "mlp" in callables else {}
+    mlp = callables.get("mlp")
+    result.mlp = {"sizes": mlp_sizes(mlp.node)} if mlp and mlp.node else {}
     missing = [key for key in NAMES if key not in callables and key != "grad_check"]
     result.notes += [f"no {key} found in the solution: not graded" for key in missing]
     return result
@@ -211,10 +222,11 @@ def _is_function(node: Definition) -> bool:
     return isinstance(node, ast.FunctionDef)
 
 
-STRUCTURE = (
+STRUCTURE: tuple[tuple[str, Callable[[Definition], bool], str], ...] = (
     ("backpropagation", lambda n: _is_function(n) and _stores_gradients(n), "it stores into model.dL_dw"),
-    ("load_cifar", lambda n: _is_function(n) and bool(_calls(n) & {"CIFAR10", "ImageFolder", "random_split"}),
-     "it builds the CIFAR-10 datasets"),
+    ("load_cifar", lambda n: _is_function(n) and (bool(_calls(n) & {"CIFAR10", "ImageFolder", "random_split"}) or any(
+        role_of(a.arg, "load_cifar") == "data_root" for a in getattr(n, "args", ast.arguments()).args)),
+     "it builds the datasets from a data folder"),
     ("train", lambda n: _is_function(n) and {"step", "backward"} <= _calls(n), "it calls optimizer.step()"),
     ("train_manual_update", lambda n: _is_function(n) and "backward" in _calls(n) and "step" not in _calls(n)
      and _updates_parameters(n), "it updates the parameters itself"),
@@ -250,10 +262,17 @@ def declared(key: str, module: Module, node: Definition, how: str) -> Declared:
     result = Declared(key, module.name, node.name, "class" if is_class else "function", parameters, RETURNS[key],
                       given=key == "network", aliases=aliases, found_by=how, node=node)
     roles = {p.role for p in parameters}
+    unknown = [p for p in parameters if p.todo and not p.role and p.default is None]
     for role in REQUIRED.get(key, ()):
-        if role not in roles:
-            result.parameters.append(Parameter(role, role, todo=f"no parameter plays {role!r}: name the one that "
-                                               f"does (role = \"{role}\"), or the grader cannot call it"))
+        if role in roles:
+            continue
+        if unknown:
+            guess = unknown.pop(0)
+            guess.guess = role
+            guess.todo = (f"the grader needs a parameter for {role!r} and cannot tell which: if {guess.name!r} is it, "
+                          f"write role = \"{role}\" on this line")
+        else:
+            result.notes.append(f"TODO no parameter plays {role!r}: the grader cannot call {node.name} without one")
     return result
 
 
@@ -266,7 +285,8 @@ def _parameters(key: str, function: ast.FunctionDef, owner: str, module: Module)
     positional = [*args.posonlyargs, *args.args]
     defaults = [None] * (len(positional) - len(args.defaults)) + list(args.defaults)
     pairs = list(zip(positional, defaults)) + list(zip(args.kwonlyargs, args.kw_defaults))
-    result, used = [], set()
+    result: list[Parameter] = []
+    used: set[str] = set()
     for arg, default in pairs:
         if arg.arg in ("self", "cls"):
             continue
@@ -311,7 +331,8 @@ def role_of(name: str, key: str, used: set[str] = frozenset()) -> str:  # type: 
 def free_names(function: ast.FunctionDef) -> set[str]:
     """Names a function reads that it neither receives nor assigns (module-level globals, builtins aside)."""
     bound = {a.arg for a in ast.walk(function.args) if isinstance(a, ast.arg)}
-    loaded, stored = set(), set()
+    loaded: set[str] = set()
+    stored: set[str] = set()
     for node in ast.walk(function):
         if isinstance(node, ast.Name):
             (loaded if isinstance(node.ctx, ast.Load) else stored).add(node.id)

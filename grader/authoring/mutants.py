@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import functools
 import json
 import shutil
 from collections.abc import Callable
@@ -63,8 +64,10 @@ def _replace(tree: ast.AST, match: Callable[[ast.AST], bool], make: Callable[[as
             nonlocal done
             if (not done or not first_only) and match(node):
                 done = True
-                return make(node)
-            return super().visit(node)
+                made: ast.AST = make(node)
+                return made
+            visited: ast.AST = super().visit(node)
+            return visited
 
     Swap().visit(tree)
     return done
@@ -262,7 +265,7 @@ def _labels_swapped(tree: ast.AST, roles: dict[str, str]) -> bool:
 def _wrong_class(tree: ast.AST, roles: dict[str, str]) -> bool:
     for d in _label_dicts(tree):
         key = d.keys[1]
-        assert isinstance(key, ast.Constant)
+        assert isinstance(key, ast.Constant) and isinstance(key.value, int)
         d.keys[1] = ast.Constant(key.value + 1)
         return True
     return False
@@ -303,6 +306,7 @@ def _softmax_output(tree: ast.AST, roles: dict[str, str]) -> bool:
     forward = next((n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == "forward"), None)
     returns = [n for n in ast.walk(forward) if isinstance(n, ast.Return) and n.value is not None] if forward else []
     for r in returns:
+        assert r.value is not None
         r.value = ast.Call(ast.Attribute(r.value, "softmax", ast.Load()), [], [ast.keyword("dim", ast.Constant(-1))])
     return bool(returns)
 
@@ -369,7 +373,7 @@ def mutants(solution: Path, assignment: Assignment, into: Path) -> list[Mutant]:
         if path is None:
             continue
         roles = {p.role: p.name for p in spec.parameters if p.role}
-        text = rewrite_file(path, spec.name, lambda node: mutation.rewrite(node, roles))
+        text = rewrite_file(path, spec.name, functools.partial(_apply, mutation.rewrite, roles))
         if text is None:
             continue
         folder = into / mutation.id
@@ -377,6 +381,10 @@ def mutants(solution: Path, assignment: Assignment, into: Path) -> list[Mutant]:
         (folder / path.name).write_text(text, encoding="utf-8")
         made.append(Mutant(mutation, folder, spec.name))
     return made
+
+
+def _apply(rewrite: Rewrite, roles: dict[str, str], node: ast.AST) -> bool:
+    return rewrite(node, roles)
 
 
 def rewrite_file(path: Path, name: str, change: Callable[[ast.AST], bool]) -> str | None:

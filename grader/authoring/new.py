@@ -30,7 +30,7 @@ def declare_assignment(name: str, solution: Path, template: Path | None = None, 
     if not draft.callables:
         raise AssignmentError(f"nothing in {solution} looks like the assignment's functions (backpropagation, "
                               "train, ...): is it the solution folder?")
-    found = probe.probe(solution, parse(draft.raw(), Path(solution)), sandbox=sandbox)
+    found = probe.probe(solution, parse(draft.raw(provisional=True), Path(solution)), sandbox=sandbox)
     for key, returns in found.returns.items():
         draft.callables[key].returns = returns
         draft.callables[key].returned = f"returned {found.shown[key]} on a 2-epoch problem"

@@ -49,14 +49,14 @@ class Module:
                 for alias in node.names:
                     if (alias.asname or alias.name) == name:
                         source = _module_source(node.module, self.path.parent)
-                        found = source and source.defined(alias.name)
-                        if found:
+                        found = source.defined(alias.name) if source else None
+                        if source and found:
                             return source, found
         return None
 
     def defined(self, name: str) -> ast.stmt | None:
         """The top-level statement that defines ``name`` here (the last one), if any."""
-        found = None
+        found: ast.stmt | None = None
         for node in self.tree.body:
             if isinstance(node, (ast.FunctionDef, ast.ClassDef)) and node.name == name:
                 found = node

@@ -10,7 +10,7 @@ import json
 import re
 from pathlib import Path
 
-from ..assignment import PACKAGED, DEFAULT_NAME
+from ..assignment import DEFAULT_NAME, PACKAGED
 from ..checks.registry import find_check
 from .declare import Declared, Draft, Parameter
 
@@ -128,7 +128,8 @@ def rubric_text(draft: Draft, returns_nothing: tuple[str, ...] = ()) -> str:
     kept = applicable_checks(draft)
     points = _points({name: _points_of(block) for name, block in blocks.items()}, kept)
     start = re.search(r"(?m)^\[checks\.", text)
-    head = text[:start.start() if start else 0].replace(f'(assignment "{DEFAULT_NAME}")', f'(assignment "{draft.name}")')
+    head = text[:start.start() if start else 0]
+    head = head.replace(f'(assignment "{DEFAULT_NAME}")', f'(assignment "{draft.name}")')
     body = []
     for name in kept:
         block = re.sub(r"^points = \d+(\.\d+)?", f"points = {points[name]:g}", blocks[name], count=1, flags=re.M)

@@ -76,7 +76,8 @@ def verify_main(*, assignment: str, solution: str, template: str | None = None, 
     except (AssignmentError, RubricError) as error:
         return _bad(str(error))
     run = verify.Grader(declared, graded, sandbox)
-    steps, rows = [], []
+    steps: list[verify.Step] = []
+    rows: list[verify.MutantRow] = []
     try:
         steps.append(verify.solution_step(run, Path(solution), seeds or (graded.seed, graded.seed + 1,
                                                                           graded.seed + 2)))

@@ -7,10 +7,12 @@ Module-level names the template provides (``device``) are set by the grader befo
 """
 from __future__ import annotations
 
+import ast
 import importlib
 import inspect
 import re
 import sys
+import textwrap
 from types import ModuleType
 from typing import Any
 
@@ -148,4 +150,34 @@ def call(assignment: Assignment, key: str, values: dict[str, Any], import_errors
     if key not in _bound:
         _bound[key] = bind(spec.parameters, [StudentParameter.from_description(p) for p in parameters(obj) or []])
     args, kwargs = call_arguments(name, spec.parameters, _bound[key], values, fills)
+    if is_stub(obj):
+        raise NotImplementedError(f"{name} is still the template's stub (its body does nothing)")
     return obj(*args, **kwargs)
+
+
+def is_stub(function: Any) -> bool:
+    """A template's placeholder: a function whose body is only a docstring, ``pass``, ``...`` or ``return None``
+    (``#TODO`` comments aside), as the course's templates hand them out."""
+    code = getattr(function, "__code__", None)
+    if code is None:
+        return False
+    if code not in _stubs:
+        _stubs[code] = _stub_source(function)
+    return _stubs[code]
+
+
+_stubs: dict[Any, bool] = {}
+
+
+def _stub_source(function: Any) -> bool:
+    try:
+        tree = ast.parse(textwrap.dedent(inspect.getsource(function)))
+    except (OSError, TypeError, SyntaxError, IndentationError):
+        return False
+    definition = tree.body[0] if tree.body else None
+    if not isinstance(definition, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return False
+    return all(isinstance(s, ast.Pass) or (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))
+               or (isinstance(s, ast.Return) and (s.value is None or (isinstance(s.value, ast.Constant)
+                                                                      and s.value.value is None)))
+               for s in definition.body)

@@ -296,6 +296,8 @@ def train_manual_update(payload: dict[str, Any]) -> dict[str, Any]:
 def mlp(payload: dict[str, Any]) -> dict[str, Any]:
     """Build the student's MLP class (seeded) and run it on the grader's inputs in both accepted shapes."""
     model = student_class("mlp")
+    if graded.is_stub(type(model).forward):
+        raise NotImplementedError(f"{type(model).__name__}.forward is still the template's stub")
     model.eval()
     x = payload["x"].to(_dtype_of(model))
     with torch.no_grad():

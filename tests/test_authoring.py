@@ -1,0 +1,158 @@
+"""autograde assignment new / verify: a year's declaration read from its solution, and the proof of it."""
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+from grader.assignment import load_assignment
+from grader.authoring.mutants import MUTATIONS, mutants
+from grader.cli import run
+from grader.sandbox.graded import is_stub
+from tests.catalogue.inf265_2023 import REFERENCE_2023
+from tests.support.templates import MNIST_CELL, stubbed
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:
+    import tomli as tomllib
+
+YEAR_2027 = Path(__file__).parent / "catalogue" / "year_2027"
+GRADED_2023 = ("backpropagation", "load_cifar", "train", "train_manual_update", "compute_accuracy", "MyNet")
+GRADED_2027 = ("compute_gradients", "make_datasets", "fit_with_optimizer", "sgd_by_hand", "accuracy_of",
+               "Classifier")
+
+
+@pytest.fixture(scope="module")
+def template_2023(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The 2023 template as its notebooks hand it out: the graded functions stubbed, the MNIST-sized test cell."""
+    return stubbed(REFERENCE_2023, tmp_path_factory.mktemp("t") / "template", GRADED_2023,
+                   {"backpropagation": [MNIST_CELL]})
+
+
+@pytest.fixture(scope="module")
+def declared_2023(template_2023: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("declared") / "inf265-2023-new"
+    assert run(["assignment", "new", "inf265-2023-new", "--solution", str(REFERENCE_2023), "--template",
+                str(template_2023), "--out", str(out)]) == 0
+    return out
+
+
+def _callables(raw: dict) -> dict:
+    return {key: (table["module"], table["name"], table.get("kind", "function"), table.get("returns", "nothing"),
+                  [(p.get("role", ""), p["name"], p.get("default"), p.get("in_template", True))
+                   for p in table.get("parameters", [])])
+            for key, table in raw["callables"].items()}
+
+
+def test_new_declares_2023_as_the_shipped_declaration(declared_2023: Path) -> None:
+    new = tomllib.loads((declared_2023 / "assignment.toml").read_text())
+    shipped = tomllib.loads((load_assignment("inf265-2023").folder / "assignment.toml").read_text())
+    assert _callables(new) == _callables(shipped)
+    assert new["modules"] == shipped["modules"] and new["globals"] == shipped["globals"]
+    assert new["mlp"] == shipped["mlp"]
+    assert {k: v for k, v in new["data"].items()} == shipped["data"]
+    assert new["network"]["activations"] == shipped["network"]["activations"]
+    assert new["network"]["template_widths"] == shipped["network"]["template_widths"]
+    assert "# TODO" not in (declared_2023 / "assignment.toml").read_text()
+
+
+def test_new_shows_differences_instead_of_overwriting(declared_2023: Path, template_2023: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    declaration = declared_2023 / "assignment.toml"
+    edited = declaration.read_text().replace('split_seed = 123', 'split_seed = 124')
+    declaration.write_text(edited)
+    try:
+        assert run(["assignment", "new", "inf265-2023-new", "--solution", str(REFERENCE_2023), "--template",
+                    str(template_2023), "--out", str(declared_2023)]) == 0
+        assert declaration.read_text() == edited
+        shown = capsys.readouterr().out
+        assert "-split_seed = 124" in shown and "+split_seed = 123" in shown
+    finally:
+        declaration.write_text(edited.replace('split_seed = 124', 'split_seed = 123'))
+
+
+def test_verify_proves_the_2023_declaration(declared_2023: Path, template_2023: Path, tmp_path: Path) -> None:
+    summary = tmp_path / "verify.json"
+    assert run(["assignment", "verify", str(declared_2023), "--solution", str(REFERENCE_2023), "--template",
+                str(template_2023), "--seeds", "265", "1", "--json", str(summary)]) == 0
+    result = json.loads(summary.read_text())
+    assert [step["passed"] for step in result["steps"]] == [True, True, True]
+    assert len(result["mutants"]) >= 20 and all(row["caught"] for row in result["mutants"])
+    named = [row for row in result["mutants"] if row["expected"]]
+    assert sum(row["expected"] in row["diagnosed"] for row in named) >= len(named) - 2
+
+
+def test_a_made_up_year_needs_only_its_todo_lines(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    solution = YEAR_2027
+    template = stubbed(solution, tmp_path / "template", GRADED_2027)
+    out = tmp_path / "year-2027"
+    assert run(["assignment", "new", "year-2027", "--solution", str(solution), "--template", str(template),
+                "--out", str(out)]) == 0
+    text = (out / "assignment.toml").read_text()
+    todos = re.findall(r'# TODO .*write role = "(\w+)" on this line\n\s*\{ name = "(\w+)" \}', text)
+    assert sorted(todos) == [("loader", "batches"), ("train_loader", "batches"), ("train_loader", "batches")]
+    answered = re.sub(r'(# TODO .*write role = "(\w+)" on this line\n\s*)\{ name =',
+                      lambda m: f'{m.group(1)}{{ role = "{m.group(2)}", name =', text)
+    (out / "assignment.toml").write_text(answered)
+    declared = tomllib.loads(answered)
+    assert declared["mlp"]["sizes"] == [3072, 256, 64, 2]
+    assert declared["callables"]["train"]["returns"] == "history"
+    assert declared["callables"]["backpropagation"]["name"] == "compute_gradients"
+    summary = tmp_path / "verify.json"
+    assert run(["assignment", "verify", str(out), "--solution", str(solution), "--template", str(template),
+                "--seeds", "265", "--json", str(summary)]) == 0, capsys.readouterr().out
+    result = json.loads(summary.read_text())
+    assert len(result["mutants"]) >= 20 and all(row["caught"] for row in result["mutants"])
+
+
+def test_verify_fails_a_declaration_that_misses_a_mutant(declared_2023: Path, template_2023: Path,
+                                                         tmp_path: Path) -> None:
+    """A rubric that gives train nothing cannot catch train's mutants: verify says so and exits 1."""
+    rubric = tmp_path / "rubric.toml"
+    rubric.write_text(re.sub(r"(\[checks\.train\]\npoints = )\d+", r"\g<1>0",
+                             (declared_2023 / "rubric.toml").read_text()))
+    summary = tmp_path / "verify.json"
+    assert run(["assignment", "verify", str(declared_2023), "--solution", str(REFERENCE_2023), "--rubric",
+                str(rubric), "--seeds", "265", "--json", str(summary)]) == 1
+    rows = json.loads(summary.read_text())["mutants"]
+    assert {r["id"] for r in rows if not r["caught"]} >= {"double_step", "no_step"}
+
+
+@pytest.mark.parametrize("argv", [
+    ["assignment", "new", "x", "--solution", "no/such/folder"],
+    ["assignment", "new", "bad name!", "--solution", "."],
+    ["assignment", "verify", "no-such-assignment", "--solution", "."],
+    ["assignment", "verify", "inf265", "--solution", "no/such/folder"],
+])
+def test_bad_input_exits_2_before_any_work(argv: list[str]) -> None:
+    assert run(argv) == 2
+
+
+def test_every_mutation_changes_the_solution_it_applies_to(tmp_path: Path) -> None:
+    made = mutants(REFERENCE_2023, load_assignment("inf265-2023"), tmp_path)
+    assert len(made) >= 20
+    original = {p.name: p.read_text() for p in REFERENCE_2023.iterdir()}
+    for mutant in made:
+        changed = [p.name for p in mutant.folder.iterdir() if p.read_text() != original.get(p.name)]
+        assert len(changed) == 1, mutant.mutation.id
+    assert {m.mutation.id for m in made} <= {m.id for m in MUTATIONS}
+
+
+def test_inf265_is_the_2023_declaration_under_the_current_name() -> None:
+    current, previous = load_assignment("inf265"), load_assignment("inf265-2023")
+    assert current.name == "inf265" and current.callables == previous.callables and current.data == previous.data
+    assert current.rubric_path == previous.rubric_path
+
+
+def test_a_template_stub_is_recognised(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "stubs_module.py").write_text("def stub(model):\n    #TODO\n    return None\n\n"
+                                              "def documented(model):\n    \"\"\"Fill model.dL_dw.\"\"\"\n    pass\n\n"
+                                              "def real(model):\n    return None if model else 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import stubs_module
+
+    assert is_stub(stubs_module.stub) and is_stub(stubs_module.documented) and not is_stub(stubs_module.real)
