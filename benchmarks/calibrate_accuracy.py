@@ -27,8 +27,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import math
-import statistics
 import sys
 import tempfile
 import time
@@ -38,6 +36,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from grader.assignment import load_assignment
+from grader.authoring.calibration import (  # noqa: F401
+    FALSE_FAIL_TARGET,
+    chi2_quantile,
+    conservative_model,
+    false_fail_bound,
+    heavy_tailed_model,
+    highest_safe_threshold,
+    t_cdf,
+)
 from grader.checks.accuracy import FUNCTIONS, judge_logits, reached, stage_payload
 from grader.data import load_arrays
 from grader.options import GradingSetup
@@ -50,7 +57,6 @@ from tests.catalogue.buggy import BROKEN_LOOPS
 from tests.catalogue.correct import BY_NAME, TRAINS_DIFFERENTLY
 
 DEFAULT_SEEDS = (265, *range(1, 20))
-FALSE_FAIL_TARGET = 1e-4
 
 
 def settings(epochs: int | None = None):
@@ -102,102 +108,7 @@ def broken_loops(data_root: Path, device: str, seed: int, epochs, log) -> list[d
     return rows
 
 
-# ---------------------------------------------------------------- statistics
-
-def chi2_quantile(p: float, dof: int) -> float:
-    """Wilson-Hilferty approximation of the chi-square quantile (accurate to about 0.1% for dof >= 20)."""
-    z = statistics.NormalDist().inv_cdf(p)
-    return dof * (1 - 2 / (9 * dof) + z * math.sqrt(2 / (9 * dof))) ** 3
-
-
-def conservative_model(samples: list[float], confidence: float = 0.95) -> dict:
-    """Normal model: mean and sd of ``samples``, a lower confidence bound on the mean, an upper one on the sd."""
-    n, mean, sd = len(samples), statistics.mean(samples), statistics.stdev(samples)
-    z = statistics.NormalDist().inv_cdf(confidence)
-    sd_high = sd * math.sqrt((n - 1) / chi2_quantile(1 - confidence, n - 1))
-    return {"kind": "normal", "n": n, "mean": mean, "sd": sd, "min": min(samples), "max": max(samples),
-            "mean_low": mean - z * sd / math.sqrt(n), "sd_high": sd_high}
-
-
-def _betacf(a: float, b: float, x: float) -> float:
-    """Continued fraction of the regularized incomplete beta function (Lentz's method)."""
-    tiny, c, d = 1e-300, 1.0, 1.0 - (a + b) * x / (a + 1)
-    d = 1 / (d if abs(d) > tiny else tiny)
-    result = d
-    for m in range(1, 300):
-        for numerator in (m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m)),
-                          -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1))):
-            d = 1 + numerator * d
-            d = 1 / (d if abs(d) > tiny else tiny)
-            c = 1 + numerator / c
-            c = c if abs(c) > tiny else tiny
-            result *= d * c
-        if abs(d * c - 1) < 1e-15:
-            break
-    return result
-
-
-def t_cdf(x: float, nu: float) -> float:
-    """P(T <= x) for Student's t with ``nu`` degrees of freedom."""
-    z = nu / (nu + x * x)
-    front = math.exp(math.lgamma((nu + 1) / 2) - math.lgamma(nu / 2) - math.lgamma(0.5) + nu / 2 * math.log(z)
-                     + 0.5 * math.log(1 - z)) if z < 1 else 0.0
-    if z < (nu / 2 + 1) / (nu / 2 + 2.5):
-        tail = front * _betacf(nu / 2, 0.5, z) / (nu / 2)
-    else:
-        tail = 1 - front * _betacf(0.5, nu / 2, 1 - z) / 0.5
-    return tail / 2 if x < 0 else 1 - tail / 2
-
-
-def fit_t(samples: list[float], nu: float) -> tuple[float, float, float]:
-    """(location, scale, log-likelihood) of Student's t with ``nu`` degrees of freedom, by EM."""
-    loc, scale = statistics.median(samples), statistics.stdev(samples)
-    for _ in range(200):
-        weights = [(nu + 1) / (nu + ((x - loc) / scale) ** 2) for x in samples]
-        loc = sum(w * x for w, x in zip(weights, samples)) / sum(weights)
-        scale = math.sqrt(sum(w * (x - loc) ** 2 for w, x in zip(weights, samples)) / len(samples))
-    constant = math.lgamma((nu + 1) / 2) - math.lgamma(nu / 2) - 0.5 * math.log(nu * math.pi) - math.log(scale)
-    loglik = sum(constant - (nu + 1) / 2 * math.log(1 + ((x - loc) / scale) ** 2 / nu) for x in samples)
-    return loc, scale, loglik
-
-
-NU_GRID = (2.5, 3, 4, 5, 6, 8, 10, 15, 20, 30, 50, 100)
-
-
-def heavy_tailed_model(samples: list[float], confidence: float = 0.95) -> dict:
-    """Student's t with the degrees of freedom of highest likelihood (profiled on NU_GRID), its location lowered
-    by 1.645 standard errors and its scale raised to its 95% upper bound. Also reports the heaviest tail within
-    the 95% likelihood interval (``nu_low``), which few samples cannot narrow."""
-    fits = {nu: fit_t(samples, nu) for nu in NU_GRID}
-    best = max(fits, key=lambda nu: fits[nu][2])
-    nu_low = min(v for v in NU_GRID if 2 * (fits[best][2] - fits[v][2]) <= 3.841)
-    loc, scale, _ = fits[best]
-    n, z = len(samples), statistics.NormalDist().inv_cdf(confidence)
-    standard_error = scale * math.sqrt(best / (best - 2)) / math.sqrt(n)
-    return {"kind": "student_t", "n": n, "nu_best": best, "nu_low": nu_low, "nu": best, "loc": loc, "scale": scale,
-            "loc_low": loc - z * standard_error,
-            "scale_high": scale * math.sqrt((n - 1) / chi2_quantile(1 - confidence, n - 1))}
-
-
-def tail_probability(model: dict, threshold: float) -> float:
-    """P(X < threshold) under a model of either kind."""
-    if model["kind"] == "normal":
-        return statistics.NormalDist(model["mean_low"], model["sd_high"]).cdf(threshold)
-    return t_cdf((threshold - model["loc_low"]) / model["scale_high"], model["nu"])
-
-
-def false_fail_bound(models: list[dict], threshold: float) -> float:
-    """Upper bound on P(a correct solution loses any point): the sum over functions of P(X < threshold)."""
-    return sum(tail_probability(model, threshold) for model in models)
-
-
-def highest_safe_threshold(models: list[dict], target: float = FALSE_FAIL_TARGET, grid: float = 0.005) -> float:
-    """The highest threshold on ``grid`` whose false-fail bound is below ``target``."""
-    threshold = math.floor(min(m.get("mean_low", m.get("loc_low")) for m in models) / grid) * grid
-    while false_fail_bound(models, threshold) >= target:
-        threshold -= grid
-    return round(threshold, 6)
-
+# ---------------------------------------------------------------- the models (grader.authoring.calibration)
 
 MINIMUM_SAMPLES = 3
 

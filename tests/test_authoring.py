@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import sys
 from pathlib import Path
 
@@ -156,3 +157,35 @@ def test_a_template_stub_is_recognised(tmp_path: Path, monkeypatch: pytest.Monke
     import stubs_module
 
     assert is_stub(stubs_module.stub) and is_stub(stubs_module.documented) and not is_stub(stubs_module.real)
+
+
+def test_verify_calibrates_on_the_solutions_own_trainings(tmp_path: Path) -> None:
+    """With data, verify trains the solution --runs times per function, as the accuracy stage does (small data
+    here, 3 epochs: the spread is too wide for a threshold, and verify says so rather than writing one)."""
+    from grader.fixtures import write_fixture
+
+    data = write_fixture(tmp_path / "data", "imagefolder", per_class=(30, 15)).root
+    declaration = tmp_path / "declaration"
+    shutil.copytree(load_assignment("inf265-2023").folder, declaration)
+    rubric = declaration / "rubric.toml"
+    rubric.write_text(rubric.read_text().replace("epochs = 30", "epochs = 2"))
+    summary = tmp_path / "verify.json"
+    assert run(["assignment", "verify", str(declaration), "--solution", str(REFERENCE_2023), "--seeds", "265",
+                "--data-root", str(data), "--runs", "3", "--json", str(summary)]) == 0
+    calibration = json.loads(summary.read_text())["calibration"]
+    assert {name: len(values) for name, values in calibration["accuracies"].items()} == \
+        {"train": 3, "train_manual_update": 3}
+    assert all(0 <= a <= 1 for values in calibration["accuracies"].values() for a in values)
+
+
+def test_a_calibrated_threshold_is_written_into_the_rubric(tmp_path: Path) -> None:
+    from grader.authoring.calibration import Calibration, write_full_credit
+
+    rubric = tmp_path / "rubric.toml"
+    rubric.write_text((load_assignment("inf265-2023").rubric_path).read_text())
+    found = Calibration("cuda", 30, {"train": [0.84] * 20, "train_manual_update": [0.84] * 20}, full_credit=0.69,
+                        bound=4e-5)
+    assert write_full_credit(rubric, found)
+    settings = tomllib.loads(rubric.read_text())["checks"]["accuracy"]
+    assert settings["full_credit"] == 0.69 and settings["partial_credit"] == 0.64
+    assert "40 trainings on cuda, false-fail bound 4.0e-05" in rubric.read_text()

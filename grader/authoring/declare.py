@@ -218,6 +218,10 @@ def _updates_parameters(node: ast.AST) -> bool:
         bool(_calls(node) & {"sub_", "add_", "copy_"})
 
 
+def _arguments(node: Definition) -> list[ast.arg]:
+    return node.args.args if isinstance(node, ast.FunctionDef) else []
+
+
 def _is_function(node: Definition) -> bool:
     return isinstance(node, ast.FunctionDef)
 
@@ -225,7 +229,7 @@ def _is_function(node: Definition) -> bool:
 STRUCTURE: tuple[tuple[str, Callable[[Definition], bool], str], ...] = (
     ("backpropagation", lambda n: _is_function(n) and _stores_gradients(n), "it stores into model.dL_dw"),
     ("load_cifar", lambda n: _is_function(n) and (bool(_calls(n) & {"CIFAR10", "ImageFolder", "random_split"}) or any(
-        role_of(a.arg, "load_cifar") == "data_root" for a in getattr(n, "args", ast.arguments()).args)),
+        role_of(a.arg, "load_cifar") == "data_root" for a in _arguments(n))),
      "it builds the datasets from a data folder"),
     ("train", lambda n: _is_function(n) and {"step", "backward"} <= _calls(n), "it calls optimizer.step()"),
     ("train_manual_update", lambda n: _is_function(n) and "backward" in _calls(n) and "step" not in _calls(n)

@@ -7,6 +7,7 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from ..assignment import AssignmentError, load_assignment
 from ..authoring.new import declare_assignment, write_declaration
@@ -41,6 +42,23 @@ def new_main(*, name: str, solution: str, template: str | None = None, out: str 
     print(f"next: autograde assignment verify {folder} --solution {solution}"
           + (f" --template {template}" if template else ""))
     return EXIT_OK if not declaration.problems else EXIT_GRADER_FAILED
+
+
+def _calibration(declared: Any, graded: Any, solution: str, data_root: str, device: str, runs: int, sandbox: str,
+                 rubric: str | None) -> Any:
+    """Calibrate the accuracy thresholds and write full_credit into the declaration's rubric (never a packaged
+    one: that is printed only)."""
+    from ..assignment import PACKAGED
+    from ..authoring.calibration import calibrate, write_full_credit
+
+    found = calibrate(Path(solution), declared, graded, Path(data_root), device=device, runs=runs, sandbox=sandbox,
+                      progress=lambda line: print(f"  {line}"))
+    target = Path(rubric) if rubric else declared.rubric_path
+    if PACKAGED in target.resolve().parents:
+        found.failures.append(f"{target} is packaged: not changed (copy it, or set full_credit yourself)")
+    elif write_full_credit(target, found):
+        found.failures.append(f"full_credit written into {target}")
+    return found
 
 
 def _plain(name: str) -> bool:
@@ -87,12 +105,20 @@ def verify_main(*, assignment: str, solution: str, template: str | None = None, 
         steps.append(step)
     finally:
         run.close()
+    calibrated = _calibration(declared, graded, solution, data_root, device, runs, sandbox, rubric) \
+        if data_root else None
     for step in steps:
         print(f"{'PASS' if step.passed else 'FAIL'}  {step.name} ({step.seconds:.1f} s)")
         for line in step.lines:
             print(f"      {line}")
+    if calibrated:
+        print(f"CALIBRATED  the accuracy thresholds ({calibrated.seconds:.1f} s)")
+        for line in calibrated.lines():
+            print(f"      {line}")
     print(verify.mutation_table(rows))
     if out:
         Path(out).write_text(json.dumps({"assignment": declared.name, "steps": [s.to_dict() for s in steps],
-                                         "mutants": [dataclasses.asdict(r) for r in rows]}, indent=2))
+                                         "mutants": [dataclasses.asdict(r) for r in rows],
+                                         "calibration": dataclasses.asdict(calibrated) if calibrated else None},
+                                        indent=2))
     return EXIT_OK if all(s.passed for s in steps) else EXIT_GRADER_FAILED
