@@ -10,11 +10,14 @@ Parts (all by default, in this order; about 8 minutes on one H100/H200):
 3. ``calibration``: the reference's accuracy stage at 20 seeds on the device (benchmarks/calibrate_accuracy.py).
 4. ``stage``: one accuracy stage of the reference (training seconds inside the worker), the reference
    experiment with device-resident data, and the same with a plain DataLoader moving each batch (the ratio).
+5. ``verify2023``: ``autograde assignment verify``'s calibration of the course's 2023 solution
+   (tests/catalogue/reference_inf265_2023, float64) on the device: its trainings and the full_credit they allow.
 Prints each part's JSON as it finishes and writes everything to OUT/gpu_measurements.json.
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import shutil
@@ -40,9 +43,12 @@ from grader.pipeline import grade
 from grader.rubric import load_rubric
 from reference import experiment
 from reference.gradient_descent import MyMLP, load_cifar, train, train_manual_update
+from grader.assignment import load_assignment
+from grader.authoring.calibration import calibrate
 from tests.catalogue.correct import CORRECT
+from tests.catalogue.inf265_2023 import REFERENCE_2023
 
-PARTS = ("class", "concurrency", "calibration", "stage")
+PARTS = ("class", "concurrency", "calibration", "stage", "verify2023")
 
 
 def _sync(device: torch.device) -> None:
@@ -137,6 +143,16 @@ def plain_experiment(data_root: Path, device: str, epochs: int, sweep) -> dict:
     return {"training_seconds": training}
 
 
+def verify_2023(data_root: Path, device: str, runs: int, epochs: int) -> dict:
+    """The 2023 solution's trainings as ``assignment verify --data-root --device`` runs them, and the threshold."""
+    declared = load_assignment("inf265-2023")
+    rubric = load_rubric(declared.rubric_path)
+    rubric = rubric.configure("accuracy", epochs=epochs) if epochs != rubric.spec("accuracy").settings.epochs \
+        else rubric
+    found = calibrate(REFERENCE_2023, declared, rubric, data_root, device=device, runs=runs)
+    return {**dataclasses.asdict(found), "lines": found.lines()}
+
+
 def stage(data_root: Path, device: str, epochs: int, out: Path, sweep=experiment.SWEEP) -> dict:
     results = {"accuracy_stage": accuracy_stage(data_root, device, epochs),
                "reference_experiment": reference_experiment(data_root, device, epochs, out, sweep),
@@ -159,7 +175,8 @@ def main(*, data_root: str, device: str = "cuda", epochs: int = 30, out: str = "
     runners = {"class": lambda: whole_class(root, device, workers, size, out_dir, rubric),
                "concurrency": lambda: concurrency(root, device, levels, concurrency_size, rubric),
                "calibration": lambda: calibration(root, device, seeds, epochs),
-               "stage": lambda: stage(root, device, epochs, out_dir, experiment.SWEEP[:configurations])}
+               "stage": lambda: stage(root, device, epochs, out_dir, experiment.SWEEP[:configurations]),
+               "verify2023": lambda: verify_2023(root, device, seeds, epochs)}
     for part in parts:
         started = time.perf_counter()
         results[part] = runners[part]()

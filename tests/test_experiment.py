@@ -37,13 +37,15 @@ def test_gpu_measurement_script_dry_run_on_cpu(tmp_path):
 
     data = write_fixture(tmp_path / "data", "imagefolder", per_class=(40, 10)).root
     results = gpu_measurements.main(data_root=str(data), device="cpu", epochs=1, out=str(tmp_path),
-                                    parts=("concurrency", "calibration", "stage"), seeds=1, levels=(2,),
+                                    parts=("concurrency", "calibration", "stage", "verify2023"), seeds=1, levels=(2,),
                                     concurrency_size=2, configurations=1)
     assert results["stage"]["accuracy_stage"]["max_score"] == 15
     assert results["stage"]["speedup_device_resident_vs_plain"] > 0
     assert results["calibration"]["rows"][0]["submission"] == "reference"
     assert results["calibration"]["summary"]["too_few_runs"]
     assert results["concurrency"][2]["submissions_per_minute"] > 0
+    assert {name: len(values) for name, values in results["verify2023"]["accuracies"].items()} == \
+        {"train": 1, "train_manual_update": 1}
     assert (tmp_path / "gpu_measurements.json").is_file()
 
 
