@@ -35,6 +35,8 @@ import calibrate_accuracy
 import torch
 from torch import nn
 
+from grader.assignment import load_assignment
+from grader.authoring.calibration import calibrate
 from grader.batch.gradebook import load_states
 from grader.checks.accuracy import reached
 from grader.commands.batch import batch_main
@@ -43,8 +45,6 @@ from grader.pipeline import grade
 from grader.rubric import load_rubric
 from reference import experiment
 from reference.gradient_descent import MyMLP, load_cifar, train, train_manual_update
-from grader.assignment import load_assignment
-from grader.authoring.calibration import calibrate
 from tests.catalogue.correct import CORRECT
 from tests.catalogue.inf265_2023 import REFERENCE_2023
 
