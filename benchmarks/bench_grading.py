@@ -25,9 +25,9 @@ sys.path.insert(0, str(ROOT))
 
 import torch
 
-from grader.assignment import load_assignment
-from grader.cases import expected_gradients, make_net_case
+from grader.assignment.declaration import load_assignment
 from grader.checks.backprop import gradient_mismatch
+from grader.checks.cases import expected_gradients, make_net_case
 from grader.given import MLP_SIZES, MyNet
 from grader.kinds import FailureKind
 from grader.pipeline import grade

@@ -35,7 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from grader.assignment import load_assignment
+from grader.assignment.declaration import load_assignment
 from grader.authoring.calibration import (  # noqa: F401
     FALSE_FAIL_TARGET,
     chi2_quantile,
@@ -46,7 +46,7 @@ from grader.authoring.calibration import (  # noqa: F401
     t_cdf,
 )
 from grader.checks.accuracy import FUNCTIONS, judge_logits, reached, stage_payload
-from grader.data import load_arrays
+from grader.data.cifar import load_arrays
 from grader.options import GradingSetup
 from grader.pipeline import grade
 from grader.rubric import load_rubric

@@ -35,7 +35,7 @@ import calibrate_accuracy
 import torch
 from torch import nn
 
-from grader.assignment import load_assignment
+from grader.assignment.declaration import load_assignment
 from grader.authoring.calibration import calibrate
 from grader.batch.gradebook import load_states
 from grader.checks.accuracy import reached
@@ -61,7 +61,7 @@ def rubric_with_epochs(epochs: int, out: Path) -> str | None:
     if epochs == load_rubric().spec("accuracy").settings.epochs:
         return None
     path = out / f"rubric-{epochs}-epochs.toml"
-    text = (ROOT / "grader" / "assignments" / "default" / "rubric.toml").read_text()
+    text = (ROOT / "grader" / "assignment" / "packaged" / "default" / "rubric.toml").read_text()
     text = text.replace("epochs = 30", f"epochs = {epochs}")
     path.write_text(text)
     return str(path)

@@ -20,11 +20,11 @@ from pathlib import Path
 import pytest
 
 from grader import pipeline
-from grader.notebooks import convert
 from grader.options import GradingSetup
 from grader.rubric import load_rubric
 from grader.sandbox.host import Host
 from grader.sandbox.zygote import Zygote
+from grader.submission.notebooks import convert
 from tests.catalogue import REFERENCE
 from tests.catalogue.buggy import BY_NAME as BUGGY
 from tests.support.notebooks import notebook_twin

@@ -10,7 +10,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from .assignment import load_assignment
+from .assignment.declaration import load_assignment
 
 _TEMPLATE = load_assignment("default").data
 CLASSES = _TEMPLATE.classes
@@ -20,7 +20,8 @@ CIFAR10_INDEX = dict(zip(CLASSES, _TEMPLATE.cifar10_index))
 MLP_SIZES = load_assignment("default").mlp.sizes
 SEED = _TEMPLATE.split_seed
 VAL_FRACTION = _TEMPLATE.val_fraction
-"""The default template's constants (grader/assignments/default/assignment.toml), for its reference and template."""
+"""The default template's constants (grader/assignment/packaged/default/assignment.toml), for its reference and
+template."""
 
 
 def _relu_derivative(z: torch.Tensor) -> torch.Tensor:

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .assignment import Assignment, load_assignment
-from .naming import match_modules
+from .assignment.declaration import Assignment, load_assignment
 from .report.results import CheckResult, Report
+from .submission.naming import match_modules
 
 FIRST_FAILURE_CHARS = 1200
 
@@ -107,12 +107,12 @@ def defined_modules(sources: list[tuple[int, str]], assignment: Assignment) -> l
 
 def _grade(sources: list[tuple[int, str]], modules: list[str], assignment: Assignment, folder: Path,
            data_root: str | Path | None, sandbox: str) -> Report:
-    from .locations import resolve_data_root
-    from .notebooks import convert_sources
+    from .data.locations import resolve_data_root
     from .options import GradingSetup
     from .pipeline import grade
     from .rubric import load_rubric
     from .sandbox.host import choose_sandbox
+    from .submission.notebooks import convert_sources
 
     with tempfile.TemporaryDirectory(prefix="autograde-kernel-") as scratch:
         submission = Path(scratch) / "submission"
@@ -146,7 +146,7 @@ def _without_absent_modules(report: Report, absent: set[str]) -> Report:
 
 def _copy_other_modules(folder: Path, submission: Path, assignment: Assignment, done: list[str]) -> set[str]:
     """Copy the saved files of the modules the kernel does not hold (the other notebook, say); which were found."""
-    from .notebooks import convert
+    from .submission.notebooks import convert
 
     found = set()
     for module, match in match_modules(folder, assignment.modules).found.items():

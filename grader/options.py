@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .assignment import Assignment, load_assignment
+from .assignment.declaration import Assignment, load_assignment
 
 DEVICES = ("auto", "cpu", "cuda")
 SANDBOXES = ("auto", "linux", "portable")

@@ -18,10 +18,10 @@ import hypothesis
 import torch
 
 from . import __version__
-from .assignment import Assignment
-from .binding import StudentParameter, binding_note
+from .assignment.binding import StudentParameter, binding_note
+from .assignment.declaration import Assignment
 from .checks.base import Context, Skip
-from .data import DATA_HELP
+from .data.cifar import DATA_HELP
 from .kinds import FailureKind
 from .options import GradingSetup
 from .report import leaderboard
@@ -29,7 +29,7 @@ from .report.results import CheckResult, Part, Report
 from .rubric import CheckSpec, Rubric
 from .sandbox.host import Host, start_host
 from .sandbox.zygote import Zygote
-from .submission import prepared
+from .submission.folder import prepared
 
 
 def grade(submission: Path, rubric: Rubric, *, options: GradingSetup | None = None, host: Host | None = None,
@@ -163,7 +163,7 @@ def budget_use(budgets: list[tuple[str, float, float]], retries: list[str] | Non
 
 def _deadline(spec: CheckSpec, rubric: Rubric, started: float) -> float:
     now = time.monotonic()
-    limit = spec.check.time_limit(spec.settings, rubric.limits)
+    limit = spec.check.time_limit(spec.settings, rubric.limits.check_seconds)
     if spec.check.own_time_limit:
         return now + limit
     return now + min(limit, rubric.limits.total_seconds - (now - started))

@@ -1,7 +1,7 @@
 """The rubric: which checks run, in which order, with which points and settings, and the submission's limits.
 
 Read from a TOML file an instructor can edit (by default the assignment's own, e.g.
-``grader/assignments/default/rubric.toml``). Each ``[checks.NAME]``
+``grader/assignment/packaged/default/rubric.toml``). Each ``[checks.NAME]``
 table is validated against that check's declared settings (see :mod:`grader.checks.registry`); values are
 converted to the declared types, and anything unknown or unconvertible is refused with what to fix.
 """
@@ -13,7 +13,7 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, TypeVar, get_type_hints
 
-from .assignment import DEFAULT_NAME, PACKAGED
+from .assignment.declaration import DEFAULT_NAME, PACKAGED
 from .checks.registry import Check, Settings, UnknownCheck, find_check
 
 if sys.version_info >= (3, 11):

@@ -13,12 +13,12 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .locations import ENV_DATA_ROOT, download, resolve_data_root
+from .data.locations import ENV_DATA_ROOT, download, resolve_data_root
 from .options import GradingOptions, GradingSetup
 from .sandbox.host import choose_sandbox
 
 if TYPE_CHECKING:
-    from .assignment import Assignment
+    from .assignment.declaration import Assignment
     from .rubric import Rubric
 
 

@@ -16,9 +16,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from grader.data import TensorLoader
+from grader.data.cifar import TensorLoader
+from grader.data.locations import resolve_data_root
 from grader.given import SEED, plot_history
-from grader.locations import resolve_data_root
 from reference.gradient_descent import MyMLP, compute_accuracy, load_cifar, train, train_manual_update
 
 SWEEP = ((0.0, 0.0), (0.0, 0.01), (0.9, 0.0), (0.9, 0.01), (0.9, 0.001), (0.8, 0.01))

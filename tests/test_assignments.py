@@ -1,4 +1,5 @@
-"""Versions of the assignment declared in one file (grader/assignments/): the course's 2023 template graded as its
+"""Versions of the assignment declared in one file (grader/assignment/packaged/): the course's 2023 template graded as
+its
 students wrote to it (renamed, reordered and extra parameters, a missing parameter, globals, misnamed files), and a
 made-up third version declared in a test."""
 from __future__ import annotations
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.assignment import AssignmentError, load_assignment
+from grader.assignment.declaration import AssignmentError, load_assignment
 from grader.commands import EXIT_BAD_INPUT
 from grader.commands.batch import batch_main
 from grader.commands.grade import grade_main

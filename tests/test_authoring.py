@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.assignment import load_assignment
+from grader.assignment.declaration import load_assignment
 from grader.authoring.mutants import MUTATIONS, mutants
 from grader.cli import run
 from grader.sandbox.graded import is_stub
@@ -162,7 +162,7 @@ def test_a_template_stub_is_recognised(tmp_path: Path, monkeypatch: pytest.Monke
 def test_verify_calibrates_on_the_solutions_own_trainings(tmp_path: Path) -> None:
     """With data, verify trains the solution --runs times per function, as the accuracy stage does (small data
     here, 3 epochs: the spread is too wide for a threshold, and verify says so rather than writing one)."""
-    from grader.fixtures import write_fixture
+    from grader.data.fixtures import write_fixture
 
     data = write_fixture(tmp_path / "data", "imagefolder", per_class=(30, 15)).root
     declaration = tmp_path / "declaration"

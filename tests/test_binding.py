@@ -1,12 +1,13 @@
-"""Binding the grader's values to the signature a student wrote, by role (grader/binding.py): pure functions."""
+"""Binding the grader's values to the signature a student wrote, by role (grader/assignment/binding.py): pure
+functions."""
 from __future__ import annotations
 
 import inspect
 
 import pytest
 
-from grader.assignment import load_assignment
-from grader.binding import BindingError, StudentParameter, bind, binding_note, call_arguments
+from grader.assignment.binding import BindingError, StudentParameter, bind, binding_note, call_arguments
+from grader.assignment.declaration import load_assignment
 
 MANUAL_2023 = load_assignment("inf265-2023").callable("train_manual_update")
 VALUES = {"n_epochs": 3, "model": "MODEL", "loss_fn": "LOSS", "train_loader": "LOADER", "lr": 0.05,

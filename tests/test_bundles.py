@@ -185,7 +185,7 @@ def test_both_bundles_carry_another_assignment(autograder, tmp_path):
     assert "autograde check --assignment assignment" in (kit / "README.md").read_text()
     assert "autograde grade . --assignment assignment " in (kit / ".github" / "workflows" / "classroom.yml").read_text()
     rubric = tmp_path / "cpu-rubric.toml"
-    text = (ROOT / "grader" / "assignments" / ASSIGNMENT / "rubric.toml").read_text()
+    text = (ROOT / "grader" / "assignment" / "packaged" / ASSIGNMENT / "rubric.toml").read_text()
     rubric.write_text(text[:text.index("[checks.accuracy]")])
     archive = tmp_path / "autograder.zip"
     assert bundle_main(kind="gradescope", out=str(archive), rubric_path=str(rubric), assignment=ASSIGNMENT) == 0

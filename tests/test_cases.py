@@ -6,7 +6,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from grader.cases import (
+from grader.checks.cases import (
     GRADED_ACTIVATIONS,
     KINK_MARGIN,
     SGDConfig,
@@ -106,7 +106,7 @@ def test_autograd_stands_for_the_finite_differences_a_grad_check_takes(index):
 
 @pytest.mark.parametrize("momentum, weight_decay", [(0.0, 0.0), (0.9, 0.0), (0.0, 0.01), (0.9, 0.01)])
 def test_the_grader_s_sgd_is_torch_optim_sgd_bit_for_bit(momentum, weight_decay):
-    from grader.cases import reference_run
+    from grader.checks.cases import reference_run
     from grader.given import MyNet
 
     payload = training_problem(SGDConfig(0.05, momentum, weight_decay, 3, 14, 4, 5))

@@ -16,7 +16,7 @@ from grader.commands.grade import check_main, grade_main
 from grader.options import GradingOptions
 from grader.report.feedback import feedback as feedback_of
 from grader.report.formats import FORMATS
-from grader.submission import SubmissionError, locate
+from grader.submission.folder import SubmissionError, locate
 from tests.support.grading import REFERENCE, ROOT, TEMPLATE, grade, rubric_for, write_submission
 
 SKIP_ACCURACY = GradingOptions(skip_accuracy=True)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import torch
 
-from grader.compare import Tolerance, describe_value, mismatch, relative_mismatch
+from grader.checks.compare import Tolerance, describe_value, mismatch, relative_mismatch
 
 TOL = Tolerance(rtol=1e-7, atol=1e-10)
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from grader import data
-from grader.data import DataError, TensorLoader, detect_layout, load_arrays, split_indices
-from grader.fixtures import official_checksums_skipped, write_fixture
+from grader.data.cifar import DataError, TensorLoader, detect_layout, load_arrays, split_indices
+from grader.data.cifar import cifar as data
+from grader.data.fixtures import official_checksums_skipped, write_fixture
 from tests.support.grading import shared_data
 
 
@@ -72,7 +72,7 @@ def test_torchvision_reads_the_fixture_offline_and_never_downloads(tmp_path):
     """What load_cifar submissions do: CIFAR10(root, download=True) on the grader's fixture (no official md5)."""
     from torchvision.datasets import CIFAR10, utils
 
-    from grader.fixtures import official_checksums_skipped, write_fixture
+    from grader.data.fixtures import official_checksums_skipped, write_fixture
 
     fixture = write_fixture(tmp_path / "official", "official")
     with official_checksums_skipped():

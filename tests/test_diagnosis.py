@@ -10,7 +10,7 @@ import json
 import pytest
 import torch
 
-from grader.cases import SGDConfig, expected_gradients, make_net_case, reference_training, training_problem
+from grader.checks.cases import SGDConfig, expected_gradients, make_net_case, reference_training, training_problem
 from grader.commands.batch import batch_main
 from grader.diagnosis import CATALOGUE, Diagnosis, ids_in
 from grader.diagnosis import backprop as backprop_diagnosis

@@ -12,8 +12,9 @@ import threading
 import pytest
 from torchvision.datasets import CIFAR10
 
-from grader import data, locations
-from grader.fixtures import write_fixture
+from grader.data.cifar import cifar as data
+from grader.data.cifar import locations
+from grader.data.fixtures import write_fixture
 from grader.options import GradingOptions
 from grader.selection import data_folder
 

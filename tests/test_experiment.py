@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from grader.fixtures import write_fixture
+from grader.data.fixtures import write_fixture
 from reference import experiment
 from tests.support.grading import ROOT
 

@@ -1,4 +1,5 @@
-"""Which uploaded file is which module when students did not keep the expected names (grader/naming.py), and how
+"""Which uploaded file is which module when students did not keep the expected names (grader/submission/naming.py),
+and how
 locate and prepared use it."""
 from __future__ import annotations
 
@@ -6,8 +7,8 @@ import shutil
 
 import pytest
 
-from grader.naming import match_modules, rank
-from grader.submission import SubmissionError, locate, prepared
+from grader.submission.folder import SubmissionError, locate, prepared
+from grader.submission.naming import match_modules, rank
 from tests.support.grading import REFERENCE
 
 MODULES = ("backpropagation", "gradient_descent")

@@ -7,9 +7,9 @@ import re
 import pytest
 
 from grader.commands.grade import check_main, grade_main
-from grader.notebooks import convert
 from grader.options import GradingOptions
 from grader.report.feedback import feedback as feedback_of
+from grader.submission.notebooks import convert
 from tests.catalogue import REFERENCE, TEMPLATE
 from tests.catalogue.buggy import BY_NAME as BUGGY
 from tests.support.grading import grade, rubric_for

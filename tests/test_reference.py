@@ -8,7 +8,7 @@ import torch
 from hypothesis import given, note
 from hypothesis import strategies as st
 
-from grader.cases import (
+from grader.checks.cases import (
     SGDConfig,
     expected_gradients,
     make_net_case,
@@ -17,8 +17,8 @@ from grader.cases import (
     sgd_configs,
     training_problem,
 )
-from grader.compare import relative_difference
-from grader.fixtures import official_checksums_skipped, write_fixture
+from grader.checks.compare import relative_difference
+from grader.data.fixtures import official_checksums_skipped, write_fixture
 from grader.given import MyNet
 from reference.backpropagation import backpropagation, grad_check
 from reference.gradient_descent import MyMLP, compute_accuracy, load_cifar, train, train_manual_update

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from grader.assignment import load_assignment, packaged_names
+from grader.assignment.declaration import load_assignment, packaged_names
 from grader.checks import builtin_checks
 from grader.rubric import DEFAULT_SEED, Limits, RubricError, load_rubric, read_rubric
 

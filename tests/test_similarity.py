@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from grader.assignment import load_assignment
+from grader.assignment.declaration import load_assignment
 from grader.commands import EXIT_BAD_INPUT
 from grader.commands.batch import batch_main
 from grader.commands.similarity import similarity_main

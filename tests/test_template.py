@@ -7,7 +7,7 @@ import inspect
 import pytest
 import torch
 
-from grader.assignment import load_assignment
+from grader.assignment.declaration import load_assignment
 from grader.given import MyNet
 from tests.support.grading import REFERENCE, TEMPLATE
 

@@ -150,9 +150,9 @@ def calibrate(solution: Path, assignment: Any, rubric: Any, data_root: Path, *, 
     import time
 
     from ..checks.accuracy import FUNCTIONS, AccuracySettings, judge_logits, stage_payload
-    from ..data import load_arrays
+    from ..data.cifar import load_arrays
     from ..sandbox.host import choose_sandbox, start_host
-    from ..submission import prepared
+    from ..submission.folder import prepared
 
     settings = next((s.settings for s in rubric.checks if s.name == "accuracy"), AccuracySettings())
     arrays = load_arrays(Path(data_root))

@@ -3,8 +3,8 @@
 Each graded callable is found by its name (the template's usual names and common variants) or, failing that, by
 what its code does (a class storing ``dL_dw`` is the given network, a function storing into it is backpropagation,
 one calling ``optimizer.step()`` trains, one updating parameters itself is the manual update, ...). Each parameter's
-role comes from the grader's vocabulary (:mod:`grader.roles`); what it cannot tell becomes a TODO line naming the
-parameter. What the training functions return and the MLP's widths are found by running the solution
+role comes from the grader's vocabulary (:mod:`grader.assignment.roles`); what it cannot tell becomes a TODO line
+naming the parameter. What the training functions return and the MLP's widths are found by running the solution
 (:mod:`grader.authoring.probe`)."""
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import builtins
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ..roles import ROLES, fill_for, normalised
+from ..assignment.roles import ROLES, fill_for, normalised
 from .sources import Definition, Module
 
 KEY_ROLES: dict[str, tuple[str, ...]] = {
@@ -27,7 +27,7 @@ KEY_ROLES: dict[str, tuple[str, ...]] = {
                             "val_loader", "device"),
     "compute_accuracy": ("model", "loader", "device"),
 }
-"""The roles the grader passes to each callable (grader/calls.py), in the order a declaration lists them."""
+"""The roles the grader passes to each callable (grader/assignment/calls.py), in the order a declaration lists them."""
 REQUIRED: dict[str, tuple[str, ...]] = {
     "backpropagation": ("model", "y_true", "y_pred"), "grad_check": ("model", "x", "y_true"),
     "load_cifar": ("data_root",), "train": ("n_epochs", "optimizer", "model", "train_loader"),
@@ -107,8 +107,8 @@ class Draft:
             [f"{c.name}: {n[5:]}" for c in self.callables.values() for n in c.notes if n.startswith("TODO ")]
 
     def raw(self, provisional: bool = False) -> dict[str, object]:
-        """The declaration as the TOML table :func:`grader.assignment.parse` reads (``provisional``: with the roles
-        the TODO lines suggest)."""
+        """The declaration as the TOML table :func:`grader.assignment.declaration.parse` reads (``provisional``: with
+        the roles the TODO lines suggest)."""
         def table(p: Parameter) -> dict[str, object]:
             return _parameter_table(Parameter(p.name, p.guess, p.default) if provisional and p.guess else p)
 
@@ -298,8 +298,8 @@ def _parameters(key: str, function: ast.FunctionDef, owner: str, module: Module)
         used.add(role)
         source = _default_source(default, module) if default is not None else None
         todo = "" if role or source is not None or fill_for(arg.arg) else \
-            (f"parameter {arg.arg!r} has no role the grader knows and no default: give it a role (grader/roles.py) "
-             f"or a default in {owner}")
+            (f"parameter {arg.arg!r} has no role the grader knows and no default: give it a role "
+             f"(grader/assignment/roles.py) or a default in {owner}")
         if source is not None and not _is_literal(source):
             todo = f"{owner}'s default {arg.arg}={source} is not a literal the declaration can hold: write its value"
         result.append(Parameter(arg.arg, role, source, todo=todo))

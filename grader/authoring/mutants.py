@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..assignment import Assignment
+from ..assignment.declaration import Assignment
 from .sources import HELPER, module_name
 
 Rewrite = Callable[[ast.AST, dict[str, str]], bool]

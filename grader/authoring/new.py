@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..assignment import AssignmentError, parse
+from ..assignment.declaration import AssignmentError, parse
 from . import declare, probe, write
 from .sources import read_folder
 
@@ -23,8 +23,8 @@ class Declaration:
 
 def declare_assignment(name: str, solution: Path, template: Path | None = None, *,
                        sandbox: str = "auto") -> Declaration:
-    """The declaration the solution implies, checked by :func:`grader.assignment.parse` and completed by a probe
-    of the solution in the sandbox. Raises SourceError/AssignmentError for an unreadable folder or declaration."""
+    """The declaration the solution implies, checked by :func:`grader.assignment.declaration.parse` and completed by a
+    probe of the solution in the sandbox. Raises SourceError/AssignmentError for an unreadable folder or declaration."""
     modules = read_folder(solution)
     draft = declare.draft(name, modules, read_folder(template) if template else None)
     if not draft.callables:

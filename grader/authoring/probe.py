@@ -8,11 +8,11 @@ from typing import Any
 
 import torch
 
-from ..assignment import Assignment
-from ..cases import SGDConfig, reference_for
+from ..assignment.declaration import Assignment
+from ..checks.cases import SGDConfig, reference_for
 from ..rubric import load_rubric
 from ..sandbox.host import choose_sandbox, start_host
-from ..submission import prepared
+from ..submission.folder import prepared
 
 PROBE_CONFIG = SGDConfig(lr=0.05, momentum=0.9, weight_decay=0.01, n_epochs=2, n_samples=12, batch_size=4, seed=1)
 TIMEOUT = 60.0

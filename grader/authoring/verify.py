@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..assignment import Assignment
+from ..assignment.declaration import Assignment
 from ..diagnosis import ids_in
 from ..kinds import FailureKind
 from ..options import GradingSetup

@@ -10,7 +10,7 @@ import json
 import re
 from pathlib import Path
 
-from ..assignment import DEFAULT_NAME, PACKAGED
+from ..assignment.declaration import DEFAULT_NAME, PACKAGED
 from ..checks.registry import find_check
 from .declare import Declared, Draft, Parameter
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from ..options import GradingOptions, GradingSetup
 from ..report.failure import failed_report
 from ..sandbox.zygote import Zygote
-from ..submission import SubmissionError, locate
+from ..submission.folder import SubmissionError, locate
 from .entries import Entry, EntryError, unpack
 from .gradebook import Answer
 
@@ -48,7 +48,7 @@ def main() -> None:
 
 def _prepare(options: GradingOptions, hidden: list[str]) -> tuple[Rubric, GradingSetup]:
     """The rubric and setup every submission of this process is graded with (the batch validated them first)."""
-    from ..assignment import load_assignment
+    from ..assignment.declaration import load_assignment
     from ..selection import prepare
 
     return prepare(options, load_assignment(options.assignment), hidden=hidden)

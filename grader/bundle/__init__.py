@@ -19,7 +19,7 @@ from pathlib import Path
 
 import grader
 
-from ..assignment import DECLARATION, Assignment, load_assignment
+from ..assignment.declaration import DECLARATION, Assignment, load_assignment
 from .secrecy import Shared, shared_with
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -183,7 +183,7 @@ def _add(archive: zipfile.ZipFile, path: Path, name: str) -> None:
 
 def _bundle_data(data_root: Path, target: Path) -> str:
     """The decoded airplane/bird images as one .npz with its SHA-256; a description for the README."""
-    from ..data import DECODED_FILE, export_decoded
+    from ..data.cifar import DECODED_FILE, export_decoded
 
     target.mkdir(parents=True)
     export_decoded(data_root, target)

@@ -12,8 +12,8 @@ from typing import Any
 
 import torch
 
-from ..assignment import Assignment
-from ..data import Arrays, DataError, load_arrays, resized, split_indices
+from ..assignment.declaration import Assignment
+from ..data.cifar import Arrays, DataError, load_arrays, resized, split_indices
 from ..kinds import FailureKind
 from ..report.results import CheckResult, Part
 from ..sandbox.reply import Failure

@@ -9,7 +9,13 @@ from typing import Any
 import torch
 from hypothesis import strategies as st
 
-from ..cases import (
+from ..diagnosis import Diagnosis, diagnosed, first_match, misconception
+from ..diagnosis import backprop as backprop_diagnosis
+from ..kinds import FailureKind
+from ..report.results import Part
+from ..sandbox.reply import Failure
+from .base import RETRY_KINDS, CheckTimeUp, Context, Skip, failed_call, find_failure, out_of_time
+from .cases import (
     Gradients,
     NetCase,
     architectures,
@@ -18,13 +24,7 @@ from ..cases import (
     make_net_case,
     net_cases,
 )
-from ..compare import Tolerance, describe_value, mismatch
-from ..diagnosis import Diagnosis, diagnosed, first_match, misconception
-from ..diagnosis import backprop as backprop_diagnosis
-from ..kinds import FailureKind
-from ..report.results import Part
-from ..sandbox.reply import Failure
-from .base import RETRY_KINDS, CheckTimeUp, Context, Skip, failed_call, find_failure, out_of_time
+from .compare import Tolerance, describe_value, mismatch
 from .registry import Check, GeneratedCases
 
 TOLERANCE = Tolerance(rtol=1e-7, atol=1e-10)

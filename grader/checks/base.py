@@ -13,8 +13,8 @@ from typing import Any, Protocol, TypeVar
 from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
 from hypothesis.strategies import SearchStrategy
 
-from ..assignment import Assignment
-from ..binding import Binding
+from ..assignment.binding import Binding
+from ..assignment.declaration import Assignment
 from ..kinds import FailureKind
 from ..report.results import Part
 from ..rubric import CheckSpec, Rubric
@@ -169,7 +169,7 @@ class Context:
                 "input(), a lock)?")
 
     def time_limit(self) -> float:
-        return self.spec.check.time_limit(self.settings, self.rubric.limits)
+        return self.spec.check.time_limit(self.settings, self.rubric.limits.check_seconds)
 
     def student_output(self) -> str:
         cap = self.rubric.limits.output_kb * 1024

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..assignment import Callable
-from ..binding import NO_DEFAULT, StudentParameter, described_signature, literal
+from ..assignment.binding import NO_DEFAULT, StudentParameter, described_signature, literal
+from ..assignment.declaration import Callable
 from ..kinds import FailureKind
 from ..report.results import Part
 from .base import Context, failed_call

@@ -16,11 +16,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..assignment import DataSpec
-from ..binding import literal
-from ..data import Arrays, decode
+from ..assignment.binding import literal
+from ..assignment.declaration import DataSpec
+from ..data.cifar import Arrays, decode
+from ..data.fixtures import Fixture, official_checksums_skipped, write_fixture
 from ..diagnosis import Diagnosis, diagnosed, misconception
-from ..fixtures import Fixture, official_checksums_skipped, write_fixture
 from ..given import CLASSES
 from ..kinds import FailureKind
 from ..report.results import Part

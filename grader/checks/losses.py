@@ -14,7 +14,7 @@ from typing import Any
 
 import torch
 
-from ..cases import ReferenceRun
+from .cases import ReferenceRun
 
 LOSS_LIMIT = 1e-9
 """Relative difference allowed between a returned loss and the grader's own run's (float64)."""

@@ -14,10 +14,8 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:  # the check modules import the registry; these only name what a check's run takes and gives
+if TYPE_CHECKING:
     from ..report.results import Part
-    from ..rubric import Limits
-    from .base import Context
 
 
 @dataclass(frozen=True)
@@ -44,8 +42,10 @@ class TimedSettings(Settings):
     seconds: float = 600.0
 
 
-RunCheck = Callable[["Context"], "list[Part]"]
-"""What a check does: ``run(context) -> parts``; raises :class:`~grader.checks.base.Skip` when it cannot run."""
+RunCheck = Callable[[Any], "list[Part]"]
+"""What a check does: ``run(context) -> parts``, the context a :class:`grader.checks.base.Context`; raises
+:class:`~grader.checks.base.Skip` when it cannot run. (The registry sits below the rubric, and the context above
+both, so the registry names the context's type only in words.)"""
 
 
 @dataclass(frozen=True)
@@ -79,9 +79,9 @@ class Check:
         the assignment has none)."""
         return self.title.format_map(_KeysByDefault(names))
 
-    def time_limit(self, settings: Settings, limits: Limits) -> float:
-        """Seconds this check may take, from its settings or the rubric's per-check limit."""
-        return settings.seconds if isinstance(settings, TimedSettings) else limits.check_seconds
+    def time_limit(self, settings: Settings, check_seconds: float) -> float:
+        """Seconds this check may take: its settings' own ``seconds``, else the rubric's per-check limit."""
+        return settings.seconds if isinstance(settings, TimedSettings) else check_seconds
 
 
 class _KeysByDefault(dict[str, str]):

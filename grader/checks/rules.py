@@ -14,12 +14,11 @@ from dataclasses import dataclass
 
 import torch
 
-from ..cases import NetCase, SGDConfig, expected_gradients_timed, make_net_case, reference_for
 from ..kinds import FailureKind
 from ..report.results import Part
-from ..sandbox.replies import BackpropReply
-from ..sandbox.reply import Failure
+from ..sandbox.reply import BackpropReply, Failure
 from .base import CheckTimeUp, Context, failed_call, not_checked, out_of_time
+from .cases import NetCase, SGDConfig, expected_gradients_timed, make_net_case, reference_for
 from .registry import Check, Settings
 
 CASES = (((3, 4, 2), 2), ((2, 3, 3, 1), 3), ((4, 1), 1))

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..assignment import AssignmentError, load_assignment
+from ..assignment.declaration import AssignmentError, load_assignment
 from ..authoring.new import declare_assignment, write_declaration
 from ..authoring.sources import SourceError
 from . import EXIT_BAD_INPUT, EXIT_GRADER_FAILED, EXIT_OK
@@ -48,7 +48,7 @@ def _calibration(declared: Any, graded: Any, solution: str, data_root: str, devi
                  rubric: str | None) -> Any:
     """Calibrate the accuracy thresholds and write full_credit into the declaration's rubric (never a packaged
     one: that is printed only)."""
-    from ..assignment import PACKAGED
+    from ..assignment.declaration import PACKAGED
     from ..authoring.calibration import calibrate, write_full_credit
 
     found = calibrate(Path(solution), declared, graded, Path(data_root), device=device, runs=runs, sandbox=sandbox,

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
-from ..assignment import Assignment, AssignmentError, load_assignment, resolve
+from ..assignment.declaration import Assignment, AssignmentError, load_assignment, resolve
 from ..batch import gradebook, summary
 from ..batch.entries import Entry, content_digest, fingerprint, grader_digest, in_shard, list_entries, parse_shard
 from ..batch.runner import GraderPool

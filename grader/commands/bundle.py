@@ -10,9 +10,9 @@ from . import EXIT_BAD_INPUT, EXIT_OK
 def bundle_main(*, kind: str, out: str, rubric_path: str | None = None, data_root: str | None = None,
                 assignment: str | None = None) -> int:
     """Build the student kit (a folder) or the Gradescope autograder (a zip); return the exit status."""
-    from ..assignment import AssignmentError, load_assignment
+    from ..assignment.declaration import AssignmentError, load_assignment
     from ..bundle import BundleError, gradescope_bundle, student_bundle
-    from ..data import DataError
+    from ..data.cifar import DataError
     from ..rubric import RubricError
 
     try:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import TextIO
 
 # Nothing imported here imports torch: the fork server is launched first and imports it in parallel.
-from ..assignment import Assignment, AssignmentError, load_assignment
+from ..assignment.declaration import Assignment, AssignmentError, load_assignment
 from ..options import GradingOptions
 from ..report.failure import failed_report
 from ..report.formats import write_reports
@@ -23,7 +23,7 @@ from ..rubric import Rubric, RubricError, outline
 from ..sandbox.host import choose_sandbox
 from ..sandbox.zygote import Zygote
 from ..selection import InputError, prepare
-from ..submission import Located, SubmissionError, locate
+from ..submission.folder import Located, SubmissionError, locate
 from . import EXIT_BAD_INPUT, EXIT_GRADER_FAILED, EXIT_OK
 
 PORTABLE_NOTICE = ("autograde: portable sandbox: this is a self-check (your code runs in its own process, with time, "

@@ -10,7 +10,7 @@ import time
 import zipfile
 from pathlib import Path
 
-from ..assignment import Assignment, AssignmentError, load_assignment
+from ..assignment.declaration import Assignment, AssignmentError, load_assignment
 from ..similarity import extract, report
 from ..similarity.extract import Submission
 from ..similarity.scores import THRESHOLD, Fingerprint, compare, fingerprint, fingerprints, score_matrix

@@ -12,8 +12,8 @@ from typing import Any
 
 import torch
 
-from ..cases import Gradients, NetCase
-from ..compare import Tolerance, mismatch
+from ..checks.cases import Gradients, NetCase
+from ..checks.compare import Tolerance, mismatch
 from ..given import ACTIVATIONS
 from . import first_setting
 
@@ -153,7 +153,7 @@ def more_cases(case: NetCase, count: int) -> list[NetCase]:
     """``count`` more cases with the same activations: other values, then wider layers, then one layer more and
     (for a batch of several) a larger batch, so that misconceptions a small case cannot tell apart (dividing by 2
     outputs or by the factor 2; a skipped layer or a shifted one in a one-layer network) part ways."""
-    from ..cases import make_net_case
+    from ..checks.cases import make_net_case
 
     batch = len(case.x)
     deeper = tuple(w + 2 for w in case.n_l[:-1]) + (case.n_l[-2] + 3,) + (case.n_l[-1] + 2,)

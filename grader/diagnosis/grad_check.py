@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from ..cases import Gradients, NetCase, by_parameter_name, expected_gradients, relative_error
+from ..checks.cases import Gradients, NetCase, by_parameter_name, expected_gradients, relative_error
 
 
 @dataclass(frozen=True)

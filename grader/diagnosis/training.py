@@ -14,8 +14,8 @@ from typing import Any
 
 import torch
 
-from ..cases import SGD
-from ..compare import relative_mismatch
+from ..checks.cases import SGD
+from ..checks.compare import relative_mismatch
 from ..given import MyNet
 from . import first_setting
 

@@ -1,5 +1,5 @@
 """Worker side: find the student's version of each declared function and class, describe it, and call it with the
-grader's values bound by role (:mod:`grader.binding`). Runs only in the worker, on the submission's modules.
+grader's values bound by role (:mod:`grader.assignment.binding`). Runs only in the worker, on the submission's modules.
 
 A function is found by its declared name, then by a declared alias. A class likewise, and else as the one
 ``nn.Module`` subclass its module defines that builds without arguments (students rename the template's class).
@@ -18,9 +18,9 @@ from typing import Any
 
 import torch
 
-from grader.assignment import Assignment, Callable
-from grader.binding import LEFT_OUT, Binding, StudentParameter, bind, call_arguments
-from grader.notebooks import LeftOut
+from grader.assignment.binding import LEFT_OUT, Binding, StudentParameter, bind, call_arguments
+from grader.assignment.declaration import Assignment, Callable
+from grader.submission.notebooks import LeftOut
 
 ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 
@@ -144,7 +144,7 @@ def set_globals(assignment: Assignment, device: str) -> None:
 def call(assignment: Assignment, key: str, values: dict[str, Any], import_errors: dict[str, str],
          fills: dict[str, Any] | None = None) -> Any:
     """Call the student's version of ``key`` with ``values`` (by role) bound to its own signature, and ``fills``
-    for the parameters the grader fills (see :func:`grader.binding.bind`)."""
+    for the parameters the grader fills (see :func:`grader.assignment.binding.bind`)."""
     spec = assignment.callable(key)
     obj, name, _ = find(spec, import_errors)
     if key not in _bound:

@@ -15,13 +15,13 @@ from typing import Any, Literal, cast
 import torch
 from torch import nn
 
-from grader.assignment import Assignment, from_config
-from grader.calls import OBJECT, callable_key, role_values
-from grader.data import TensorLoader, normalise
-from grader.fixtures import official_checksums_skipped
+from grader.assignment.calls import OBJECT, callable_key, role_values
+from grader.assignment.declaration import Assignment, from_config
+from grader.data.cifar import TensorLoader, normalise
+from grader.data.fixtures import official_checksums_skipped
 from grader.given import MyNet
-from grader.notebooks import NOTES
 from grader.sandbox import graded
+from grader.submission.notebooks import NOTES
 
 _state: dict[str, Any] = {"config": {}, "recording": False, "autograd_calls": 0, "optimizers": 0, "import_errors": {}}
 
@@ -102,9 +102,10 @@ def assignment() -> Assignment:
 
 
 def student_call(call: str, payload: dict[str, Any], objects: dict[str, Any], device: str = "cpu") -> Any:
-    """Call the student's function that ``call`` runs, each role's value taken from :func:`grader.calls.role_values`
-    (the numbers) or from ``objects`` (what this handler built), bound to the student's own signature; a parameter
-    the grader fills (:data:`grader.roles.FILLS`) gets its value from :func:`fills`."""
+    """Call the student's function that ``call`` runs, each role's value taken from
+    :func:`grader.assignment.calls.role_values` (the numbers) or from ``objects`` (what this handler built), bound to
+    the student's own signature; a parameter the grader fills (:data:`grader.assignment.roles.FILLS`) gets its value
+    from :func:`fills`."""
     key = callable_key(call, payload)
     if key is None:
         raise LookupError(f"{call} calls no student function")
@@ -119,7 +120,7 @@ def _identity(value: Any) -> Any:
 
 
 def fills(payload: dict[str, Any], objects: dict[str, Any], device: str) -> dict[str, Any]:
-    """The values of :data:`grader.roles.FILLS` for this call: loaders over the grader's validation data (the
+    """The values of :data:`grader.assignment.roles.FILLS` for this call: loaders over the grader's validation data (the
     training data where a call has none), an identity preprocessor, quiet flags, the seed, the device."""
     loader = objects.get("validation_data") or objects.get("train_loader")
     return {"val_loader": loader, "test_loader": loader, "preprocessor": _identity, "verbose": False,

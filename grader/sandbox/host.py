@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ..assignment import Assignment, load_assignment
-from ..binding import Binding, BindingError, StudentParameter, bind, call_arguments
-from ..calls import callable_key, role_values
+from ..assignment.binding import Binding, BindingError, StudentParameter, bind, call_arguments
+from ..assignment.calls import callable_key, role_values
+from ..assignment.declaration import Assignment, load_assignment
 from ..kinds import FailureKind
-from ..submission import copy_submission
+from ..submission.folder import copy_submission
 from .channel import CappedOutput, Channel, CPUWatch, WorkerChannel
 from .cpu import CallBudget, CPUClock
 from .reply import Failure, PendingCall, Reply
@@ -211,7 +211,7 @@ class Host:
 
     def begin(self, call: str, payload: dict[str, Any] | None = None) -> PendingCall:
         """Send a call and return at once, so the grader can work while the worker does. A call that the student's
-        signature cannot take (see :mod:`grader.binding`) is answered here, without the worker."""
+        signature cannot take (see :mod:`grader.assignment.binding`) is answered here, without the worker."""
         payload = payload or {}
         key = callable_key(call, payload)
         function = self.options.assignment.blamed(key)

@@ -1,8 +1,17 @@
-"""What a call to student code gives back: a plain-data value or a failure, and the student's captured output."""
+"""What a call to student code gives back: a plain-data value or a failure, and the student's captured output; and
+the shape of each worker call's value (plain data: JSON with tensors), as the grader reads it.
+
+The worker's handlers build these values; the protocol carries them without pickle; the checks read them through
+these types. A student's process may still send anything (a forged reply), so the checks judge values, never trust
+them.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
+
+if TYPE_CHECKING:
+    import torch
 
 from ..kinds import FailureKind
 
@@ -26,7 +35,7 @@ class Reply:
     """The outcome of one call: a plain-data ``value`` or a ``failure``, and the student's captured output."""
 
     value: Any = None
-    """What the handler returned (the TypedDicts of :mod:`grader.sandbox.replies` say which shape, per call)."""
+    """What the handler returned (the TypedDicts of :mod:`grader.sandbox.reply` say which shape, per call)."""
     failure: Failure | None = None
     output: str = ""
     cpu_seconds: float | None = None
@@ -60,3 +69,70 @@ class PendingCall:
     """The worker's CPU seconds when the request was sent (its CPU budget counts from there)."""
     payload: dict[str, Any] | None = None
     """The request's payload, kept to run the call once more on a fresh worker."""
+
+
+# ---------------------------------------------------------------- the shape of each call's value
+
+class ModuleLoad(TypedDict, total=False):
+    """One submission module after its import: the error (and traceback) when it failed, or its notes."""
+
+    error: str
+    traceback: str
+    notes: list[str]
+    seconds: float
+
+
+class Found(TypedDict, total=False):
+    """A declared callable as the worker found it: its name, how (name, alias, discovered), its parameters as
+    [name, kind, repr(default) or None]; or why it is missing."""
+
+    name: str
+    how: str
+    kind: str
+    parameters: list[list[Any]] | None
+    missing: str
+
+
+class LoadReply(TypedDict):
+    modules: dict[str, ModuleLoad]
+    callables: dict[str, Found]
+
+
+class Gradients(TypedDict):
+    dL_dw: dict[str, Any]
+    dL_db: dict[str, Any]
+
+
+class BackpropReply(Gradients, total=False):
+    autograd_calls: int
+    params_after: dict[str, torch.Tensor]
+    x_after: torch.Tensor
+    y_after: torch.Tensor
+    y_pred_changed: bool
+
+
+class GradCheckReply(TypedDict):
+    result: Any
+    params_after: dict[str, torch.Tensor]
+
+
+class TrainingReply(TypedDict, total=False):
+    history: Any
+    params_after: dict[str, torch.Tensor]
+    returned_params: dict[str, torch.Tensor]
+    """The parameters of a model the function returned, when it is not the model the grader passed."""
+    optimizers: int
+
+
+class MLPReply(TypedDict):
+    state: dict[str, Any]
+    out_images: Any
+    out_flat: Any
+
+
+class AccuracyReply(TypedDict, total=False):
+    logits: Any
+    train_seconds: float
+    student_accuracy: Any
+    student_accuracy_error: str
+    student_accuracy_traceback: str

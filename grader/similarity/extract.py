@@ -9,8 +9,8 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..assignment import Assignment
-from ..naming import match_modules
+from ..assignment.declaration import Assignment
+from ..submission.naming import match_modules
 
 HELPERS = "other definitions"
 """The unit that holds a submission's definitions the assignment does not name (its helpers), together."""

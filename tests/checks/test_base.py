@@ -4,9 +4,9 @@ from __future__ import annotations
 import pytest
 from hypothesis import strategies as st
 
-from grader.cases import net_cases, sgd_configs
 from grader.checks import backprop
 from grader.checks.base import GraderCheckError, _hypothesis_search, drawn_cases, find_failure
+from grader.checks.cases import net_cases, sgd_configs
 from grader.kinds import FailureKind
 from grader.report.feedback import feedback
 from grader.report.results import Part

@@ -40,7 +40,7 @@ def graded_both_ways(tmp_path_factory) -> dict[str, dict]:
     root = tmp_path_factory.mktemp("portable")
     klass = the_class(root / "class")
     rubric = root / "rubric.toml"
-    text = (ROOT / "grader" / "assignments" / "default" / "rubric.toml").read_text()
+    text = (ROOT / "grader" / "assignment" / "packaged" / "default" / "rubric.toml").read_text()
     rubric.write_text(text.replace("examples = 120", "examples = 40").replace("examples = 80", "examples = 40")
                       .replace("import_seconds = 60", "import_seconds = 10"))
     scores = {}

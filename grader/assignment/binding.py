@@ -5,11 +5,12 @@ add their own with defaults (``verbose=False``) or drop one they do not use. A c
 assistant would read it:
 
 1. a parameter with the template's name takes that role;
-2. then a parameter with one of the role's aliases (the declaration's, then the common ones of :mod:`grader.roles`),
-   compared without case, underscores or dashes;
+2. then a parameter with one of the role's aliases (the declaration's, then the common ones of
+   :mod:`grader.assignment.roles`), compared without case, underscores or dashes;
 3. then, in order, what is left of the template's roles takes what is left of the student's positional
    parameters, skipping a parameter whose default cannot mean that role (``verbose=False`` never takes a loader);
-4. parameters left over keep their defaults, except that one the grader knows how to fill (:data:`grader.roles.FILLS`:
+4. parameters left over keep their defaults, except that one the grader knows how to fill
+   (:data:`grader.assignment.roles.FILLS`:
    a validation loader, an identity preprocessor, ``verbose``, a seed, ...) gets that value when it is required or
    its default is a notebook value that was not run; a required one left over that no fill matches makes the
    function uncallable (named);
@@ -87,7 +88,7 @@ class Binding:
     positional_only: tuple[str, ...] = ()
     var_keyword: bool = False
     filled: tuple[tuple[str, str], ...] = ()
-    """(student parameter, what the grader gives it: a key of :data:`grader.roles.FILLS`, or ``=`` and the
+    """(student parameter, what the grader gives it: a key of :data:`grader.assignment.roles.FILLS`, or ``=`` and the
     template's default): parameters the student requires, or whose default was not run, that the grader fills."""
 
     def parameter(self, role: str) -> str | None:
@@ -214,8 +215,8 @@ def literal(text: str | None) -> Any:
 def call_arguments(function: str, declared: Sequence[Declared], binding: Binding, values: dict[str, Any],
                    fills: dict[str, Any] | None = None) -> tuple[list[Any], dict[str, Any]]:
     """(args, kwargs) that pass each role's value in ``values`` to the student's parameter for it, and each filled
-    parameter its fill (``fills``: the worker's values by :data:`grader.roles.FILLS` key; the template's default for
-    a ``=`` fill).
+    parameter its fill (``fills``: the worker's values by :data:`grader.assignment.roles.FILLS` key; the template's
+    default for a ``=`` fill).
 
     Raises BindingError, worded for the student, when a required parameter of the student's has no role, or when a
     role with a value other than the template's default has no parameter (a role the grader may set as a global,

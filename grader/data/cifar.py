@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .given import CIFAR10_INDEX, CLASSES
+from ..given import CIFAR10_INDEX, CLASSES
 from .locations import user_cache
 
 DECODED_FILE = "cifar2.npz"

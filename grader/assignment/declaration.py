@@ -1,7 +1,7 @@
 """The assignment, declared in one file: what a submission must define and what each parameter means.
 
 The course changes every year (names, signatures, the MLP, the data split), so nothing of it is written in the
-checks: each version is a folder ``grader/assignments/NAME/`` holding ``assignment.toml`` (modules, each graded
+checks: each version is a folder ``grader/assignment/packaged/NAME/`` holding ``assignment.toml`` (modules, each graded
 function's and class's name, its parameters with their ROLE, template defaults and aliases, what it returns, the
 MLP, the image size, the data split's meaning, the globals the template provides) and the ``rubric.toml`` graded
 by default (which checks apply, and their points). ``--assignment NAME|FILE`` picks one; ``default`` is this
@@ -25,7 +25,7 @@ if sys.version_info >= (3, 11):
 else:  # Python 3.10 (Gradescope's default image)
     import tomli as tomllib
 
-PACKAGED = Path(__file__).with_name("assignments")
+PACKAGED = Path(__file__).with_name("packaged")
 DEFAULT_NAME = "default"
 DECLARATION = "assignment.toml"
 CALLABLE_KEYS = ("network", "backpropagation", "grad_check", "load_cifar", "mlp", "train", "train_manual_update",
@@ -289,7 +289,7 @@ def _parameter(entry: Any, where: str) -> Declared:
     _known(entry, {"role", "name", "default", "aliases", "in_template"}, where)
     role = entry.get("role", "")
     if role and not is_role(str(role)):
-        raise AssignmentError(f"{where}: {role!r} is not a role the grader knows (see grader/roles.py)")
+        raise AssignmentError(f"{where}: {role!r} is not a role the grader knows (see grader/assignment/roles.py)")
     if not role and not isinstance(entry.get("name"), str):
         raise AssignmentError(f"{where}: a parameter without a role (kept at its default) needs its name")
     default = entry.get("default")

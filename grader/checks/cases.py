@@ -17,7 +17,7 @@ from typing import Any
 import torch
 from hypothesis import strategies as st
 
-from .given import ACTIVATIONS, KINKED_ACTIVATIONS, MyNet
+from ..given import ACTIVATIONS, KINKED_ACTIVATIONS, MyNet
 
 KINK_MARGIN = 1e-3
 Gradients = dict[int, torch.Tensor]

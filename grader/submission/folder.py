@@ -2,8 +2,9 @@
 
 - :func:`locate`: the folder itself, or the one folder one or two levels down that holds the modules (as
   Gradescope and GitHub Classroom uploads often nest them), modules under their own names or close ones
-  (:mod:`grader.naming`);
-- :func:`prepared`: a module handed in as a notebook gets its generated ``.py`` (see :mod:`grader.notebooks`), and a
+  (:mod:`grader.submission.naming`);
+- :func:`prepared`: a module handed in as a notebook gets its generated ``.py`` (see
+:mod:`grader.submission.notebooks`), and a
   module handed in under another name is graded under its own;
 - :func:`copy_submission`: a bounded copy (the original is never written to).
 """
@@ -16,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .assignment import Assignment, load_assignment
+from ..assignment.declaration import Assignment, load_assignment
 from .naming import MODULE_SUFFIXES, Matches, ambiguity_message, match_modules
 
 COPY_LIMIT_BYTES = 50 * 2**20

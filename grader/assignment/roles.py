@@ -2,7 +2,8 @@
 student calls the parameter. Imports nothing heavy (the worker and the torch-free commands share it).
 
 An assignment declares, for each graded function, which role each of its parameters plays and under which name
-(:mod:`grader.assignment`); :mod:`grader.binding` then matches the roles to the parameters a student actually wrote.
+(:mod:`grader.assignment.declaration`); :mod:`grader.assignment.binding` then matches the roles to the parameters a
+student actually wrote.
 The aliases here are names students commonly use for a role; a declaration may add its own.
 """
 from __future__ import annotations

@@ -11,7 +11,7 @@ from typing import Any, NoReturn
 
 import numpy as np
 
-from .given import CIFAR10_INDEX, CLASSES
+from ..given import CIFAR10_INDEX, CLASSES
 
 OTHER_CLASS = ("cat", 3)
 """An extra class present in the fixture, which load_cifar must leave out."""
