@@ -28,11 +28,11 @@ import torch
 from grader.assignment.declaration import load_assignment
 from grader.checks.backprop import gradient_mismatch
 from grader.checks.cases import expected_gradients, make_net_case
+from grader.checks.rubric import load_rubric
 from grader.given import MLP_SIZES, MyNet
 from grader.kinds import FailureKind
 from grader.pipeline import grade
 from grader.report.feedback import feedback
-from grader.rubric import load_rubric
 from grader.sandbox import handlers
 from grader.sandbox.host import Host, binding_of, found_in
 from grader.sandbox.reply import Failure, PendingCall, Reply

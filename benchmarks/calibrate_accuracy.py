@@ -46,10 +46,10 @@ from grader.authoring.calibration import (  # noqa: F401
     t_cdf,
 )
 from grader.checks.accuracy import FUNCTIONS, judge_logits, reached, stage_payload
+from grader.checks.rubric import load_rubric
 from grader.data.cifar import load_arrays
 from grader.options import GradingSetup
 from grader.pipeline import grade
-from grader.rubric import load_rubric
 from grader.sandbox.host import Host, SandboxOptions
 from grader.sandbox.zygote import Zygote
 from tests.catalogue import REFERENCE

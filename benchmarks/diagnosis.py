@@ -26,8 +26,8 @@ sys.path.insert(0, str(ROOT))
 from grader import pipeline
 from grader.checks import backprop, grad_check, load_cifar, mlp, training
 from grader.commands.batch import batch_main
-from grader.diagnosis import ids_in
 from grader.options import GradingOptions
+from grader.report.results import ids_in
 from grader.sandbox.zygote import Zygote
 from tests.catalogue.buggy import BUGS
 from tests.support.grading import rubric_for

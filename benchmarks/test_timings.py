@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 
 from grader import pipeline
+from grader.checks.rubric import load_rubric
 from grader.options import GradingSetup
-from grader.rubric import load_rubric
 from grader.sandbox.host import Host
 from grader.sandbox.zygote import Zygote
 from grader.submission.notebooks import convert

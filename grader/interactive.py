@@ -107,10 +107,10 @@ def defined_modules(sources: list[tuple[int, str]], assignment: Assignment) -> l
 
 def _grade(sources: list[tuple[int, str]], modules: list[str], assignment: Assignment, folder: Path,
            data_root: str | Path | None, sandbox: str) -> Report:
+    from .checks.rubric import load_rubric
     from .data.locations import resolve_data_root
     from .options import GradingSetup
     from .pipeline import grade
-    from .rubric import load_rubric
     from .sandbox.host import choose_sandbox
     from .submission.notebooks import convert_sources
 

@@ -21,12 +21,12 @@ from . import __version__
 from .assignment.binding import StudentParameter, binding_note
 from .assignment.declaration import Assignment
 from .checks.base import Context, Skip
+from .checks.rubric import CheckSpec, Rubric
 from .data.cifar import DATA_HELP
 from .kinds import FailureKind
 from .options import GradingSetup
 from .report import leaderboard
 from .report.results import CheckResult, Part, Report
-from .rubric import CheckSpec, Rubric
 from .sandbox.host import Host, start_host
 from .sandbox.zygote import Zygote
 from .submission.folder import prepared
@@ -43,7 +43,7 @@ def grade(submission: Path, rubric: Rubric, *, options: GradingSetup | None = No
     options = options or GradingSetup()
     started = time.monotonic()
     with prepared(Path(submission), options.assignment) as (folder, preparation_notes), \
-            host or start_host(folder, rubric, device=options.device, contain=options.contain, zygote=zygote,
+            host or start_host(folder, rubric.limits, device=options.device, contain=options.contain, zygote=zygote,
                                hidden=options.hidden, assignment=options.assignment,
                                sandbox=options.sandbox) as host:
         host.start()

@@ -19,7 +19,7 @@ from .sandbox.host import choose_sandbox
 
 if TYPE_CHECKING:
     from .assignment.declaration import Assignment
-    from .rubric import Rubric
+    from .checks.rubric import Rubric
 
 
 class InputError(Exception):
@@ -45,7 +45,7 @@ def prepare(options: GradingOptions, assignment: Assignment, *,
 
 def chosen_rubric(options: GradingOptions, assignment: Assignment) -> Rubric:
     """The rubric (``--rubric`` or the assignment's own) restricted to ``--only``/``--checks``, with ``--seed``."""
-    from .rubric import load_rubric
+    from .checks.rubric import load_rubric
 
     rubric = load_rubric(options.rubric or assignment.rubric_path)
     if options.seed is not None:

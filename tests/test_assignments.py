@@ -88,7 +88,7 @@ def test_notebook_globals_are_kept_and_what_loads_data_is_left_out_with_a_notice
 @pytest.mark.data
 def test_the_2023_reference_passes_the_accuracy_stage_in_float64(tmp_path):
     rubric = load_assignment(ASSIGNMENT)
-    from grader.rubric import load_rubric
+    from grader.checks.rubric import load_rubric
 
     folder = shutil.copytree(REFERENCE_2023, tmp_path / "ref")
     report = grade(folder, load_rubric(rubric.rubric_path).only("accuracy"),

@@ -89,8 +89,8 @@ def _finite_differences(case, eps: float, one_sided: bool = False) -> dict[str, 
 
 @pytest.mark.parametrize("index", range(3))
 def test_autograd_stands_for_the_finite_differences_a_grad_check_takes(index):
+    from grader.checks.diagnosis.grad_check import errors
     from grader.checks.grad_check import AGREEMENT, CASES, EPS, _gradients, contract_error
-    from grader.diagnosis.grad_check import errors
 
     n_l, activation, batch = CASES[index]
     case = make_net_case(n_l, (activation,) * (len(n_l) - 1), batch, 265 + index)

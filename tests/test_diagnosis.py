@@ -1,4 +1,4 @@
-"""Naming the misconception behind a wrong answer (grader/diagnosis/): the imitations are exact, two bugs get at
+"""Naming the misconception behind a wrong answer (grader/checks/diagnosis/): the imitations are exact, two bugs get at
 most what truly holds, a made-up wrong answer gets nothing, and every report format carries the ids. (Each
 misconception's own submission is in tests/catalogue/test_buggy.py.)"""
 from __future__ import annotations
@@ -11,12 +11,13 @@ import pytest
 import torch
 
 from grader.checks.cases import SGDConfig, expected_gradients, make_net_case, reference_training, training_problem
+from grader.checks.diagnosis import CATALOGUE, Diagnosis
+from grader.checks.diagnosis import backprop as backprop_diagnosis
+from grader.checks.diagnosis import training as training_diagnosis
+from grader.checks.diagnosis.catalogue import misconception
 from grader.commands.batch import batch_main
-from grader.diagnosis import CATALOGUE, Diagnosis, ids_in
-from grader.diagnosis import backprop as backprop_diagnosis
-from grader.diagnosis import training as training_diagnosis
-from grader.diagnosis.catalogue import misconception
 from grader.options import GradingOptions
+from grader.report.results import ids_in
 from tests.catalogue.buggy import BY_NAME, LAST_DELTA
 from tests.support.grading import grade, rubric_for, write_submission
 

@@ -12,8 +12,8 @@ import threading
 import pytest
 from torchvision.datasets import CIFAR10
 
-from grader.data.cifar import cifar as data
-from grader.data.cifar import locations
+from grader.data import cifar as data
+from grader.data import locations
 from grader.data.fixtures import write_fixture
 from grader.options import GradingOptions
 from grader.selection import data_folder

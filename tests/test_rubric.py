@@ -5,7 +5,7 @@ import pytest
 
 from grader.assignment.declaration import load_assignment, packaged_names
 from grader.checks import builtin_checks
-from grader.rubric import DEFAULT_SEED, Limits, RubricError, load_rubric, read_rubric
+from grader.checks.rubric import DEFAULT_SEED, Limits, RubricError, load_rubric, read_rubric
 
 
 def points(rubric) -> float:
@@ -80,8 +80,9 @@ def test_a_packaged_rubric_says_nothing_its_settings_classes_do_not(assignment):
     """Each default is written once, in a check's settings dataclass: a packaged rubric may change a value only
     for its own assignment (then it says so here), never restate a default differently."""
     overrides = {"inf265-2023": {("backpropagation_one_sample", "points"): 35.0, ("train", "points"): 15.0,
-                                 ("train_manual_update", "points"): 20.0}}.get(assignment, {})
+                                 ("train_manual_update", "points"): 20.0}}
     path = load_assignment(assignment).rubric_path
+    overrides = overrides.get(path.parent.name, {})  # inf265 extends inf265-2023: its rubric is that one
     raw, rubric = read_rubric(path), load_rubric(path)
     for spec in rubric.checks:
         default = spec.check.settings()

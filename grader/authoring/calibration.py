@@ -160,7 +160,7 @@ def calibrate(solution: Path, assignment: Any, rubric: Any, data_root: Path, *, 
     started = time.monotonic()
     functions = [f for f in FUNCTIONS if assignment.has(f) and not assignment.callable(f).given]
     with prepared(Path(solution), assignment) as (folder, _), \
-            start_host(folder, rubric, device=device, assignment=assignment,
+            start_host(folder, rubric.limits, device=device, assignment=assignment,
                        sandbox=choose_sandbox(sandbox)) as host:
         host.start()
         for function in functions:

@@ -1,5 +1,5 @@
 """Mutants of the instructor's solution: source-level transformations that write, into the solution's own code,
-the mistakes the misconception catalogue knows (:mod:`grader.diagnosis.catalogue`) and a few it does not.
+the mistakes the misconception catalogue knows (:mod:`grader.checks.diagnosis.catalogue`) and a few it does not.
 
 Each mutation applies to one declared callable, found by its role names (the declaration says which parameter is
 the momentum, the learning rate, ...) and by the shape of the code (``y_pred - y_true``, ``optimizer.step()``,

@@ -10,7 +10,7 @@ import torch
 
 from ..assignment.declaration import Assignment
 from ..checks.cases import SGDConfig, reference_for
-from ..rubric import load_rubric
+from ..checks.rubric import load_rubric
 from ..sandbox.host import choose_sandbox, start_host
 from ..submission.folder import prepared
 
@@ -34,7 +34,7 @@ def probe(solution: Path, assignment: Assignment, *, sandbox: str = "auto") -> P
     found = Probe()
     rubric = load_rubric()
     with prepared(Path(solution), assignment) as (folder, _), \
-            start_host(folder, rubric, assignment=assignment, sandbox=choose_sandbox(sandbox)) as host:
+            start_host(folder, rubric.limits, assignment=assignment, sandbox=choose_sandbox(sandbox)) as host:
         host.start()
         for key in ("train", "train_manual_update"):
             if assignment.has(key) and not assignment.callable(key).given:

@@ -15,12 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..assignment.declaration import Assignment
-from ..diagnosis import ids_in
+from ..checks.rubric import Rubric
 from ..kinds import FailureKind
 from ..options import GradingSetup
 from ..pipeline import grade
-from ..report.results import Report
-from ..rubric import Rubric
+from ..report.results import Report, ids_in
 from ..sandbox.host import choose_sandbox
 from ..sandbox.zygote import Zygote
 from .mutants import Mutant, mutants

@@ -26,7 +26,7 @@ from .entries import Entry, EntryError, unpack
 from .gradebook import Answer
 
 if TYPE_CHECKING:
-    from ..rubric import Rubric
+    from ..checks.rubric import Rubric
 
 
 def main() -> None:

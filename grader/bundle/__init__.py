@@ -154,7 +154,7 @@ def gradescope_bundle(out: Path, rubric: Path | None = None, data_root: Path | N
                       assignment: Assignment | None = None) -> Path:
     """The Gradescope autograder zip at ``out``: setup.sh and run_autograder at its root, the assignment's
     declaration in assignment/, the rubric (the assignment's own unless given) as rubric.toml."""
-    from ..rubric import load_rubric
+    from ..checks.rubric import load_rubric
 
     assignment = assignment or load_assignment(None)
     load_rubric(rubric or assignment.rubric_path)  # a rubric that does not load is refused now, not on Gradescope

@@ -9,8 +9,6 @@ from typing import Any
 import torch
 from hypothesis import strategies as st
 
-from ..diagnosis import Diagnosis, diagnosed, first_match, misconception
-from ..diagnosis import backprop as backprop_diagnosis
 from ..kinds import FailureKind
 from ..report.results import Part
 from ..sandbox.reply import Failure
@@ -25,6 +23,8 @@ from .cases import (
     net_cases,
 )
 from .compare import Tolerance, describe_value, mismatch
+from .diagnosis import Diagnosis, diagnosed, first_match, misconception
+from .diagnosis import backprop as backprop_diagnosis
 from .registry import Check, GeneratedCases
 
 TOLERANCE = Tolerance(rtol=1e-7, atol=1e-10)

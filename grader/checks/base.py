@@ -17,10 +17,10 @@ from ..assignment.binding import Binding
 from ..assignment.declaration import Assignment
 from ..kinds import FailureKind
 from ..report.results import Part
-from ..rubric import CheckSpec, Rubric
 from ..sandbox.cpu import CallBudget
 from ..sandbox.reply import Failure, PendingCall, Reply
 from .registry import Settings
+from .rubric import CheckSpec, Rubric
 
 _S = TypeVar("_S", bound=Settings)
 _R = TypeVar("_R")

@@ -7,11 +7,11 @@ from typing import Any
 
 import torch
 
-from ..diagnosis import diagnosed, first_match
-from ..diagnosis.grad_check import Observation, holding
 from ..report.results import Part
 from .base import CheckTimeUp, Context, Skip, failed_call, out_of_time
 from .cases import Gradients, NetCase, by_parameter_name, expected_gradients, make_net_case, relative_error
+from .diagnosis import diagnosed, first_match
+from .diagnosis.grad_check import Observation, holding
 from .registry import Check, Settings
 
 EPS, TOL = 1e-6, 1e-6

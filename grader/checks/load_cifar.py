@@ -20,11 +20,11 @@ from ..assignment.binding import literal
 from ..assignment.declaration import DataSpec
 from ..data.cifar import Arrays, decode
 from ..data.fixtures import Fixture, official_checksums_skipped, write_fixture
-from ..diagnosis import Diagnosis, diagnosed, misconception
 from ..given import CLASSES
 from ..kinds import FailureKind
 from ..report.results import Part
 from .base import CheckTimeUp, Context, failed_call, out_of_time, timed
+from .diagnosis import Diagnosis, diagnosed, misconception
 from .registry import Check, Settings
 
 CHECK_VAL_FRACTION, CHECK_SEED = 0.25, 7

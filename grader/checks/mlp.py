@@ -11,10 +11,10 @@ from typing import Any
 
 import torch
 
-from ..diagnosis import Diagnosis, diagnosed, misconception
 from ..report.results import Part
 from .base import CheckTimeUp, Context, failed_call, out_of_time, timed
 from .compare import Tolerance, mismatch
+from .diagnosis import Diagnosis, diagnosed, misconception
 from .registry import Check, Settings
 
 TOLERANCE_RTOL, TOLERANCE_ATOL = 1e-4, 1e-5

@@ -19,15 +19,15 @@ import torch
 
 from ..assignment.binding import literal
 from ..assignment.declaration import Callable
-from ..diagnosis import Diagnosis, diagnosed, first_match
-from ..diagnosis import training as training_diagnosis
-from ..diagnosis.training import MANUAL_VARIANTS, TRAIN_VARIANTS
 from ..kinds import FailureKind
 from ..report.results import Part
 from ..sandbox.reply import TrainingReply
 from .base import CheckTimeUp, Context, failed_call, find_failure, out_of_time
 from .cases import ReferenceRun, SGDConfig, reference_for, sgd_configs
 from .compare import relative_difference, relative_mismatch
+from .diagnosis import Diagnosis, diagnosed, first_match
+from .diagnosis import training as training_diagnosis
+from .diagnosis.training import MANUAL_VARIANTS, TRAIN_VARIANTS
 from .losses import classify, epoch_losses_in
 from .registry import Check, GeneratedCases, Settings
 

@@ -20,13 +20,13 @@ from ..assignment.declaration import Assignment, AssignmentError, load_assignmen
 from ..batch import gradebook, summary
 from ..batch.entries import Entry, content_digest, fingerprint, grader_digest, in_shard, list_entries, parse_shard
 from ..batch.runner import GraderPool
-from ..diagnosis.catalogue import CATALOGUE
+from ..checks.diagnosis.catalogue import CATALOGUE
+from ..checks.rubric import RubricError, outline, rubric_budget
 from ..options import GradingOptions
 from ..report.formats import write_reports
 from ..report.leaderboard import leaderboard_csv
 from ..report.results import CheckResult, Part, Report
 from ..report.write import write_atomic
-from ..rubric import RubricError, outline, rubric_budget
 from ..sandbox.host import choose_sandbox
 from ..selection import InputError, data_folder, prepare
 from . import EXIT_BAD_INPUT, EXIT_OK

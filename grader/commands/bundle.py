@@ -12,8 +12,8 @@ def bundle_main(*, kind: str, out: str, rubric_path: str | None = None, data_roo
     """Build the student kit (a folder) or the Gradescope autograder (a zip); return the exit status."""
     from ..assignment.declaration import AssignmentError, load_assignment
     from ..bundle import BundleError, gradescope_bundle, student_bundle
+    from ..checks.rubric import RubricError
     from ..data.cifar import DataError
-    from ..rubric import RubricError
 
     try:
         declared = load_assignment(assignment)

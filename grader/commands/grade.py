@@ -14,12 +14,12 @@ from typing import TextIO
 
 # Nothing imported here imports torch: the fork server is launched first and imports it in parallel.
 from ..assignment.declaration import Assignment, AssignmentError, load_assignment
+from ..checks.rubric import Rubric, RubricError, outline
 from ..options import GradingOptions
 from ..report.failure import failed_report
 from ..report.formats import write_reports
 from ..report.results import CheckResult, Part, Report
 from ..report.terminal import render, timing_table
-from ..rubric import Rubric, RubricError, outline
 from ..sandbox.host import choose_sandbox
 from ..sandbox.zygote import Zygote
 from ..selection import InputError, prepare

@@ -4,12 +4,20 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 
 from .results import CheckResult, Report
 
-if TYPE_CHECKING:
-    from ..rubric import LeaderboardEntry
+
+@dataclass(frozen=True)
+class LeaderboardEntry:
+    """One column of Gradescope's leaderboard (and of the batch's leaderboard.csv)."""
+
+    name: str
+    value: str
+    """One of LEADERBOARD_VALUES."""
+    order: str = "desc"
 
 
 def entries(results: list[CheckResult], columns: Sequence[LeaderboardEntry],

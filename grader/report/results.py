@@ -5,6 +5,7 @@ Nothing here imports torch, so a fail-closed report can be written even when tor
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -150,3 +151,8 @@ class Report:
         return cls(data["submission"], [CheckResult.from_dict(r) for r in data["results"]],
                    data.get("execution_time", 0.0), data.get("protections", {}), data.get("metadata", {}),
                    data.get("grader_error"), data.get("notes", []), data.get("leaderboard", []))
+
+
+def ids_in(parts: Iterable[Part]) -> list[str]:
+    """The diagnosis ids of these parts, each once, in order."""
+    return list(dict.fromkeys(p.details["diagnosis"] for p in parts if p.details.get("diagnosis")))

@@ -26,7 +26,7 @@ from .reply import Failure, PendingCall, Reply
 from .zygote import GraderError, Zygote
 
 if TYPE_CHECKING:
-    from ..rubric import Rubric
+    from .limits import Limits
 
 SANDBOXES = ("auto", "linux", "portable")
 
@@ -78,13 +78,12 @@ def linux_sandbox_available() -> bool:
     return True
 
 
-def start_host(submission: Path, rubric: Rubric, *, device: str = "cpu", contain: bool = True,
+def start_host(submission: Path, limits: Limits, *, device: str = "cpu", contain: bool = True,
                zygote: Zygote | None = None, hidden: tuple[str, ...] = (), assignment: Assignment | None = None,
                sandbox: str = "linux") -> Host:
-    """A Host for ``submission`` with the limits of ``rubric``."""
-    options = SandboxOptions(memory_mb=rubric.limits.memory_mb, output_kb=rubric.limits.output_kb,
-                             flood_mb=rubric.limits.flood_mb,
-                             import_seconds=rubric.limits.import_seconds, device=device, contain=contain,
+    """A Host for ``submission`` with a rubric's ``limits``."""
+    options = SandboxOptions(memory_mb=limits.memory_mb, output_kb=limits.output_kb, flood_mb=limits.flood_mb,
+                             import_seconds=limits.import_seconds, device=device, contain=contain,
                              hidden=hidden, assignment=assignment or load_assignment(None), sandbox=sandbox)
     return Host(submission, options, zygote=zygote)
 

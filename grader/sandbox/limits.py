@@ -1,4 +1,5 @@
-"""Operating-system containment of the worker: privileges, network, memory, and cleaning up after it."""
+"""The limits a rubric sets (its ``[limits]`` table), and the operating-system containment that enforces them on the
+worker: privileges, network, memory, and cleaning up after it."""
 from __future__ import annotations
 
 import ctypes
@@ -24,6 +25,28 @@ MAX_FILE_BYTES = 2**30
 """Largest file the worker may write (a submission filling the disk gets SIGXFSZ)."""
 # Linux system calls, loaded where they exist
 _libc: Any = ctypes.CDLL(None, use_errno=True) if os.name == "posix" else None
+
+
+@dataclass(frozen=True)
+class Limits:
+    check_seconds: float = 120
+    """The outer wall-time bound of one check."""
+    import_seconds: float = 60
+    total_seconds: float = 1800
+    memory_mb: int = 4096
+    output_kb: int = 64
+    """Student output kept per check."""
+    flood_mb: int = 8
+    """Output of one call beyond which the call is stopped as a flood (what is kept is still output_kb)."""
+    call_multiple: float = 20
+    call_floor_seconds: float = 2
+    """One call may use call_multiple times the CPU time of the grader's own computation of the same case, plus
+    call_floor_seconds, counted in the CPU time of the worker's process tree: waiting for a core on a busy machine
+    costs nothing (the check's limit stays the outer bound): an endless loop costs seconds, not the check."""
+    call_wall_multiple: float = 5
+    """The wall-time ceiling of one call, as a multiple of its CPU budget: ends code that sleeps or blocks. A call
+    over its budget runs once more on a fresh worker with twice the budget before it counts as a timeout."""
+
 
 
 @dataclass(frozen=True)

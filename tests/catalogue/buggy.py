@@ -20,7 +20,7 @@ class Bug(Submission):
     fails: tuple[str, str] = ("", "")
     passes: tuple[str, ...] = ()
     diagnosis: str | None = None
-    """The misconception the grader must name for it (grader/diagnosis/catalogue.py), or None: no misconception of
+    """The misconception the grader must name for it (grader/checks/diagnosis/catalogue.py), or None: no misconception of
     the catalogue explains it, and none may be named."""
 
 

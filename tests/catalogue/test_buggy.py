@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from grader.diagnosis import CATALOGUE, ids_in
+from grader.checks.diagnosis import CATALOGUE
 from grader.report.feedback import feedback as feedback_of
+from grader.report.results import ids_in
 from tests.catalogue.buggy import BUGS
 from tests.support.grading import grade, rubric_for
 

@@ -7,11 +7,11 @@ from __future__ import annotations
 import pytest
 
 from grader.checks.accuracy import AccuracySettings, verdict
+from grader.checks.rubric import load_rubric
 from grader.kinds import FailureKind
 from grader.options import GradingSetup
 from grader.report.feedback import feedback as feedback_of
 from grader.report.results import CheckResult
-from grader.rubric import load_rubric
 from grader.sandbox.reply import Failure
 from tests.support.grading import REFERENCE, TEMPLATE, grade, shared_data, write_submission
 

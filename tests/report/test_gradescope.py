@@ -6,12 +6,12 @@ import json
 
 import pytest
 
+from grader.checks.rubric import DEFAULT_RUBRIC, LeaderboardEntry, RubricError, load_rubric
 from grader.commands.grade import grade_main
 from grader.options import GradingOptions
 from grader.report.gradescope import to_gradescope
 from grader.report.leaderboard import entries, leaderboard_csv
 from grader.report.results import CheckResult, Part, Report
-from grader.rubric import DEFAULT_RUBRIC, LeaderboardEntry, RubricError, load_rubric
 from tests.support.grading import REFERENCE
 
 SPEC_TOP_LEVEL = {"score", "execution_time", "output", "output_format", "visibility", "stdout_visibility", "tests",

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from grader import pipeline
+from grader.checks.rubric import Rubric, load_rubric
 from grader.options import GradingSetup
 from grader.report.results import Report
-from grader.rubric import Rubric, load_rubric
 from grader.sandbox.zygote import Zygote
 from tests.catalogue import REFERENCE, ROOT, TEMPLATE, write_submission
 

@@ -12,9 +12,9 @@ from typing import Any
 
 import torch
 
-from ..checks.cases import Gradients, NetCase
-from ..checks.compare import Tolerance, mismatch
-from ..given import ACTIVATIONS
+from ...given import ACTIVATIONS
+from ..cases import Gradients, NetCase
+from ..compare import Tolerance, mismatch
 from . import first_setting
 
 UNSET_OR_ZERO = "unset-or-zero"
@@ -125,7 +125,7 @@ def _stored(weights: Gradients, biases: Gradients, layers: int, knobs: Knobs) ->
 
 
 def holding(observations: list[tuple[NetCase, dict[str, Any]]], tolerance: Tolerance) -> dict[str, Any]:
-    """For :func:`grader.diagnosis.first_match`: per misconception, whether one of its settings gives the student's
+    """For :func:`first_match`: per misconception, whether one of its settings gives the student's
     values on every observation ((case, value) pairs, the failing one first), and which setting. Empty when the
     failing values are the correct ones."""
     first_case, first_value = observations[0]
@@ -153,7 +153,7 @@ def more_cases(case: NetCase, count: int) -> list[NetCase]:
     """``count`` more cases with the same activations: other values, then wider layers, then one layer more and
     (for a batch of several) a larger batch, so that misconceptions a small case cannot tell apart (dividing by 2
     outputs or by the factor 2; a skipped layer or a shifted one in a one-layer network) part ways."""
-    from ..checks.cases import make_net_case
+    from ..cases import make_net_case
 
     batch = len(case.x)
     deeper = tuple(w + 2 for w in case.n_l[:-1]) + (case.n_l[-2] + 3,) + (case.n_l[-1] + 2,)

@@ -13,7 +13,7 @@ from typing import Any
 
 import torch
 
-from ..checks.cases import Gradients, NetCase, by_parameter_name, expected_gradients, relative_error
+from ..cases import Gradients, NetCase, by_parameter_name, expected_gradients, relative_error
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ def _second_derivatives(case: NetCase) -> dict[str, torch.Tensor]:
 
 
 def holding(observations: list[Observation], eps: float, agreement: tuple[float, float]) -> dict[str, Any]:
-    """For :func:`grader.diagnosis.first_match`: per misconception, whether it gives what the student's grad_check
+    """For :func:`first_match`: per misconception, whether it gives what the student's grad_check
     returned on every call. Empty when every call was answered correctly."""
     computed = [errors(o.case, o.dL_dw, o.dL_db, eps) for o in observations]
 

@@ -9,15 +9,15 @@ are mentioned; when none does, nothing is said (never a guess).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from ..kinds import FailureKind
-from ..report.results import Part
+from ...kinds import FailureKind
+from ...report.results import Part
 from .catalogue import CATALOGUE, Misconception, misconception, of
 
-__all__ = ["CATALOGUE", "Diagnosis", "Misconception", "diagnosed", "first_match", "ids_in", "misconception", "of"]
+__all__ = ["CATALOGUE", "Diagnosis", "Misconception", "diagnosed", "first_match", "misconception", "of"]
 
 
 @dataclass(frozen=True)
@@ -71,11 +71,6 @@ def diagnosed(part: Part, diagnosis: Diagnosis | None, what: str) -> Part:
         return part
     return dataclasses.replace(part, message=f"{part.message}\n{diagnosis.sentence(what)}",
                                details={**part.details, "diagnosis": diagnosis.id})
-
-
-def ids_in(parts: Iterable[Part]) -> list[str]:
-    """The diagnosis ids of these parts, each once, in order."""
-    return list(dict.fromkeys(p.details["diagnosis"] for p in parts if p.details.get("diagnosis")))
 
 
 Knobs = TypeVar("Knobs")

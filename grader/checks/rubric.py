@@ -13,8 +13,10 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, TypeVar, get_type_hints
 
-from .assignment.declaration import DEFAULT_NAME, PACKAGED
-from .checks.registry import Check, Settings, UnknownCheck, find_check
+from ..assignment.declaration import DEFAULT_NAME, PACKAGED
+from ..report.leaderboard import LeaderboardEntry
+from ..sandbox.limits import Limits
+from .registry import Check, Settings, UnknownCheck, find_check
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -40,27 +42,6 @@ class RubricError(ValueError):
 
 
 @dataclass(frozen=True)
-class Limits:
-    check_seconds: float = 120
-    """The outer wall-time bound of one check."""
-    import_seconds: float = 60
-    total_seconds: float = 1800
-    memory_mb: int = 4096
-    output_kb: int = 64
-    """Student output kept per check."""
-    flood_mb: int = 8
-    """Output of one call beyond which the call is stopped as a flood (what is kept is still output_kb)."""
-    call_multiple: float = 20
-    call_floor_seconds: float = 2
-    """One call may use call_multiple times the CPU time of the grader's own computation of the same case, plus
-    call_floor_seconds, counted in the CPU time of the worker's process tree: waiting for a core on a busy machine
-    costs nothing (the check's limit stays the outer bound): an endless loop costs seconds, not the check."""
-    call_wall_multiple: float = 5
-    """The wall-time ceiling of one call, as a multiple of its CPU budget: ends code that sleeps or blocks. A call
-    over its budget runs once more on a fresh worker with twice the budget before it counts as a timeout."""
-
-
-@dataclass(frozen=True)
 class CheckSpec:
     """A check as this rubric runs it: the declaration and its settings."""
 
@@ -82,16 +63,6 @@ class CheckSpec:
     @property
     def points(self) -> float:
         return self.settings.points
-
-
-@dataclass(frozen=True)
-class LeaderboardEntry:
-    """One column of Gradescope's leaderboard (and of the batch's leaderboard.csv)."""
-
-    name: str
-    value: str
-    """One of LEADERBOARD_VALUES."""
-    order: str = "desc"
 
 
 @dataclass(frozen=True)

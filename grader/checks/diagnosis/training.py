@@ -14,9 +14,9 @@ from typing import Any
 
 import torch
 
-from ..checks.cases import SGD
-from ..checks.compare import relative_mismatch
-from ..given import MyNet
+from ...given import MyNet
+from ..cases import SGD
+from ..compare import relative_mismatch
 from . import first_setting
 
 
@@ -110,7 +110,7 @@ def _step(model: MyNet, optimizer: SGD, lr_decay: float, decay: str) -> None:
 
 def holding(observations: Sequence[tuple[dict[str, Any], Any]], variants: dict[str, list[SGDKnobs]],
             returns_losses: Callable[[object], object]) -> dict[str, Callable[[], tuple[bool, str]]]:
-    """For :func:`grader.diagnosis.first_match`: per misconception, whether one of its settings gives the student's
+    """For :func:`first_match`: per misconception, whether one of its settings gives the student's
     parameters and losses on every observation ((payload, reply value) pairs). Empty when every observation is
     correct. ``returns_losses(value)`` is the epoch losses in what the function returned."""
     wrong = [o for o in observations if not _same(o[1], imitate(o[0]), returns_losses)]
