@@ -1,4 +1,4 @@
-"""mlp-autograde: an autograder for the MLP backpropagation / SGD assignment (see README.md).
+"""mlp-autograde: an autograder for the MLP backpropagation / SGD assignment (see README.md and docs/).
 
 In a notebook: ``import grader; grader.check("backpropagation")`` grades what the kernel executed.
 """

@@ -195,7 +195,7 @@ def _bundle_data(data_root: Path, target: Path) -> str:
 GRADESCOPE_SETTINGS = ("3 GB of memory, 1 vCPU, the 10-minute timeout (measured on one core with the reference: "
                        "103 s and 1.9 GiB peak with the accuracy stage; 19 s and 1.2 GiB without). "
                        "Gradescope's defaults (768 MB, half a vCPU) are too small.")
-"""What the instructor picks on Gradescope (README, "Gradescope": benchmarks/footprint.py)."""
+"""What the instructor picks on Gradescope (docs/instructors.md, "Gradescope": benchmarks/footprint.py)."""
 
 
 def _gradescope_readme(zip_name: str, data: str | None) -> str:

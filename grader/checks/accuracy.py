@@ -2,7 +2,7 @@
 its own train_manual_update; judge each run's test accuracy, counted by the grader from the returned logits.
 
 Each function is judged on its own against thresholds calibrated on the run-to-run spread of correct solutions
-(README, "The accuracy stage and its calibration"): the equivalence of the manual update with torch.optim.SGD
+(docs/accuracy.md, "The accuracy stage and its calibration"): the equivalence of the manual update with torch.optim.SGD
 is proved exactly by the train_manual_update check, so this stage never compares the two runs.
 """
 from __future__ import annotations
@@ -35,7 +35,7 @@ class AccuracySettings(TimedSettings):
     batch_size: int = 256
     full_credit: float = 0.765
     """Test accuracy from which a function earns its full weight: under the calibrated spread of correct runs,
-    the chance that a correct solution falls below it in either function is under 1 in 10,000 (README)."""
+    the chance that a correct solution falls below it in either function is under 1 in 10,000 (docs/accuracy.md)."""
     partial_credit: float = 0.70
     """Test accuracy from which a function earns ``partial_share`` of its weight."""
     partial_share: float = 0.5

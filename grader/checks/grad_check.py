@@ -114,7 +114,7 @@ def _unpack(result: object) -> tuple[bool | None, float]:
 
 def contract_error(case: NetCase, dL_dw: Gradients, dL_db: Gradients) -> float:
     """The contract's rel_err of these gradients, with autograd's gradient standing for the central differences
-    (in float64 with eps = EPS they agree to about 1e-10 relative, far inside AGREEMENT: tests/test_cases.py)."""
+    (in float64 with eps = EPS they agree to about 1e-10 relative, far inside AGREEMENT: tests/checks/test_cases.py)."""
     exact = by_parameter_name(*expected_gradients(case))
     return relative_error(exact, by_parameter_name(dL_dw, dL_db), list(exact))
 

@@ -59,7 +59,7 @@ class Check:
     run: RunCheck
     settings: type[Settings] = Settings
     """The dataclass of its rubric keys, with their defaults: the one place a default is written (the packaged
-    rubrics agree with it: tests/test_rubric.py)."""
+    rubrics agree with it: tests/checks/test_rubric.py)."""
     grades: tuple[str, ...] = ()
     """The declared callables it grades (their keys: "backpropagation", "train", ...); () for the whole submission."""
     needs_data: bool = False

@@ -2,7 +2,7 @@
 train_manual_update.
 
 The autograd and torch.optim counts come from recorders installed in the worker before the submission was
-imported: evidence from inside the student's process, not proof (see README, "What isolation does not stop").
+imported: evidence from inside the student's process, not proof (docs/isolation.md, "What isolation does not stop").
 Parameter and input changes are judged by the grader from the tensors sent and returned. A function the grader
 cannot call (a module that did not import, a function that is not defined, a signature that cannot take the call)
 is not checked here and not charged here (its own check charges once).

@@ -2,7 +2,7 @@
 two notebooks, patched from the reference notebooks in ``reference_inf265_2023/`` (next to this file). Each has what its code deserves
 (``verdicts``: check -> "passed", "failed", or a score) and what the report must say (``notes``: fragments).
 
-Shared by the tests (tests/test_assignments.py) and the class benchmark (benchmarks/class_2023.py).
+Shared by the tests (tests/assignment/test_declaration.py) and the class benchmark (benchmarks/class_2023.py).
 """
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 :func:`imitate` is one manual backward pass with knobs; each misconception is a setting of the knobs (several for
 the ones with a parameter, such as which layer was skipped). With no knob turned it is the correct backward pass
-(tests/test_diagnosis.py checks it against autograd).
+(tests/checks/diagnosis/test_diagnosis.py checks it against autograd).
 """
 from __future__ import annotations
 

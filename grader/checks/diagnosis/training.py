@@ -4,7 +4,7 @@
 set otherwise (no momentum, lr squared, dampening, a negated momentum, one per epoch), a loop written otherwise
 (gradients not zeroed, two steps per batch) or a weight decay applied around the optimiser's step. It writes no update
 rule of its own (it ships in the student kit); with no knob turned it is the grader's reference run
-(tests/test_diagnosis.py).
+(tests/checks/diagnosis/test_diagnosis.py).
 """
 from __future__ import annotations
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from grader.data.cifar import DataError, TensorLoader, detect_layout, load_arrays, split_indices
 from grader.data import cifar as data
+from grader.data.cifar import DataError, TensorLoader, detect_layout, load_arrays, split_indices
 from grader.data.fixtures import official_checksums_skipped, write_fixture
 from tests.support.grading import shared_data
 
