@@ -25,8 +25,8 @@ def stubbed(solution: Path, folder: Path, functions: tuple[str, ...], extra_cell
                     source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
                     cell["source"] = _stub_source(source, functions)
             for source in (extra_cells or {}).get(path.stem, []):
-                notebook["cells"].append({"cell_type": "code", "metadata": {}, "execution_count": None,
-                                          "outputs": [], "source": source})
+                notebook["cells"].append({"cell_type": "code", "id": f"added-{len(notebook['cells'])}",
+                                          "metadata": {}, "execution_count": None, "outputs": [], "source": source})
             path.write_text(json.dumps(notebook, indent=1))
     return folder
 
