@@ -85,7 +85,11 @@ def verify_main(*, assignment: str, solution: str, template: str | None = None, 
     from ..authoring import verify
     from ..checks.rubric import RubricError, load_rubric
 
-    problem = _bad_folders(solution, template, data_root)
+    from ..authoring.calibration import MINIMUM_RUNS
+
+    problem = _bad_folders(solution, template, data_root) or (
+        f"--runs must be at least {MINIMUM_RUNS} (a spread needs several trainings), got {runs}"
+        if data_root and runs < MINIMUM_RUNS else None)
     if problem:
         return _bad(problem)
     try:

@@ -128,6 +128,8 @@ def test_verify_fails_a_declaration_that_misses_a_mutant(declared_2023: Path, te
     ["assignment", "new", "bad name!", "--solution", "."],
     ["assignment", "verify", "no-such-assignment", "--solution", "."],
     ["assignment", "verify", "inf265", "--solution", "no/such/folder"],
+    ["assignment", "verify", "inf265", "--solution", ".", "--data-root", ".", "--runs", "2"],
+    ["assignment", "verify", "inf265", "--solution", ".", "--rubric", "no/such/rubric.toml"],
 ])
 def test_bad_input_exits_2_before_any_work(argv: list[str]) -> None:
     assert run(argv) == 2
