@@ -83,9 +83,8 @@ def verify_main(*, assignment: str, solution: str, template: str | None = None, 
     several seeds, the template at 0, every mutant caught, and with ``data_root`` the accuracy thresholds
     calibrated from ``runs`` trainings of the solution. Exit 1 when any of the first three fails; 2 for bad input."""
     from ..authoring import verify
-    from ..checks.rubric import RubricError, load_rubric
-
     from ..authoring.calibration import MINIMUM_RUNS
+    from ..checks.rubric import RubricError, load_rubric
 
     problem = _bad_folders(solution, template, data_root) or (
         f"--runs must be at least {MINIMUM_RUNS} (a spread needs several trainings), got {runs}"
