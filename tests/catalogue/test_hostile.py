@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -75,8 +76,9 @@ def test_endless_loop_costs_its_call_budget_not_the_check_limit(tmp_path, golden
     results = graded(tmp_path, entry.patches, "backpropagation_one_sample", "train", check_seconds=120, golden=golden,
                      key=entry.name)
     feedback = feedback_of(results["backpropagation_one_sample"])
-    assert "s of CPU time, twice the limit for this case, on a fresh worker after a first try over 2.0 s: the " \
-           "grader's own computation of it takes" in feedback, feedback
+    # the budget is 2 s plus 20 times the grader's own CPU time for the case, as measured: 2.0 s or a little more
+    assert re.search(r"used more than \d+\.\d s of CPU time, twice the limit for this case, on a fresh worker after a "
+                     r"first try over 2\.\d s: the grader's own computation of it takes", feedback), feedback
     assert results["train"].passed
 
 
