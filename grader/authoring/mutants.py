@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..assignment.declaration import Assignment
-from .sources import HELPER, module_name
+from .sources import HELPER, module_name, notebook_code
 
 Rewrite = Callable[[ast.AST, dict[str, str]], bool]
 """Change a definition in place (given the role -> parameter name map); False when nothing applies."""
@@ -207,8 +207,15 @@ def _loss_summed(tree: ast.AST, roles: dict[str, str]) -> bool:
     return False
 
 
+def _negative_alpha(call: ast.Call) -> ast.keyword | None:
+    """``alpha=-x`` of an in-place ``add_`` (``p.add_(g, alpha=-lr)``: the functional update)."""
+    return next((k for k in call.keywords if k.arg == "alpha" and isinstance(k.value, ast.UnaryOp)
+                 and isinstance(k.value.op, ast.USub)), None)
+
+
 def _is_update(s: ast.stmt) -> bool:
-    return (isinstance(s, ast.AugAssign) and isinstance(s.op, ast.Sub)) or _is_call_statement(s, "sub_")
+    return (isinstance(s, ast.AugAssign) and isinstance(s.op, ast.Sub)) or _is_call_statement(s, "sub_") or (
+        _is_call_statement(s, "add_") and any(_negative_alpha(c) for c in _calls_named(s, "add_")))
 
 
 def _double_update(tree: ast.AST, roles: dict[str, str]) -> bool:
@@ -220,6 +227,8 @@ def _ascent(tree: ast.AST, roles: dict[str, str]) -> bool:
     for n in ast.walk(tree):
         if isinstance(n, ast.AugAssign) and isinstance(n.op, ast.Sub):
             n.op, found = ast.Add(), True
+        elif isinstance(n, ast.Call) and _calls_named(n, "add_") and (alpha := _negative_alpha(n)) is not None:
+            alpha.value, found = alpha.value.operand, True  # type: ignore[attr-defined]
     return found
 
 
@@ -229,7 +238,14 @@ def _decay_sign(tree: ast.AST, roles: dict[str, str]) -> bool:
     def match(n: ast.AST) -> bool:
         return isinstance(n, ast.BinOp) and isinstance(n.op, ast.Add) and _mentions(n.right, decay) \
             and not _mentions(n.left, decay)
-    return _replace(tree, match, lambda n: ast.BinOp(n.left, ast.Sub(), n.right))  # type: ignore[attr-defined]
+    if _replace(tree, match, lambda n: ast.BinOp(n.left, ast.Sub(), n.right)):  # type: ignore[attr-defined]
+        return True
+    for call in _calls_named(tree, "add"):  # g.add(p, alpha=weight_decay): the functional L2 term
+        for keyword in call.keywords:
+            if keyword.arg == "alpha" and _mentions(keyword.value, decay):
+                keyword.value = ast.UnaryOp(ast.USub(), keyword.value)
+                return True
+    return False
 
 
 def _reset_each_epoch(tree: ast.AST, roles: dict[str, str]) -> bool:
@@ -338,8 +354,8 @@ MUTATIONS = (
              "lr_applied_twice"),
     Mutation("manual_not_zeroed", "train_manual_update", "the gradients never cleared", _not_zeroed,
              "gradients_not_zeroed"),
-    Mutation("double_update", "train_manual_update", "the parameter update made twice", _double_update,
-             "double_update"),
+    Mutation("double_update", "train_manual_update", "the parameter update line run twice (the buffer moves once)",
+             _double_update),  # not the catalogue's double_update (two whole steps): a step of 2 x lr
     Mutation("ascent", "train_manual_update", "p += instead of p -=", _ascent),
     Mutation("decay_sign", "train_manual_update", "the decay term subtracted from the gradient", _decay_sign),
     Mutation("momentum_reset_each_epoch", "train_manual_update", "the momentum buffers made again each epoch",
@@ -373,14 +389,29 @@ def mutants(solution: Path, assignment: Assignment, into: Path) -> list[Mutant]:
         if path is None:
             continue
         roles = {p.role: p.name for p in spec.parameters if p.role}
-        text = rewrite_file(path, spec.name, functools.partial(_apply, mutation.rewrite, roles))
+        change = functools.partial(_apply, mutation.rewrite, roles)
+        for where in (spec.name, *helpers(path, spec.name, {c.name for c in assignment.callables.values()})):
+            text = rewrite_file(path, where, change)
+            if text is not None:
+                break
         if text is None:
             continue
         folder = into / mutation.id
         shutil.copytree(solution, folder, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
         (folder / path.name).write_text(text, encoding="utf-8")
-        made.append(Mutant(mutation, folder, spec.name))
+        made.append(Mutant(mutation, folder, spec.name if where == spec.name else f"{spec.name} (in {where})"))
     return made
+
+
+def helpers(path: Path, name: str, graded: set[str]) -> list[str]:
+    """The module-level functions the definition ``name`` calls that are not graded themselves (``_fit``): where a
+    mutation that finds nothing in the function itself is tried next."""
+    tree = ast.parse(notebook_code(path) if path.suffix == ".ipynb" else path.read_text(encoding="utf-8"))
+    functions = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
+    node = functions.get(name)
+    called = [n.func.id for n in ast.walk(node) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)] \
+        if node else []
+    return list(dict.fromkeys(c for c in called if c in functions and c not in graded and c != name))
 
 
 def _apply(rewrite: Rewrite, roles: dict[str, str], node: ast.AST) -> bool:
