@@ -10,10 +10,19 @@ P(X < threshold). ``full_credit`` is the highest threshold on a 0.005 grid whose
 from __future__ import annotations
 
 import math
+import re
 import statistics
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from ..assignment.declaration import Assignment
+from ..checks.accuracy import FUNCTIONS, AccuracySettings, judge_logits, stage_payload
+from ..checks.rubric import Rubric
+from ..data.cifar import load_arrays
+from .probe import solution_host
 
 FALSE_FAIL_TARGET = 1e-4
 MINIMUM_RUNS = 3
@@ -143,26 +152,18 @@ class Calibration:
         return sum(len(values) for values in self.accuracies.values())
 
 
-def calibrate(solution: Path, assignment: Any, rubric: Any, data_root: Path, *, device: str = "cpu", runs: int = 20,
-              sandbox: str = "auto", progress: Any = lambda line: None) -> Calibration:
+def calibrate(solution: Path, assignment: Assignment, rubric: Rubric, data_root: Path, *, device: str = "cpu",
+              runs: int = 20, sandbox: str = "auto", progress: Callable[[str], None] = lambda line: None
+              ) -> Calibration:
     """Train the solution's ``train`` and ``train_manual_update`` ``runs`` times each (seeds from the rubric's) as
     the accuracy stage does, on ``device``, and find the highest safe ``full_credit``."""
-    import time
-
-    from ..checks.accuracy import FUNCTIONS, AccuracySettings, judge_logits, stage_payload
-    from ..data.cifar import load_arrays
-    from ..sandbox.host import choose_sandbox, start_host
-    from ..submission.folder import prepared
-
-    settings = next((s.settings for s in rubric.checks if s.name == "accuracy"), AccuracySettings())
+    chosen = next((s.settings for s in rubric.checks if s.name == "accuracy"), None)
+    settings = chosen if isinstance(chosen, AccuracySettings) else AccuracySettings()
     arrays = load_arrays(Path(data_root))
     result = Calibration(device, settings.epochs)
     started = time.monotonic()
     functions = [f for f in FUNCTIONS if assignment.has(f) and not assignment.callable(f).given]
-    with prepared(Path(solution), assignment) as (folder, _), \
-            start_host(folder, rubric.limits, device=device, assignment=assignment,
-                       sandbox=choose_sandbox(sandbox)) as host:
-        host.start()
+    with solution_host(solution, assignment, rubric.limits, device=device, sandbox=sandbox) as host:
         for function in functions:
             result.accuracies[function] = []
             for seed in range(rubric.seed, rubric.seed + runs):
@@ -191,8 +192,6 @@ def calibrate(solution: Path, assignment: Any, rubric: Any, data_root: Path, *, 
 
 def write_full_credit(rubric_path: Path, found: Calibration) -> bool:
     """Set ``full_credit`` (and lower ``partial_credit`` below it) in the rubric file; False when it has none."""
-    import re
-
     text = rubric_path.read_text(encoding="utf-8")
     if found.full_credit is None or not re.search(r"(?m)^full_credit = ", text):
         return False

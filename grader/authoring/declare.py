@@ -141,9 +141,9 @@ def draft(name: str, solution: dict[str, Module], template: dict[str, Module] | 
                    modules=[m for m in solution if any(c.module == m for c in callables.values())],
                    callables=callables)
     _globals(result, solution)
-    _given(result, solution, template or {})
+    _given(result, template or {})
     result.data = data_spec(callables.get("load_cifar"), solution, every)
-    result.network = network_spec(callables.get("network"), solution, every)
+    result.network = network_spec(callables.get("network"), every)
     mlp = callables.get("mlp")
     result.mlp = {"sizes": mlp_sizes(mlp.node)} if mlp and mlp.node else {}
     missing = [key for key in NAMES if key not in callables and key != "grad_check"]
@@ -374,7 +374,7 @@ def _globals(result: Draft, solution: dict[str, Module]) -> None:
                            "are kept when grading")
 
 
-def _given(result: Draft, solution: dict[str, Module], template: dict[str, Module]) -> None:
+def _given(result: Draft, template: dict[str, Module]) -> None:
     """Mark as given what the template already holds, unchanged."""
     for c in result.callables.values():
         theirs = template.get(c.module)
@@ -457,7 +457,7 @@ def _evaluate(node: ast.AST) -> object:
     return ast.literal_eval(node)
 
 
-def network_spec(network: Declared | None, solution: dict[str, Module], every: list[Module]) -> dict[str, object]:
+def network_spec(network: Declared | None, every: list[Module]) -> dict[str, object]:
     """[network]: the given network's activations, and the widths the template builds it with."""
     if network is None:
         return {}

@@ -2,6 +2,8 @@
 each training function returns (a list of losses, a history dict, nothing) and the widths of the MLP it builds."""
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -11,7 +13,8 @@ import torch
 from ..assignment.declaration import Assignment
 from ..checks.cases import SGDConfig, reference_for
 from ..checks.rubric import load_rubric
-from ..sandbox.host import choose_sandbox, start_host
+from ..sandbox.host import Host, choose_sandbox, start_host
+from ..sandbox.limits import Limits
 from ..submission.folder import prepared
 
 PROBE_CONFIG = SGDConfig(lr=0.05, momentum=0.9, weight_decay=0.01, n_epochs=2, n_samples=12, batch_size=4, seed=1)
@@ -29,13 +32,21 @@ class Probe:
     problems: list[str] = field(default_factory=list)
 
 
+@contextmanager
+def solution_host(solution: Path, assignment: Assignment, limits: Limits, *, device: str = "cpu",
+                  sandbox: str = "auto") -> Iterator[Host]:
+    """The instructor's solution prepared as a submission (notebooks converted) in a started sandbox host, closed
+    on exit: student code's rules apply to it too."""
+    with prepared(Path(solution), assignment) as (folder, _), \
+            start_host(folder, limits, device=device, assignment=assignment, sandbox=choose_sandbox(sandbox)) as host:
+        host.start()
+        yield host
+
+
 def probe(solution: Path, assignment: Assignment, *, sandbox: str = "auto") -> Probe:
     """Run the solution's training functions on a two-epoch problem and build its MLP, in the sandbox."""
     found = Probe()
-    rubric = load_rubric()
-    with prepared(Path(solution), assignment) as (folder, _), \
-            start_host(folder, rubric.limits, assignment=assignment, sandbox=choose_sandbox(sandbox)) as host:
-        host.start()
+    with solution_host(solution, assignment, load_rubric().limits, sandbox=sandbox) as host:
         for key in ("train", "train_manual_update"):
             if assignment.has(key) and not assignment.callable(key).given:
                 payload, _, _ = reference_for(PROBE_CONFIG, False, len(assignment.data.classes))

@@ -6,6 +6,7 @@ points of a left-out backpropagation check given to the one-sample check and the
 proportion, so that the total stays 100."""
 from __future__ import annotations
 
+import difflib
 import json
 import re
 from pathlib import Path
@@ -175,8 +176,6 @@ def _points(default: dict[str, float], kept: list[str]) -> dict[str, float]:
 def write_or_compare(path: Path, text: str, force: bool) -> str | None:
     """Write ``text`` to ``path``; where a different file is already there (and not ``force``), leave it and return
     the unified diff instead (None when written or unchanged)."""
-    import difflib
-
     if path.is_file() and not force:
         old = path.read_text(encoding="utf-8")
         if old == text:

@@ -7,11 +7,12 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
-from ..assignment.declaration import AssignmentError, load_assignment
+from ..assignment.declaration import Assignment, AssignmentError, load_assignment
+from ..authoring.calibration import Calibration
 from ..authoring.new import declare_assignment, write_declaration
 from ..authoring.sources import SourceError
+from ..checks.rubric import Rubric
 from . import EXIT_BAD_INPUT, EXIT_GRADER_FAILED, EXIT_OK
 
 
@@ -44,8 +45,8 @@ def new_main(*, name: str, solution: str, template: str | None = None, out: str 
     return EXIT_OK if not declaration.problems else EXIT_GRADER_FAILED
 
 
-def _calibration(declared: Any, graded: Any, solution: str, data_root: str, device: str, runs: int, sandbox: str,
-                 rubric: str | None) -> Any:
+def _calibration(declared: Assignment, graded: Rubric, solution: str, data_root: str, device: str, runs: int,
+                 sandbox: str, rubric: str | None) -> Calibration:
     """Calibrate the accuracy thresholds and write full_credit into the declaration's rubric (never a packaged
     one: that is printed only)."""
     from ..assignment.declaration import PACKAGED
