@@ -30,6 +30,20 @@ class CheckReport:
     report: Report
     modules: list[str]
     cells: int
+    shown_in: int | None = None
+    """The kernel's execution count when this report was last displayed: a cell whose last line is
+    ``grader.check(...)`` shows it once, not once by check() and again as the cell's result."""
+
+    def _ipython_display_(self) -> None:
+        from IPython.core.getipython import get_ipython
+        from IPython.display import display
+
+        shell = get_ipython()
+        count = getattr(shell, "execution_count", None)
+        if count is not None and count == self.shown_in:
+            return
+        self.shown_in = count
+        display({"text/plain": repr(self), "text/html": self._repr_html_()}, raw=True)
 
     def __repr__(self) -> str:
         from .report.terminal import render

@@ -54,3 +54,19 @@ def test_what_the_kernel_executed_is_graded_and_shown_as_a_table(kernel, tmp_pat
     assert "&#10060;" not in table and "autograde: 50 / 50" in table
     assert "Rules:" in table, "gradient_descent.py was taken from the folder, so the rules that need it ran"
     assert execute(kernel, "result.report.score") == [{"text/plain": "50.0"}]
+
+
+@pytest.mark.slow
+def test_the_one_liner_the_readme_prints_works_and_shows_the_report_once(kernel, tmp_path):
+    """`import grader; grader.check("backpropagation")` as a cell's only line (its value is the cell's result): the
+    report is shown once, the check's own line is not graded as part of the submission, nothing is written here."""
+    shutil.copy(REFERENCE / "gradient_descent.py", tmp_path / "gradient_descent.py")
+    execute(kernel, CORRECT)
+    shown = execute(kernel, 'import grader; grader.check("backpropagation")')
+    assert len(shown) == 1, [list(data) for data in shown]
+    assert "autograde: 50 / 50" in shown[0]["text/html"] and "&#10060;" not in shown[0]["text/html"]
+    assert "was not run" not in shown[0]["text/plain"], "the grader.check line is not the student's code"
+    shown = execute(kernel, 'result = grader.check("backpropagation", show=False)')
+    assert shown == []
+    assert len(execute(kernel, "result")) == 1, "a report asked for in a later cell is shown"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["gradient_descent.py"], "nothing written in the folder"

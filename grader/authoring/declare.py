@@ -52,6 +52,9 @@ CLASS_ALIASES = ("MyMLP", "MLP", "MyNet", "Net")
 DATASETS = {"CIFAR10": "official", "ImageFolder": "imagefolder", "glob": "imagefolder", "iterdir": "imagefolder",
             "listdir": "imagefolder"}
 FLOAT64 = ("double", "float64")
+SPLIT_FIELDS: dict[str, tuple[type[float] | type[int], str]] = {"split_fraction": (float, "split_fraction"),
+                                                                "seed": (int, "split_seed")}
+"""load_cifar's roles whose default is the [data] split's value."""
 
 
 @dataclass
@@ -410,6 +413,22 @@ def data_spec(load: Declared | None, solution: dict[str, Module], every: list[Mo
     if layouts:
         spec["layouts"] = layouts
     return spec
+
+
+def resolve_defaults(draft: Draft, defaults: dict[str, dict[str, str]]) -> None:
+    """Each default the source gave as a name the declaration cannot hold (a constant computed in given code,
+    ``val_fraction=VAL_FRACTION``) replaced by the literal value the imported solution holds, its TODO answered;
+    the data split's fraction and seed filled from load_cifar's resolved defaults."""
+    for key, declared in draft.callables.items():
+        for parameter in declared.parameters:
+            value = defaults.get(key, {}).get(parameter.name)
+            if parameter.default is None or _is_literal(parameter.default) or value is None or not _is_literal(value):
+                continue
+            parameter.default, parameter.todo = value, ""
+            number = _number(value)
+            if key == "load_cifar" and number is not None and parameter.role in SPLIT_FIELDS:
+                kind, field_name = SPLIT_FIELDS[parameter.role]
+                draft.data.setdefault(field_name, kind(number))
 
 
 def _sets_float64(tree: ast.Module) -> bool:

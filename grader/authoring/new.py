@@ -36,6 +36,7 @@ def declare_assignment(name: str, solution: Path, template: Path | None = None, 
         draft.callables[key].returned = f"returned {found.shown[key]} on a 2-epoch problem"
     if found.mlp_sizes:
         draft.mlp = {"sizes": found.mlp_sizes}
+    declare.resolve_defaults(draft, found.defaults)
     parse(draft.raw(), Path(solution))
     nothing = tuple(key for key, returns in found.returns.items() if returns == "nothing")
     return Declaration(draft, write.assignment_text(draft, str(solution), str(template) if template else None),

@@ -30,6 +30,9 @@ class Probe:
     """What each training function returned, described (for the declaration's comments)."""
     mlp_sizes: list[int] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    defaults: dict[str, dict[str, str]] = field(default_factory=dict)
+    """Each callable's parameter defaults as the imported solution holds them (``repr``, by parameter name): the
+    value of a default written as a constant the source alone cannot resolve (``val_fraction=VAL_FRACTION``)."""
 
 
 @contextmanager
@@ -47,6 +50,7 @@ def probe(solution: Path, assignment: Assignment, *, sandbox: str = "auto") -> P
     """Run the solution's training functions on a two-epoch problem and build its MLP, in the sandbox."""
     found = Probe()
     with solution_host(solution, assignment, load_rubric().limits, sandbox=sandbox) as host:
+        found.defaults = {key: defaults_of(host.found(key)) for key in assignment.callables}
         for key in ("train", "train_manual_update"):
             if assignment.has(key) and not assignment.callable(key).given:
                 payload, _, _ = reference_for(PROBE_CONFIG, False, len(assignment.data.classes))
@@ -65,6 +69,15 @@ def probe(solution: Path, assignment: Assignment, *, sandbox: str = "auto") -> P
                 found.problems.append(f"{assignment.callable('mlp').name}() could not be built and run: "
                                       f"{reply.failure}")
     return found
+
+
+def defaults_of(found: dict[str, Any] | None) -> dict[str, str]:
+    """{parameter: repr of its default} from the worker's description of a callable (none when unreadable)."""
+    parameters = (found or {}).get("parameters")
+    if not isinstance(parameters, list):
+        return {}
+    return {str(entry[0]): str(entry[2]) for entry in parameters
+            if isinstance(entry, list) and len(entry) == 3 and entry[2] is not None}
 
 
 def classify(returned: Any) -> tuple[str, str]:

@@ -1,13 +1,15 @@
 """``assignment verify``: the proof that a declaration grades its year as the instructor means it.
 
-1. The solution earns full marks on the CPU stage at several seeds. 2. The template earns nothing, and says only
-that its functions are not implemented yet. 3. Every mutant of the solution (:mod:`grader.authoring.mutants`) loses
-points in the check of the function it changed, and is named by the diagnosis where the catalogue has its
-misconception. 4. With data, the accuracy thresholds are calibrated on the solution
-(:mod:`grader.authoring.calibration`). Steps 1-3 decide the exit code."""
+0. Every TODO line ``assignment new`` wrote is answered. 1. The solution earns full marks on the CPU stage at several
+seeds. 2. The template earns nothing, and says only that its functions are not implemented yet. 3. Every mutant of
+the solution (:mod:`grader.authoring.mutants`) loses points in the check of the function it changed, and is named by
+the diagnosis where the catalogue has its misconception. 4. With data, the accuracy thresholds are calibrated on the
+solution (:mod:`grader.authoring.calibration`). Steps 0-3 decide the exit code."""
 from __future__ import annotations
 
+import ast
 import dataclasses
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -23,6 +25,11 @@ from ..report.results import Report, ids_in
 from ..sandbox.host import choose_sandbox
 from ..sandbox.zygote import Zygote
 from .mutants import Mutant, mutants
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # Python 3.10
+    import tomli as tomllib
 
 UNFINISHED = frozenset({FailureKind.NOT_IMPLEMENTED, FailureKind.NOT_RUN})
 
@@ -73,6 +80,42 @@ class Grader:
     def close(self) -> None:
         if self.zygote is not None:
             self.zygote.close()
+
+
+def todo_step(declaration: Path) -> Step:
+    """Step 0: the TODO lines of the declaration still unanswered (a TODO above a parameter is answered once that
+    parameter has a role; any other TODO line once it is deleted)."""
+    started = time.monotonic()
+    lines = declaration.read_text(encoding="utf-8").splitlines() if declaration.is_file() else []
+    open_lines = [f"line {number}: {text.strip().removeprefix('# TODO').strip()}"
+                  for number, text in enumerate(lines, start=1)
+                  if text.lstrip().startswith("# TODO") and not _answered(lines[number:])]
+    summary = ["none left"] if not open_lines else \
+        [f"{len(open_lines)} TODO line(s) in {declaration} not answered (answer each as it says, then delete it):"]
+    return Step("every TODO line of the declaration is answered", not open_lines, time.monotonic() - started,
+                summary + [f"  {line}" for line in open_lines])
+
+
+def _answered(following: list[str]) -> bool:
+    """A TODO above a parameter entry is answered when the entry has a role or a default, and its default (if any)
+    is a literal value."""
+    entry = next((line.strip() for line in following if not line.lstrip().startswith("#")), "")
+    if not entry.startswith("{"):
+        return False
+    try:
+        table = tomllib.loads(f"entry = {entry.rstrip(',')}")["entry"]
+    except tomllib.TOMLDecodeError:
+        return False
+    default = table.get("default")
+    return bool(table.get("role") or default is not None) and (default is None or _literal(str(default)))
+
+
+def _literal(source: str) -> bool:
+    try:
+        ast.literal_eval(source)
+    except (ValueError, SyntaxError):
+        return False
+    return True
 
 
 def solution_step(run: Grader, solution: Path, seeds: tuple[int, ...]) -> Step:

@@ -44,7 +44,9 @@ def assignment_text(draft: Draft, source: str, template: str | None) -> str:
     """The declaration file's text."""
     lines = [HEADER.format(source=source, template=f" and the template {template}" if template else "",
                            name=draft.name).rstrip()]
-    lines += [f"# TODO {todo}" for todo in draft.todos]
+    if draft.todos:
+        lines += [f"# {len(draft.todos)} line(s) below are marked TODO (verify fails until each is answered):"]
+        lines += [f"#   {todo}" for todo in draft.todos]
     lines += [f"# {note}" for note in draft.notes]
     lines += [_line("name", draft.name), _line("title", draft.title), _line("rubric", "rubric.toml"),
               _line("modules", draft.modules), ""]
@@ -57,14 +59,20 @@ def assignment_text(draft: Draft, source: str, template: str | None) -> str:
     for table in ("data", "network", "mlp"):
         spec = getattr(draft, table)
         if spec:
-            lines += [f"[{table}]"] + [_line(k, v, COMMENTS.get(f"{table}.{k}", "")) for k, v in spec.items()] + [""]
+            lines += [f"[{table}]"] + [_line(k, v, _comment(f"{table}.{k}", v)) for k, v in spec.items()] + [""]
     for c in draft.callables.values():
         lines += _callable_lines(c) + [""]
     return "\n".join(lines).rstrip() + "\n"
 
 
+def _comment(key: str, item: object) -> str:
+    if key == "data.dtype":
+        return "torch.set_default_dtype(torch.float64) in the solution" if item == "float64" else \
+            "torch's default (the solution never calls torch.set_default_dtype)"
+    return COMMENTS.get(key, "")
+
+
 COMMENTS = {
-    "data.dtype": "torch.set_default_dtype in the solution" ,
     "data.split_fraction_of": "what load_cifar's split parameter is the share of",
     "data.split_before_filtering": "the split is drawn from all ten classes, then filtered",
     "network.activations": "what the given network computes",

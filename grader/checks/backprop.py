@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from ..kinds import FailureKind
 from ..report.results import Part
 from ..sandbox.reply import Failure
-from .base import RETRY_KINDS, CheckTimeUp, Context, Skip, failed_call, find_failure, out_of_time
+from .base import CheckTimeUp, Context, Skip, failed_call, out_of_time
 from .cases import (
     Gradients,
     NetCase,
@@ -26,6 +26,7 @@ from .compare import Tolerance, describe_value, mismatch
 from .diagnosis import Diagnosis, diagnosed, first_match, misconception
 from .diagnosis import backprop as backprop_diagnosis
 from .registry import Check, GeneratedCases
+from .search import RETRY_KINDS, find_failure
 
 TOLERANCE = Tolerance(rtol=1e-7, atol=1e-10)
 """float64: the reference stays within 1e-13 relative of autograd (see tests/test_reference.py)."""

@@ -22,7 +22,7 @@ from ..assignment.declaration import Callable
 from ..kinds import FailureKind
 from ..report.results import Part
 from ..sandbox.reply import TrainingReply
-from .base import CheckTimeUp, Context, failed_call, find_failure, out_of_time
+from .base import CheckTimeUp, Context, failed_call, out_of_time
 from .cases import ReferenceRun, SGDConfig, reference_for, sgd_configs
 from .compare import relative_difference, relative_mismatch
 from .diagnosis import Diagnosis, diagnosed, first_match
@@ -30,6 +30,7 @@ from .diagnosis import training as training_diagnosis
 from .diagnosis.training import MANUAL_VARIANTS, TRAIN_VARIANTS
 from .losses import classify, epoch_losses_in
 from .registry import Check, GeneratedCases, Settings
+from .search import find_failure
 
 PARAMETER_LIMIT = 1e-9
 """Relative difference allowed between the student's parameters and torch.optim.SGD's (float64)."""

@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from ..assignment.declaration import Assignment, AssignmentError, load_assignment
+from ..assignment.declaration import DECLARATION, Assignment, AssignmentError, load_assignment
 from ..authoring.calibration import Calibration
 from ..authoring.new import declare_assignment, write_declaration
 from ..authoring.sources import SourceError
@@ -100,6 +100,7 @@ def verify_main(*, assignment: str, solution: str, template: str | None = None, 
     run = verify.Grader(declared, graded, sandbox)
     steps: list[verify.Step] = []
     rows: list[verify.MutantRow] = []
+    steps.append(verify.todo_step(declared.folder / DECLARATION))
     try:
         steps.append(verify.solution_step(run, Path(solution), seeds or (graded.seed, graded.seed + 1,
                                                                           graded.seed + 2)))

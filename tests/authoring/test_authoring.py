@@ -11,6 +11,7 @@ import pytest
 
 from grader.assignment.declaration import load_assignment
 from grader.authoring.mutants import MUTATIONS, mutants
+from grader.authoring.verify import todo_step
 from grader.cli import run
 from grader.sandbox.graded import is_stub
 from tests.catalogue.inf265_2023 import REFERENCE_2023
@@ -96,6 +97,9 @@ def test_a_made_up_year_needs_only_its_todo_lines(tmp_path: Path, capsys: pytest
     text = (out / "assignment.toml").read_text()
     todos = re.findall(r'# TODO .*write role = "(\w+)" on this line\n\s*\{ name = "(\w+)" \}', text)
     assert sorted(todos) == [("loader", "batches"), ("train_loader", "batches"), ("train_loader", "batches")]
+    unanswered = todo_step(out / "assignment.toml")
+    assert not unanswered.passed and len(unanswered.lines) == 4, "verify names each unanswered TODO line"
+    assert all(re.match(r"  line \d+: .*write role", line) for line in unanswered.lines[1:])
     answered = re.sub(r'(# TODO .*write role = "(\w+)" on this line\n\s*)\{ name =',
                       lambda m: f'{m.group(1)}{{ role = "{m.group(2)}", name =', text)
     (out / "assignment.toml").write_text(answered)
@@ -108,6 +112,36 @@ def test_a_made_up_year_needs_only_its_todo_lines(tmp_path: Path, capsys: pytest
                 "--seeds", "265", "--json", str(summary)]) == 0, capsys.readouterr().out
     result = json.loads(summary.read_text())
     assert len(result["mutants"]) >= 20 and all(row["caught"] for row in result["mutants"])
+    assert result["steps"][0] == {**result["steps"][0], "name": "every TODO line of the declaration is answered",
+                                  "passed": True}
+
+
+def test_verify_fails_on_todo_lines_never_answered(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Every other step passes, yet a TODO line left as `new` wrote it fails verify, named with its line."""
+    out = tmp_path / "declared"
+    shutil.copytree(load_assignment("default").folder, out)
+    text = (out / "assignment.toml").read_text()
+    (out / "assignment.toml").write_text(text.replace('[callables.train]\n', '[callables.train]\n# TODO check the '
+                                                      'optimizer role\n', 1))
+    assert run(["assignment", "verify", str(out), "--solution", "reference", "--seeds", "265"]) == 1
+    printed = capsys.readouterr().out
+    assert "FAIL  every TODO line of the declaration is answered" in printed
+    assert re.search(r"line \d+: check the optimizer role", printed)
+    assert "PASS  the solution earns full marks" in printed
+
+
+def test_new_resolves_defaults_that_given_code_computes(tmp_path: Path) -> None:
+    """The default template's load_cifar defaults are VAL_FRACTION and SEED, computed in grader/given.py: `new`
+    writes their values (what the imported solution holds), and no TODO."""
+    out = tmp_path / "default-new"
+    assert run(["assignment", "new", "default-new", "--solution", "reference", "--template", "student_template",
+                "--out", str(out)]) == 0
+    text = (out / "assignment.toml").read_text()
+    declared = tomllib.loads(text)
+    defaults = {p["name"]: p.get("default") for p in declared["callables"]["load_cifar"]["parameters"]}
+    assert defaults["val_fraction"] == "0.1" and defaults["seed"] == "265" and "# TODO" not in text
+    assert declared["data"]["split_fraction"] == 0.1 and declared["data"]["split_seed"] == 265
+    assert "never calls torch.set_default_dtype" in text
 
 
 def test_verify_fails_a_declaration_that_misses_a_mutant(declared_2023: Path, template_2023: Path,

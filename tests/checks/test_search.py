@@ -1,12 +1,13 @@
-"""What every check shares: hypothesis runs that fail closed when the grader itself errs."""
+"""The hypothesis case search: shrunk failures, fail-closed grader errors, cases drawn once, and the same cases in
+every process and install (nothing written where it runs)."""
 from __future__ import annotations
 
 import pytest
 from hypothesis import strategies as st
 
 from grader.checks import backprop
-from grader.checks.base import GraderCheckError, _hypothesis_search, drawn_cases, find_failure
 from grader.checks.cases import net_cases, sgd_configs
+from grader.checks.search import GraderCheckError, _hypothesis_search, drawn_cases, find_failure
 from grader.kinds import FailureKind
 from grader.report.feedback import feedback
 from grader.report.results import Part
@@ -83,3 +84,31 @@ def test_a_failure_after_passing_cases_is_shrunk_without_calling_the_passing_cas
     assert part is not None and part.message == "width 6", part
     passing = [case for case in calls if max(case.n_l) < 6]
     assert len({id(case) for case in passing}) == len(passing), "a case that passed is never judged twice"
+
+
+DRAW = """
+import json, sys
+sys.path.insert(0, {folder!r})
+if {local!r}:
+    import many_constants  # a "local" module (not in site-packages), as a student's notebook imports its own file
+from hypothesis import strategies as st
+from grader.checks.search import drawn_cases
+print(json.dumps(drawn_cases(st.integers(0, 10**6), 200, 265)))
+"""
+
+
+def test_the_drawn_cases_do_not_depend_on_the_local_modules_a_process_imported_and_nothing_is_written_here(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    (tmp_path / "many_constants.py").write_text("VALUES = [" + ", ".join(str(7919 * n + 3) for n in range(60)) + "]\n")
+    draws = []
+    for local in (False, True):
+        script = DRAW.format(folder=str(tmp_path), local=local)
+        done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True,
+                              env={**__import__("os").environ, "HYPOTHESIS_STORAGE_DIRECTORY": ""})
+        assert done.returncode == 0, done.stderr
+        draws.append(json.loads(done.stdout))
+    assert draws[0] == draws[1], "constants of a local module changed the cases drawn"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["many_constants.py"], "nothing is written where it runs"
