@@ -127,6 +127,8 @@ def _add_bundle(commands: Subcommands) -> None:
     bundle.add_argument("--data-root", metavar="DIR", help="gradescope: bundle these images, decoded and checksummed")
     bundle.add_argument("--assignment", metavar="NAME|FILE", help="the version of the assignment the bundle grades "
                                                                  "(carried in the bundle; default: default)")
+    bundle.add_argument("--template", metavar="DIR", help="student: the files your students start from (default: "
+                                                         "the declaration's template folder)")
 
 
 def _add_similarity(commands: Subcommands) -> None:
@@ -206,7 +208,7 @@ def _run_bundle(args: argparse.Namespace) -> int:
     from .commands.bundle import bundle_main
 
     return bundle_main(kind=args.kind, out=args.out, rubric_path=args.rubric, data_root=args.data_root,
-                       assignment=args.assignment)
+                       assignment=args.assignment, template=args.template)
 
 
 def _run_similarity(args: argparse.Namespace) -> int:

@@ -178,10 +178,17 @@ def test_both_bundles_carry_another_assignment(autograder, tmp_path):
     """--assignment inf265-2023: the kit and the zip hold its declaration and pass it on; a 2023-style upload
     (notebooks, one misnamed) gets the CPU stage's full marks from run_autograder."""
     from tests.catalogue.inf265_2023 import ASSIGNMENT, REFERENCE_2023
+    from tests.support.templates import stubbed
+
+    GRADED_2023 = ("backpropagation", "load_cifar", "train", "train_manual_update", "compute_accuracy", "MyNet")
 
     kit = tmp_path / "kit"
-    assert bundle_main(kind="student", out=str(kit), assignment=ASSIGNMENT) == 0
+    assert bundle_main(kind="student", out=str(kit), assignment=ASSIGNMENT) == 2, "no template declared or given"
+    template = stubbed(REFERENCE_2023, tmp_path / "template", GRADED_2023)
+    assert bundle_main(kind="student", out=str(kit), assignment=ASSIGNMENT, template=str(template)) == 0
     assert (kit / "assignment" / "assignment.toml").is_file() and not (kit / "backpropagation.py").exists()
+    assert {"backpropagation.ipynb", "gradient_descent.ipynb"} <= {p.name for p in kit.iterdir()}
+    assert (kit / "gradient_descent.ipynb").read_text() == (template / "gradient_descent.ipynb").read_text()
     assert "autograde check --assignment assignment" in (kit / "README.md").read_text()
     assert "autograde grade . --assignment assignment " in (kit / ".github" / "workflows" / "classroom.yml").read_text()
     rubric = tmp_path / "cpu-rubric.toml"
@@ -198,3 +205,19 @@ def test_both_bundles_carry_another_assignment(autograder, tmp_path):
     results = run_autograder((tmp_path / "autograder", autograder[1]), upload)
     assert results["score"] == 85, [(t["name"], t["score"], t["output"][:300]) for t in results["tests"]]
     assert "(assignment 'inf265-2023')" in results["output"] and "gradientDescent.ipynb was graded" in results["output"]
+
+
+def test_a_declared_year_s_kit_carries_the_template_new_copied(tmp_path):
+    """`assignment new --template T` copies T beside the declaration; `bundle student --assignment DIR` ships it."""
+    from grader.cli import run
+
+    declared = tmp_path / "year"
+    assert run(["assignment", "new", "year", "--solution", str(REFERENCE), "--template", str(ROOT / "student_template"),
+                "--out", str(declared)]) == 0
+    assert 'template = "template"' in (declared / "assignment.toml").read_text()
+    kit = tmp_path / "kit"
+    assert bundle_main(kind="student", out=str(kit), assignment=str(declared)) == 0
+    for module in ("backpropagation.py", "gradient_descent.py"):
+        assert (kit / module).read_text() == (ROOT / "student_template" / module).read_text()
+    assert "`backpropagation.py`, `gradient_descent.py`" in (kit / "README.md").read_text()
+    assert_no_solution(kit)

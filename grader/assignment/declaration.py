@@ -145,11 +145,18 @@ class Assignment:
     globals: dict[str, str] = field(default_factory=dict)
     """Module-level names the template provides, by role (e.g. device): the grader sets them in each module."""
     rubric_file: str = "rubric.toml"
+    template: str | None = None
+    """The folder (beside the declaration) of the files students start from: what the student kit ships."""
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def rubric_path(self) -> Path:
         return self.folder / self.rubric_file
+
+    @property
+    def template_folder(self) -> Path | None:
+        """The declared template's folder (None when the declaration names none)."""
+        return self.folder / self.template if self.template else None
 
     def has(self, key: str) -> bool:
         return key in self.callables
@@ -227,8 +234,10 @@ def _read(path: Path) -> dict[str, Any]:
 
 def parse(raw: dict[str, Any], folder: Path) -> Assignment:
     """An Assignment from a declaration's TOML table; AssignmentError naming the key at fault."""
-    _known(raw, {"name", "title", "rubric", "modules", "globals", "data", "network", "mlp", "callables"},
+    _known(raw, {"name", "title", "rubric", "template", "modules", "globals", "data", "network", "mlp", "callables"},
            "the top level")
+    if "template" in raw and not isinstance(raw["template"], str):
+        raise AssignmentError("template must be the name of a folder beside the declaration, e.g. \"template\"")
     modules = raw.get("modules")
     if not isinstance(modules, list) or not modules or not all(isinstance(m, str) and m.isidentifier()
                                                                  for m in modules):
@@ -244,7 +253,7 @@ def parse(raw: dict[str, Any], folder: Path) -> Assignment:
                       data=_spec(DataSpec, _table(raw, "data"), "[data]"),
                       network=_spec(NetworkSpec, _table(raw, "network"), "[network]"),
                       mlp=_spec(MLPSpec, _table(raw, "mlp"), "[mlp]"), globals=dict(globals_),
-                      rubric_file=str(raw.get("rubric", "rubric.toml")), raw=raw)
+                      rubric_file=str(raw.get("rubric", "rubric.toml")), template=raw.get("template"), raw=raw)
 
 
 def _table(raw: dict[str, Any], key: str) -> dict[str, Any]:

@@ -19,6 +19,8 @@ class Declaration:
     rubric_text: str
     differences: dict[str, str] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    template: Path | None = None
+    """The template folder, copied beside the declaration (what the student kit ships)."""
 
 
 def declare_assignment(name: str, solution: Path, template: Path | None = None, *,
@@ -40,14 +42,18 @@ def declare_assignment(name: str, solution: Path, template: Path | None = None, 
     parse(draft.raw(), Path(solution))
     nothing = tuple(key for key, returns in found.returns.items() if returns == "nothing")
     return Declaration(draft, write.assignment_text(draft, str(solution), str(template) if template else None),
-                       write.rubric_text(draft, nothing), problems=found.problems)
+                       write.rubric_text(draft, nothing), problems=found.problems, template=template)
 
 
 def write_declaration(declaration: Declaration, out: Path, force: bool = False) -> Declaration:
-    """Write both files into ``out``; a file already there and different is kept, its diff recorded."""
+    """Write both files into ``out``, and the template's files into ``out/template/``; a file already there and
+    different is kept, its diff recorded."""
     out.mkdir(parents=True, exist_ok=True)
     for file, text in (("assignment.toml", declaration.assignment_text), ("rubric.toml", declaration.rubric_text)):
         diff = write.write_or_compare(out / file, text, force)
         if diff:
             declaration.differences[file] = diff
+    if declaration.template is not None:
+        for name in write.copy_template(declaration.template, out / write.TEMPLATE_FOLDER, force):
+            declaration.differences[f"{write.TEMPLATE_FOLDER}/{name}"] = "differs from the template given"
     return declaration

@@ -9,12 +9,15 @@ from __future__ import annotations
 import difflib
 import json
 import re
+import shutil
 from pathlib import Path
 
 from ..assignment.declaration import DEFAULT_NAME, PACKAGED
 from ..checks.registry import find_check
 from .declare import Declared, Draft, Parameter
 
+TEMPLATE_FOLDER = "template"
+"""Where ``new`` copies the template, beside the declaration."""
 HEADER = """\
 # Declared by `autograde assignment new` from {source}.
 # Every value below was read from the solution{template}; review it, fix the lines marked TODO (the grader cannot
@@ -48,8 +51,10 @@ def assignment_text(draft: Draft, source: str, template: str | None) -> str:
         lines += [f"# {len(draft.todos)} line(s) below are marked TODO (verify fails until each is answered):"]
         lines += [f"#   {todo}" for todo in draft.todos]
     lines += [f"# {note}" for note in draft.notes]
-    lines += [_line("name", draft.name), _line("title", draft.title), _line("rubric", "rubric.toml"),
-              _line("modules", draft.modules), ""]
+    lines += [_line("name", draft.name), _line("title", draft.title), _line("rubric", "rubric.toml")]
+    if template:
+        lines.append(_line("template", TEMPLATE_FOLDER, f"a copy of {Path(template).name}/: what the student kit ships"))
+    lines += [_line("modules", draft.modules), ""]
     if draft.globals:
         readers = {name: [c.name for c in draft.callables.values()
                           if any(p.name == name and not p.in_template for p in c.parameters)]
@@ -179,6 +184,22 @@ def _points(default: dict[str, float], kept: list[str]) -> dict[str, float]:
         largest = max(paying, key=lambda name: points[name])
         points[largest] += round(sum(default.values()) - sum(points.values()))
     return points
+
+
+def copy_template(template: Path, target: Path, force: bool) -> list[str]:
+    """Copy the template's files (its top level: notebooks, modules, the course's helpers; no hidden files, no
+    caches) into ``target``; a file already there and different is kept unless ``force``. The names kept."""
+    target.mkdir(parents=True, exist_ok=True)
+    kept = []
+    for path in sorted(template.iterdir()):
+        if not path.is_file() or path.name.startswith(".") or path.suffix in (".pyc", ".zip"):
+            continue
+        copy = target / path.name
+        if copy.is_file() and copy.read_bytes() != path.read_bytes() and not force:
+            kept.append(path.name)
+            continue
+        shutil.copyfile(path, copy)
+    return kept
 
 
 def write_or_compare(path: Path, text: str, force: bool) -> str | None:

@@ -115,17 +115,35 @@ def carry_assignment(assignment: Assignment, target: Path, rubric: Path | None =
     return folder
 
 
-def student_bundle(out: Path, assignment: Assignment | None = None) -> Path:
-    """The student kit in ``out`` (created): the template at the top (this grader's own, for the default
-    assignment), the wheel, the given code, a README and the Classroom workflow; for another assignment its
-    declaration in ``assignment/``, which the README's commands and the workflow pass with --assignment."""
+def template_of(assignment: Assignment, template: Path | None = None) -> Path:
+    """The folder of files the students start from: ``template`` when given, else the declaration's own (this
+    grader's ``student_template/`` for the default assignment); BundleError, saying what to pass, when there is none."""
+    if template is None and assignment.name == "default":
+        template = checkout() / "student_template"
+    template = template or assignment.template_folder
+    if template is None or not template.is_dir():
+        where = f"{template} does not exist" if template else \
+            f"the assignment {assignment.name!r} declares no template (template = \"DIR\" in its {DECLARATION})"
+        raise BundleError(f"{where}: pass --template DIR, the folder of files your students start from")
+    if not any(p.suffix in (".py", ".ipynb") for p in template.iterdir()):
+        raise BundleError(f"the template {template} holds no notebook or .py file")
+    return template
+
+
+def student_bundle(out: Path, assignment: Assignment | None = None, template: Path | None = None) -> Path:
+    """The student kit in ``out`` (created): the template's files at the top (``template``, or the declaration's
+    own), the wheel, a README and the Classroom workflow; for the default assignment a copy of the given code; for
+    another its declaration in ``assignment/``, which the README's commands and the workflow pass with
+    --assignment. BundleError when there is no template to ship."""
     assignment = assignment or load_assignment(None)
     root = checkout()
+    source = template_of(assignment, template)
     out.mkdir(parents=True, exist_ok=True)
     flag = ""
+    for path in sorted(source.iterdir()):
+        if path.is_file() and not path.name.startswith(".") and path.suffix != ".pyc" and path.name != "__init__.py":
+            shutil.copy(path, out / path.name)
     if assignment.name == "default":
-        for module in ("backpropagation.py", "gradient_descent.py"):
-            shutil.copy(root / "student_template" / module, out / module)
         given = (root / "grader" / "given.py").read_text(encoding="utf-8")
         (out / "given_code.py").write_text("# A copy of grader/given.py, for reading. Your code imports it as\n"
                                            "# `from grader.given import MyNet`; this file is not used.\n\n" + given,
@@ -136,6 +154,8 @@ def student_bundle(out: Path, assignment: Assignment | None = None) -> Path:
     build_wheel(out / "wheels")
     readme = (TEMPLATES / "student_README.md").read_text(encoding="utf-8").replace("{title}", assignment.title)
     readme = readme.replace("{modules}", " and ".join(f"`{m}`" for m in assignment.modules))
+    readme = readme.replace("{files}", ", ".join(f"`{p.name}`" for p in sorted(source.iterdir()) if p.is_file()
+                                                 and (out / p.name).is_file()))
     if flag:
         readme = readme.replace("autograde check", f"autograde check{flag}")
         readme = readme.replace('grader.check("backpropagation")',

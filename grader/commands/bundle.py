@@ -8,8 +8,10 @@ from . import EXIT_BAD_INPUT, EXIT_OK
 
 
 def bundle_main(*, kind: str, out: str, rubric_path: str | None = None, data_root: str | None = None,
-                assignment: str | None = None) -> int:
-    """Build the student kit (a folder) or the Gradescope autograder (a zip); return the exit status."""
+                assignment: str | None = None, template: str | None = None) -> int:
+    """Build the student kit (a folder, with ``template``'s files or the declaration's own template) or the
+    Gradescope autograder (a zip); return the exit status (2, saying why, when something to build from is
+    missing)."""
     from ..assignment.declaration import AssignmentError, load_assignment
     from ..bundle import BundleError, gradescope_bundle, student_bundle
     from ..checks.rubric import RubricError
@@ -18,7 +20,7 @@ def bundle_main(*, kind: str, out: str, rubric_path: str | None = None, data_roo
     try:
         declared = load_assignment(assignment)
         if kind == "student":
-            built = student_bundle(Path(out), declared)
+            built = student_bundle(Path(out), declared, Path(template) if template else None)
         else:
             built = gradescope_bundle(Path(out), Path(rubric_path) if rubric_path else None,
                                       Path(data_root) if data_root else None, declared)
