@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from .assignment.declaration import packaged_names
 from .options import DEVICES, SANDBOXES, GradingOptions
 from .report.formats import FORMATS
 
@@ -21,8 +22,8 @@ if TYPE_CHECKING:
 
 EPILOG = """Examples:
   autograde check                      # students: check the current folder
-  autograde grade sub/ --json results.json --data-root ../shared/data/cifar10-airplane-bird
-  autograde batch uploads/ --out gradebook/ --data-root ../shared/data/cifar10-airplane-bird
+  autograde grade sub/ --json results.json --data-root DATA_DIR
+  autograde batch uploads/ --out gradebook/ --download
 Exit status: 0 done (any score), 1 grader failure (fail-closed report written), 2 bad input."""
 
 
@@ -30,16 +31,17 @@ def _environment(parser: argparse.ArgumentParser, *, only_checks: bool = True) -
     parser.add_argument("--device", choices=DEVICES, default=GradingOptions.device,
                         help="where the accuracy stage trains (default: auto, CUDA when available)")
     parser.add_argument("--data-root", metavar="DIR",
-                        help="CIFAR-10 data: ImageFolder tree or folder with cifar-10-batches-py "
-                             "(default: $CIFAR_ROOT; without data the accuracy stage is skipped)")
+                        help="CIFAR-10 data: an ImageFolder tree (train/airplane, train/bird, test/...), a folder "
+                             "with cifar-10-batches-py, or the decoded cifar2.npz (default: $CIFAR_ROOT, then the "
+                             "cache --download filled; without data the accuracy stage is not graded)")
     parser.add_argument("--skip-accuracy", action="store_true",
                         help="do not train on the real data (those checks show as skipped)")
     parser.add_argument("--sandbox", choices=SANDBOXES, default=GradingOptions.sandbox,
                         help="where student code runs: the Linux sandbox, or the portable one (Windows, macOS; "
                              "default: auto, Linux where it can run)")
     parser.add_argument("--assignment", metavar="NAME|FILE",
-                        help="which version of the assignment: a packaged name (default, inf265-2023) or the path of "
-                             "an assignment.toml (default: default)")
+                        help=f"which version of the assignment: a packaged name ({', '.join(packaged_names())}) or "
+                             "the path of an assignment.toml or its folder (default: default)")
     if only_checks:
         parser.add_argument("--only", dest="checks", nargs="+", default=(), metavar="CHECK",
                             help="run only these checks")
@@ -104,6 +106,7 @@ def _add_batch(commands: Subcommands) -> None:
     batch.add_argument("--force", action="store_true", help="grade every submission again, changed or not")
     batch.add_argument("--shard", metavar="I/N", help="grade only the I-th of N deterministic parts of the class")
     _grading(batch, only_checks=False)
+    _download(batch)
 
 
 def _add_merge(commands: Subcommands) -> None:

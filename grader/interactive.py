@@ -60,6 +60,7 @@ class CheckReport:
                 f"{html.escape(self._summary())}</p>"
                 "<table><thead><tr><th>check</th><th>result</th><th>points</th><th>first failure</th></tr></thead>"
                 f"<tbody>{rows}</tbody></table>"
+                + (f"<p><b>{html.escape(self.report.not_final_reason())}</b></p>" if not self.report.final else "")
                 + "".join(f"<p><small>{html.escape(note)}</small></p>" for note in self.report.notes) + "</div>")
 
 

@@ -106,11 +106,9 @@ def run_check(spec: CheckSpec, host: Host, rubric: Rubric, options: GradingSetup
     result = CheckResult(spec.name, spec.title_for(options.assignment.display_names()), spec.points,
                          visibility=spec.settings.visibility or rubric.visibility)
     if spec.name in options.skipped:
-        result.skipped = options.skipped[spec.name]
-        return result, None
+        return _skipped(result, spec, options.skipped[spec.name]), None
     if spec.check.needs_data and options.data_root is None:
-        result.skipped = f"no data folder was given.\n{DATA_HELP}"
-        return result, None
+        return _skipped(result, spec, f"no data folder was given.\n{DATA_HELP}"), None
     if not spec.check.own_time_limit and time.monotonic() - started >= rubric.limits.total_seconds:
         result.parts = (Part.fail("run within the submission's total time", "Not run: the submission used up its "
                                   f"total time of {rubric.limits.total_seconds:g} s.", FailureKind.NOT_RUN),)
@@ -121,7 +119,7 @@ def run_check(spec: CheckSpec, host: Host, rubric: Rubric, options: GradingSetup
     try:
         result.parts = tuple(spec.check.run(context))
     except Skip as reason:
-        result.skipped = str(reason)
+        _skipped(result, spec, str(reason))
     except Exception:
         result.error = traceback.format_exc()
         host.reset()  # a call may still be in flight: the next check starts with a fresh worker
@@ -130,6 +128,13 @@ def run_check(spec: CheckSpec, host: Host, rubric: Rubric, options: GradingSetup
     result.output = context.student_output()
     result.timing = clock.timing(context.calls)
     return result, budget_use(context.budgets, context.retries)
+
+
+def _skipped(result: CheckResult, spec: CheckSpec, reason: str) -> CheckResult:
+    """``result`` skipped for ``reason``; a check that needs the data is then not graded (its points stay open)."""
+    result.skipped = reason
+    result.not_graded = spec.check.needs_data
+    return result
 
 
 class _CheckClock:

@@ -53,7 +53,7 @@ def assignment_text(draft: Draft, source: str, template: str | None) -> str:
     lines += [f"# {note}" for note in draft.notes]
     lines += [_line("name", draft.name), _line("title", draft.title), _line("rubric", "rubric.toml")]
     if template:
-        lines.append(_line("template", TEMPLATE_FOLDER, f"a copy of {Path(template).name}/: what the student kit ships"))
+        lines.append(_line("template", TEMPLATE_FOLDER, f"a copy of {Path(template).name}/: the student kit's files"))
     lines += [_line("modules", draft.modules), ""]
     if draft.globals:
         readers = {name: [c.name for c in draft.callables.values()

@@ -10,12 +10,16 @@ from typing import Any, TypedDict
 
 STATE = "state.json"
 POSSIBLE = "points possible"
+PARTIAL = "partial"
+"""The status of a submission graded without some of its checks (the accuracy stage without data): its total is
+not its grade."""
 
 
 class _Answered(TypedDict):
     name: str
     status: str
-    """"ok", or why there is no report: "malformed upload: ...", "grader error: ...", "timeout: ..."."""
+    """"ok", "partial" (some points not graded: see PARTIAL), or why there is no report: "malformed upload: ...",
+    "grader error: ...", "timeout: ..."."""
     report: dict[str, Any] | None
     """:meth:`grader.report.results.Report.to_dict`, or None."""
 
@@ -55,7 +59,7 @@ def columns(states: States, fallback: list[tuple[str, float]]) -> list[tuple[str
     """(check, points possible) in rubric order, from any graded report (else ``fallback``)."""
     for state in states.values():
         report = state.get("report")
-        if report and report["results"] and state.get("status") == "ok":
+        if report and report["results"] and state.get("status") in ("ok", PARTIAL):
             return [(r["name"], r["max_score"]) for r in report["results"]]
     return fallback
 

@@ -100,7 +100,11 @@ def markdown(totals: list[float], checks: list[CheckSummary], possible: float, s
     if totals:
         lines += [f"Mean {sum(totals) / len(totals):.1f} / {possible:g}, median {sorted(totals)[len(totals) // 2]:g}, "
                   f"min {min(totals):g}, max {max(totals):g}.", ""]
-    lines += [f"Grading status: {', '.join(f'{status} {count}' for status, count in statuses.most_common())}.", "",
+    lines += [f"Grading status: {', '.join(f'{status} {count}' for status, count in statuses.most_common())}.", ""]
+    if statuses.get("partial"):
+        lines += [f"**Scores not final: {statuses['partial']} submission(s) partial** (some checks not graded, e.g. "
+                  "the accuracy stage without data: grade again with --data-root DIR or --download).", ""]
+    lines += [
               "![score histogram and pass rates](summary.png)", "", "| check | mean | possible | pass rate |",
               "|---|---:|---:|---:|"]
     lines += [f"| {c.name} | {c.mean:.2f} | {c.possible:g} | {100 * c.pass_rate:.0f}% |" if c.scores else

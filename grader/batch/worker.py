@@ -23,7 +23,7 @@ from ..report.failure import failed_report
 from ..sandbox.zygote import Zygote
 from ..submission.folder import SubmissionError, locate
 from .entries import Entry, EntryError, unpack
-from .gradebook import Answer
+from .gradebook import PARTIAL, Answer
 
 if TYPE_CHECKING:
     from ..checks.rubric import Rubric
@@ -55,7 +55,8 @@ def _prepare(options: GradingOptions, hidden: list[str]) -> tuple[Rubric, Gradin
 
 
 def grade_entry(entry: Entry, rubric: Rubric, options: GradingSetup, zygote: Zygote | None) -> Answer:
-    """One entry's answer: status "ok" with its report, or why it could not be graded (and a zero report)."""
+    """One entry's answer: status "ok" with its report ("partial" when some of its points were not graded, e.g.
+    the accuracy stage without data), or why it could not be graded (and a zero report)."""
     from ..pipeline import grade
 
     started = time.monotonic()
@@ -64,7 +65,7 @@ def grade_entry(entry: Entry, rubric: Rubric, options: GradingSetup, zygote: Zyg
             located = locate(unpack(entry, Path(workdir) / "unpacked"), options.assignment)
             report = grade(located.folder, rubric, options=options, zygote=zygote, notes=located.notes)
             report.submission = entry.name
-            status = "ok"
+            status = "ok" if report.final else PARTIAL
         except (EntryError, SubmissionError) as error:
             report, status = None, f"malformed upload: {error}"
         except Exception:

@@ -67,6 +67,11 @@ def batch_main(*, submissions: str, out: str, options: GradingOptions | None = N
     _write_class_files(target, states, rubric_path)
     print(f"autograde: {len(todo)} graded, {len(entries.graded) - len(todo)} up to date, "
           f"{len(states)} in {target / 'grades.csv'} ({time.monotonic() - started:.1f} s)", file=stream)
+    partial = sum(state.get("status") == gradebook.PARTIAL for state in states.values())
+    if partial:
+        print(f"autograde: {partial} submission(s) are {gradebook.PARTIAL!r} in grades.csv: some checks were not "
+              "graded (the accuracy stage needs the data: pass --data-root DIR or --download). Their totals are not "
+              "grades.", file=stream)
     return EXIT_OK
 
 
@@ -137,12 +142,13 @@ def _selected(folder: Path, shard: str | None, students: tuple[str, ...]) -> Sel
 
 
 def _resolved(options: GradingOptions, assignment: Assignment) -> GradingOptions:
-    """The options every grader process gets: the rubric file and the data folder found (absolute paths), the
-    sandbox chosen, the assignment named by its file. InputError when the rubric or the data folder is missing."""
+    """The options every grader process gets: the rubric file and the data folder found (absolute paths; with
+    --download fetched here, once), the sandbox chosen, the assignment named by its file. InputError when the rubric
+    or the data folder is missing."""
     rubric = Path(options.rubric or assignment.rubric_path)
     if not rubric.is_file():
         raise InputError(f"rubric file {str(rubric)!r} does not exist (omit --rubric for the default)")
-    data = data_folder(options.but(download=False))
+    data = data_folder(options)
     return options.but(rubric=str(rubric.resolve()), data_root=str(data) if data else None, download=False,
                        sandbox=choose_sandbox(options.sandbox), assignment=str(resolve(options.assignment)))
 

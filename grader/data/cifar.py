@@ -16,14 +16,15 @@ from .locations import user_cache
 DECODED_FILE = "cifar2.npz"
 """The decoded layout: the airplane and bird images in one NumPy file, with its SHA-256 next to it."""
 DATA_HELP = (
-    "Provide the data with --data-root DIR (or the CIFAR_ROOT environment variable) pointing at either\n"
-    "  - an ImageFolder tree DIR/train/{airplane,bird}/*, DIR/test/{airplane,bird}/* "
-    "(e.g. ../shared/data/cifar10-airplane-bird), or\n"
-    "  - the official CIFAR-10 python layout DIR/cifar-10-batches-py/ "
-    "(torchvision.datasets.CIFAR10(DIR, download=True) creates it), or\n"
-    f"  - the decoded layout DIR/{DECODED_FILE} with DIR/{DECODED_FILE}.sha256 (autograde bundle gradescope "
+    "To grade it: pass --download (CIFAR-10 is fetched once, about 170 MB, into your cache; later runs find it), or\n"
+    "--data-root DIR (or set CIFAR_ROOT=DIR) with DIR holding one of\n"
+    "  - an ImageFolder tree: DIR/train/airplane/, DIR/train/bird/, DIR/test/airplane/, DIR/test/bird/ (image files)\n"
+    "  - the official CIFAR-10 python layout: DIR/cifar-10-batches-py/ "
+    "(torchvision.datasets.CIFAR10(DIR, download=True) creates it)\n"
+    f"  - the decoded layout: DIR/{DECODED_FILE} with DIR/{DECODED_FILE}.sha256 (autograde bundle gradescope "
     "writes it)."
 )
+"""What to do when the data is missing or unreadable (printed under the check that needed it)."""
 
 
 class DataError(Exception):

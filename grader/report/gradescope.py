@@ -22,7 +22,7 @@ def to_gradescope(report: Report) -> dict[str, Any]:
     assignment = report.metadata.get("assignment")
     output = "\n".join([f"Score {report.score:g} / {report.max_score:g}"
                         + (f" (assignment {assignment!r})." if assignment else ".")
-                        + (" The autograder failed; this score is not final." if report.grader_error else ""),
+                        + (f" {report.not_final_reason()}" if not report.final else ""),
                         *report.notes])
     results = {"score": round(report.score, 4), "execution_time": math.ceil(report.execution_time), "output": output,
                "output_format": "text", "visibility": report.metadata.get("visibility", "visible"),

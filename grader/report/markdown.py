@@ -12,6 +12,7 @@ def dumps(report: Report) -> str:
     assignment = report.metadata.get("assignment")
     lines = [f"## Autograde: {report.score:g} / {report.max_score:g}"
              + (f" (assignment {assignment})" if assignment and assignment != "default" else ""), "",
+             *([f"**{report.not_final_reason()}**", ""] if not report.final else []),
              *[f"> {note}" for note in report.notes],
              "| | Check | Score |", "|---|---|---:|"]
     lines += [f"| {ICONS[r.status]} | {r.title} | {r.score:g} / {r.max_score:g} |" for r in report.results]

@@ -64,6 +64,9 @@ class CheckResult:
     timing: dict[str, float] = field(default_factory=dict)
     """Where its time went: ``wall`` and ``cpu`` seconds (``grader_cpu`` + ``worker_cpu``), ``calls`` to the
     student's code, sandbox ``round_trips`` (empty for a check that did not run)."""
+    not_graded: bool = False
+    """Skipped for want of what grading it needs (the data), not for anything the submission did: its points are
+    still open, and the report's score is not final."""
 
     @property
     def status(self) -> Status:
@@ -103,13 +106,14 @@ class CheckResult:
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "title": self.title, "max_score": self.max_score, "score": self.score,
                 "status": self.status.value, "parts": [p.to_dict() for p in self.parts], "skipped": self.skipped,
-                "error": self.error, "output": self.output, "visibility": self.visibility, "timing": self.timing}
+                "error": self.error, "output": self.output, "visibility": self.visibility, "timing": self.timing,
+                "not_graded": self.not_graded}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> CheckResult:
         return cls(data["name"], data["title"], data["max_score"], tuple(Part.from_dict(p) for p in data["parts"]),
                    data.get("skipped"), data.get("error"), data.get("output", ""), data.get("visibility", "visible"),
-                   data.get("timing", {}))
+                   data.get("timing", {}), bool(data.get("not_graded", False)))
 
 
 @dataclass
@@ -136,6 +140,27 @@ class Report:
         return sum(r.max_score for r in self.results)
 
     @property
+    def not_graded(self) -> list[CheckResult]:
+        """The checks whose points are still open (e.g. the accuracy stage without data)."""
+        return [r for r in self.results if r.not_graded and r.status is Status.SKIPPED and r.max_score > 0]
+
+    @property
+    def final(self) -> bool:
+        """Whether the score is the submission's grade: the grader did not fail and every check was graded."""
+        return not self.grader_error and not self.not_graded
+
+    def not_final_reason(self) -> str:
+        """Why the score is not final, in one sentence for students and instructors ("" when it is)."""
+        if self.grader_error:
+            return "The autograder itself failed; the score is not final."
+        open_points = sum(r.max_score for r in self.not_graded)
+        if not open_points:
+            return ""
+        names = ", ".join(r.name for r in self.not_graded)
+        why = (self.not_graded[0].skipped or "skipped").splitlines()[0].rstrip(".")
+        return f"Score not final: {open_points:g} of {self.max_score:g} points not graded ({names}: {why})."
+
+    @property
     def flags(self) -> list[str]:
         """Notes for the instructor (e.g. implausibly high accuracy), gathered from every part of every check."""
         return [flag for r in self.results for p in r.parts for flag in p.details.get("flags", [])]
@@ -143,7 +168,7 @@ class Report:
     def to_dict(self) -> dict[str, Any]:
         return {"submission": self.submission, "score": self.score, "max_score": self.max_score,
                 "execution_time": self.execution_time, "protections": self.protections, "metadata": self.metadata,
-                "grader_error": self.grader_error, "notes": self.notes, "flags": self.flags,
+                "grader_error": self.grader_error, "final": self.final, "notes": self.notes, "flags": self.flags,
                 "leaderboard": self.leaderboard, "results": [r.to_dict() for r in self.results]}
 
     @classmethod

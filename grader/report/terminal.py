@@ -34,8 +34,8 @@ def render(report: Report, *, student: bool = False, verbose: bool = False) -> s
         lines.append("Secrecy is not enforced here: graded code could read the reference solution if it is on this "
                      "machine (run as root on Linux for full isolation).")
     lines += [f"FLAG: {flag}" for flag in report.flags]
-    if report.grader_error:
-        lines.append("The autograder itself failed; the score above is not final.")
+    if not report.final:
+        lines.append(report.not_final_reason())
     if student:
         lines.append(_next_step(report))
     return "\n".join(lines)

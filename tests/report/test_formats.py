@@ -148,3 +148,17 @@ def test_every_format_is_written_atomically_where_asked(fmt, tmp_path):
     write_reports(REPORT, {fmt.name: path, **{other.name: None for other in FORMATS if other is not fmt}})
     assert path.read_text(encoding="utf-8") == fmt.render(REPORT)
     assert [p.name for p in path.parent.iterdir()] == [path.name], "nothing else (no temporary file) is left"
+
+
+def test_a_check_not_graded_for_want_of_data_makes_the_score_not_final_in_every_format():
+    open_points = CheckResult("accuracy", "Accuracy on CIFAR-10", 15.0, skipped="no data folder was given.\nTo grade",
+                              not_graded=True)
+    report = Report("alice", [REPORT.results[0], open_points])
+    assert not report.final and report.not_graded == [open_points] and report.score == 5.0
+    reason = "Score not final: 15 of 20 points not graded (accuracy: no data folder was given)."
+    assert report.not_final_reason() == reason
+    assert reason in json.loads(gradescope.dumps(report))["output"]
+    assert reason in markdown.dumps(report) and reason in terminal.render(report)
+    assert Report.from_dict(report.to_dict()).not_graded[0].not_graded and report.to_dict()["final"] is False
+    graded = Report("bob", [REPORT.results[0]])
+    assert graded.final and graded.not_final_reason() == "" and "not final" not in terminal.render(graded)
