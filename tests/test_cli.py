@@ -219,3 +219,21 @@ def test_a_submission_nested_one_or_two_folders_down_is_found(tmp_path):
 @pytest.mark.parametrize("folder", [REFERENCE, TEMPLATE], ids=["reference", "template"])
 def test_reference_and_template_scores_are_golden(folder, golden):
     golden.check(folder.name, grade(folder, rubric_for()))
+
+
+def test_a_download_that_fails_exits_2_and_its_results_say_nothing_was_graded(tmp_path, monkeypatch, capsys):
+    """Offline, `--download` cannot fetch the data: exit 2 before any check runs, and the results file says that
+    nothing was graded and why, not that the grader failed."""
+    from grader import selection
+
+    def offline(target=None):
+        raise OSError("<urlopen error [Errno -2] Name or service not known>")
+
+    monkeypatch.setattr(selection, "download", offline)
+    monkeypatch.delenv("CIFAR_ROOT", raising=False)
+    path = tmp_path / "results.json"
+    assert run(["grade", str(REFERENCE), "--download", "--json", str(path)]) == EXIT_BAD_INPUT
+    assert "--download could not fetch CIFAR-10" in capsys.readouterr().err
+    results = json.loads(path.read_text())
+    assert results["score"] == 0 and "Score not final: nothing was graded (--download could not" in results["output"]
+    assert "grader failed" not in json.dumps(results) and "not your fault" not in json.dumps(results)

@@ -16,7 +16,7 @@ from typing import TextIO
 from ..assignment.declaration import Assignment, AssignmentError, load_assignment
 from ..checks.rubric import Rubric, RubricError, outline
 from ..options import GradingOptions
-from ..report.failure import failed_report
+from ..report.failure import failed_report, not_graded_report
 from ..report.formats import write_reports
 from ..report.results import CheckResult, Part, Report
 from ..report.terminal import render, timing_table
@@ -75,8 +75,7 @@ def _grade(located: Located, zygote: Zygote | None, outputs: dict[str, str | Non
                        notes=located.notes)
     except (InputError, RubricError) as error:
         print(f"autograde: error: {error}", file=sys.stderr)
-        write_reports(failed_report(str(located.folder), outline(rubric_path),
-                                    f"the grading was misconfigured: {error}"), outputs)
+        write_reports(not_graded_report(str(located.folder), outline(rubric_path), str(error)), outputs)
         return EXIT_BAD_INPUT
     except Exception:
         details = traceback.format_exc()

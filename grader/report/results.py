@@ -156,8 +156,10 @@ class Report:
         open_points = sum(r.max_score for r in self.not_graded)
         if not open_points:
             return ""
-        names = ", ".join(r.name for r in self.not_graded)
         why = (self.not_graded[0].skipped or "skipped").splitlines()[0].rstrip(".")
+        if len(self.not_graded) == sum(r.max_score > 0 for r in self.results):
+            return f"Score not final: nothing was graded ({why.removeprefix('not graded: ')})."
+        names = ", ".join(r.name for r in self.not_graded)
         return f"Score not final: {open_points:g} of {self.max_score:g} points not graded ({names}: {why})."
 
     @property
