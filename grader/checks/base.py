@@ -12,7 +12,9 @@ from typing import Any, Protocol, TypeVar
 from ..assignment.binding import Binding
 from ..assignment.declaration import Assignment
 from ..kinds import FailureKind
+from ..report.printed import shortened
 from ..report.results import Part
+from ..sandbox.channel import TAIL_BYTES
 from ..sandbox.cpu import CallBudget
 from ..sandbox.reply import Failure, PendingCall, Reply
 from .registry import Settings
@@ -166,9 +168,9 @@ class Context:
         return self.spec.check.time_limit(self.settings, self.rubric.limits.check_seconds)
 
     def student_output(self) -> str:
-        cap = self.rubric.limits.output_kb * 1024
-        text = "".join(self.outputs)
-        return text if len(text) <= cap else text[:cap] + f"\n[... output cut at {cap // 1024} KiB]"
+        """What the student's code printed during this check: within the rubric's output cap, its head and its
+        tail (see :func:`grader.report.printed.shortened`)."""
+        return shortened("".join(self.outputs), self.rubric.limits.output_kb * 1024, TAIL_BYTES)
 
 
 def _duration(seconds: float) -> str:

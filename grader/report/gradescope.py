@@ -7,8 +7,11 @@ from typing import Any
 
 from ..kinds import Status
 from .feedback import feedback
+from .printed import excerpt
 from .results import CheckResult, Report, ids_in
 
+PRINTED_LINES = 60
+"""Lines of what the student's code printed shown under a test (its first and last half)."""
 GRADESCOPE_STATUS = {Status.PASSED: "passed", Status.FAILED: "failed", Status.SKIPPED: "failed",
                      Status.ERROR: "failed"}
 
@@ -49,7 +52,7 @@ def instructor_data(report: Report) -> dict[str, Any]:
 def _test_output(result: CheckResult) -> str:
     text = feedback(result)
     if result.output.strip():
-        text += "\n\nYour code printed:\n" + result.output
+        text += "\n\nYour code printed:\n" + "\n".join(excerpt(result.output, PRINTED_LINES))
     return text
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from ..kinds import Status
 from .feedback import feedback, short
+from .printed import excerpt
 from .results import Report
 
 LABELS = {Status.PASSED: "PASS", Status.FAILED: "FAIL", Status.SKIPPED: "SKIP", Status.ERROR: "ERROR"}
@@ -25,7 +26,7 @@ def render(report: Report, *, student: bool = False, verbose: bool = False) -> s
             lines += ["        " + line for line in text.splitlines()]
         if result.output.strip() and result.status is not Status.PASSED and not result.not_implemented:
             lines += ["        Your code printed:"] + ["          " + line
-                                                        for line in result.output.splitlines()[:PRINTED_LINES]]
+                                                        for line in excerpt(result.output, PRINTED_LINES)]
     lines += ["", f"Total: {report.score:g} / {report.max_score:g}   ({report.execution_time:.1f} s)"]
     inactive = [name for name, on in report.protections.items() if not on]
     if inactive:

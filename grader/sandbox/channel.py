@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ..kinds import FailureKind
+from ..report.printed import cut_marker
 from . import protocol
 from .cpu import CPUClock
 from .reply import Failure
@@ -78,12 +79,17 @@ class WorkerChannel(Protocol):
     def close(self) -> None: ...
 
 
+TAIL_BYTES = 4096
+"""How much of the end of an output beyond the cap is kept (the last lines a student printed)."""
+
+
 class CappedOutput:
-    """The student's output of one call: the first ``cap`` bytes kept, the rest read and counted, up to ``flood``
-    bytes in all (beyond, the call is stopped: see :attr:`flooded`)."""
+    """The student's output of one call: at most ``cap`` bytes kept, its head and its last TAIL_BYTES, the rest read
+    and counted, up to ``flood`` bytes in all (beyond, the call is stopped: see :attr:`flooded`)."""
 
     def __init__(self, cap: int, flood: int | None = None):
         self.cap, self.flood, self.data, self.dropped = cap, flood, bytearray(), 0
+        self.tail = bytearray()
 
     @property
     def flooded(self) -> bool:
@@ -103,16 +109,22 @@ class CappedOutput:
                 return
 
     def add(self, chunk: bytes) -> None:
-        """Keep what fits under the cap, count the rest."""
-        room = max(self.cap - len(self.data), 0)
+        """Keep what fits under the cap and the latest tail, count the rest."""
+        room = max(self.cap - TAIL_BYTES - len(self.data), 0)
         self.data += chunk[:room]
-        self.dropped += len(chunk) - min(room, len(chunk))
+        beyond = chunk[room:]
+        self.dropped += len(beyond)
+        self.tail = (self.tail + beyond)[-TAIL_BYTES:]
 
     def text(self) -> str:
+        """What was kept: the head, and where more was printed a line saying how much, then the tail."""
         text = self.data.decode("utf-8", errors="replace")
-        if self.dropped:
-            text += f"\n[... {self.dropped} more bytes of output dropped; the limit is {self.cap // 1024} KiB]"
-        return text
+        if not self.dropped:
+            return text
+        hidden = self.dropped - len(self.tail)
+        total = len(self.data) + self.dropped
+        middle = f"\n{cut_marker(hidden, total)}\n" if hidden else ""
+        return text + middle + self.tail.decode("utf-8", errors="replace")
 
 
 @dataclass

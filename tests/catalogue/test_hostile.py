@@ -20,6 +20,8 @@ import pytest
 
 import grader
 from grader.report.feedback import feedback as feedback_of
+from grader.report.results import Report
+from grader.report.terminal import render
 from tests.catalogue import hostile
 from tests.catalogue.hostile import LINGER, at_import, hostile_backprop, lingering_pids, running
 from tests.support.grading import ROOT, grade, rubric_for, write_submission
@@ -208,6 +210,11 @@ def test_hundreds_of_megabytes_of_output_are_cut_at_the_flood_limit(tmp_path, go
     assert not result.passed and "printed more than 8 MiB (an output flood: stopped there)" in feedback_of(result)
     assert len(result.output) <= 64 * 1024 + 200
     assert results["train"].passed, "the rest of the submission is graded"
+    shown = render(Report("flood", [result]))
+    printed = shown[shown.index("Your code printed:"):].splitlines()[1:]
+    assert len(printed) <= 24 and len(shown) < 8000, "the report shows the flood's first and last lines, not 64 KiB"
+    assert re.search(r"of output not kept: \d+\.\d MiB printed in all", shown), shown[-2000:]
+    assert printed[0].strip().startswith("x" * 100) and "more on this line" in printed[0]
 
 
 def test_background_processes_do_not_outlive_grading(tmp_path):
