@@ -42,10 +42,10 @@ def grade(submission: Path, rubric: Rubric, *, options: GradingSetup | None = No
     """
     options = options or GradingSetup()
     started = time.monotonic()
-    with prepared(Path(submission), options.assignment) as (folder, preparation_notes), \
+    with prepared(Path(submission), options.assignment) as (folder, preparation_notes, files), \
             host or start_host(folder, rubric.limits, device=options.device, contain=options.contain, zygote=zygote,
                                hidden=options.hidden, assignment=options.assignment,
-                               sandbox=options.sandbox) as host:
+                               sandbox=options.sandbox, files=files) as host:
         host.start()
         startup = time.monotonic() - started
         results, budgets = [], {}

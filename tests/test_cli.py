@@ -237,3 +237,11 @@ def test_a_download_that_fails_exits_2_and_its_results_say_nothing_was_graded(tm
     results = json.loads(path.read_text())
     assert results["score"] == 0 and "Score not final: nothing was graded (--download could not" in results["output"]
     assert "grader failed" not in json.dumps(results) and "not your fault" not in json.dumps(results)
+
+
+def test_a_module_file_given_for_its_folder_grades_the_folder_and_other_files_say_so(tmp_path, capsys):
+    located = locate(REFERENCE / "backpropagation.py")
+    assert located.folder == REFERENCE and "backpropagation.py is a file: graded the folder" in located.notes[0]
+    (tmp_path / "upload.zip").write_bytes(b"PK")
+    assert run(["grade", str(tmp_path / "upload.zip")]) == EXIT_BAD_INPUT
+    assert "is a file, not a folder (unpack it first)" in capsys.readouterr().err

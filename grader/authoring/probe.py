@@ -40,8 +40,9 @@ def solution_host(solution: Path, assignment: Assignment, limits: Limits, *, dev
                   sandbox: str = "auto") -> Iterator[Host]:
     """The instructor's solution prepared as a submission (notebooks converted) in a started sandbox host, closed
     on exit: student code's rules apply to it too."""
-    with prepared(Path(solution), assignment) as (folder, _), \
-            start_host(folder, limits, device=device, assignment=assignment, sandbox=choose_sandbox(sandbox)) as host:
+    with prepared(Path(solution), assignment) as (folder, _, files), \
+            start_host(folder, limits, device=device, assignment=assignment, sandbox=choose_sandbox(sandbox),
+                       files=files) as host:
         host.start()
         yield host
 

@@ -30,7 +30,7 @@ def run_interface(ctx: Context) -> list[Part]:
 
 
 def _imports(module: str, description: dict[str, Any]) -> Part:
-    label = f"{module}.py imports"
+    label = f"{description.get('file') or f'{module}.py'} imports"
     if "error" not in description:
         return Part.ok(label)
     message = f"{description['error']}\n{description.get('traceback', '')}".strip()

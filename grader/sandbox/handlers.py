@@ -21,7 +21,7 @@ from grader.data.cifar import TensorLoader, normalise
 from grader.data.fixtures import official_checksums_skipped
 from grader.given import MyNet
 from grader.sandbox import graded
-from grader.submission.notebooks import NOTES
+from grader.submission.notebooks import NOTES, UnusableFile
 
 _state: dict[str, Any] = {"config": {}, "recording": False, "autograd_calls": 0, "optimizers": 0, "import_errors": {}}
 
@@ -162,9 +162,20 @@ def student_traceback(error: BaseException) -> str:
     frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename.startswith(root)]
     if not frames:
         return ""
+    shown = []
     for frame in frames:
-        frame.filename = os.path.relpath(frame.filename, root)
-    return "".join(traceback.format_list(frames))[-4000:]
+        relative = os.path.relpath(frame.filename, root)
+        module = relative[:-3] if relative.endswith(".py") and relative[:-3] in assignment().modules else None
+        if module is not None and handed_in(module).endswith(".ipynb"):
+            continue  # the module generated from a notebook: its cells' own frames follow
+        frame.filename = handed_in(module) if module is not None else relative
+        shown.append(frame)
+    return "".join(traceback.format_list(shown))[-4000:]
+
+
+def handed_in(module: str) -> str:
+    """The file the student handed ``module`` in as (a renamed .py is quoted under the student's own name)."""
+    return str(_state["config"].get("files", {}).get(module) or f"{module}.py")
 
 
 def student_function(error: BaseException) -> str | None:
@@ -206,11 +217,13 @@ def load(payload: dict[str, Any]) -> dict[str, Any]:
         except BaseException as error:  # noqa: B036 - SystemExit at import included
             missing = isinstance(error, ModuleNotFoundError) and error.name == module
             message = (f"{module}.py is missing from your submission." if missing else
-                       f"Importing {module}.py failed: {type(error).__name__}: {error}")
+                       f"{error}" if isinstance(error, UnusableFile) else
+                       f"Importing {handed_in(module)} failed: {type(error).__name__}: {error}")
             _state["import_errors"][module] = message
-            modules[module] = {"error": message, "traceback": student_traceback(error)}
+            modules[module] = {"error": message, "file": handed_in(module),
+                               "traceback": "" if isinstance(error, UnusableFile) else student_traceback(error)}
             continue
-        modules[module] = {"notes": [str(note) for note in getattr(mod, NOTES, [])][:20],
+        modules[module] = {"notes": [str(note) for note in getattr(mod, NOTES, [])][:20], "file": handed_in(module),
                            "seconds": time.perf_counter() - started}
     graded.set_globals(assignment(), "cpu")
     return {"modules": modules, "callables": graded.describe(assignment(), _state["import_errors"])}

@@ -54,6 +54,8 @@ class SandboxOptions:
     """What the submission must define, and the role of each parameter (sent to the worker)."""
     sandbox: str = "linux"
     """"linux" (fork server, own uid, Landlock, network namespace) or "portable" (see grader.sandbox.portable)."""
+    files: dict[str, str] = field(default_factory=dict)
+    """The file each module was handed in as (messages and tracebacks name it, not the graded copy)."""
 
 
 def choose_sandbox(requested: str = "auto") -> str:
@@ -80,11 +82,12 @@ def linux_sandbox_available() -> bool:
 
 def start_host(submission: Path, limits: Limits, *, device: str = "cpu", contain: bool = True,
                zygote: Zygote | None = None, hidden: tuple[str, ...] = (), assignment: Assignment | None = None,
-               sandbox: str = "linux") -> Host:
-    """A Host for ``submission`` with a rubric's ``limits``."""
+               sandbox: str = "linux", files: dict[str, str] | None = None) -> Host:
+    """A Host for ``submission`` with a rubric's ``limits`` (``files``: the file each module was handed in as)."""
     options = SandboxOptions(memory_mb=limits.memory_mb, output_kb=limits.output_kb, flood_mb=limits.flood_mb,
                              import_seconds=limits.import_seconds, device=device, contain=contain,
-                             hidden=hidden, assignment=assignment or load_assignment(None), sandbox=sandbox)
+                             hidden=hidden, assignment=assignment or load_assignment(None), sandbox=sandbox,
+                             files=dict(files or {}))
     return Host(submission, options, zygote=zygote)
 
 
@@ -370,7 +373,8 @@ class Host:
         config = {"submission": str(copy), "workdir": str(work), "private_dir": str(run_dir), "uid": self.uid,
                   "readable": [str(self._scratch)], "hidden": list(self.options.hidden),
                   "memory_bytes": self.options.memory_mb * 2**20 if self.options.memory_mb else None,
-                  "device": self.options.device, "assignment": self.options.assignment.to_config()}
+                  "device": self.options.device, "assignment": self.options.assignment.to_config(),
+                  "files": self.options.files}
         channel = self._workers.launch(config)
         self._await_ready(channel)
         if self._clock is not None:

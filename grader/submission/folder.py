@@ -16,6 +16,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from ..assignment.declaration import Assignment, load_assignment
 from .naming import MODULE_SUFFIXES, Matches, ambiguity_message, match_modules
@@ -43,9 +44,12 @@ def module_files(folder: Path, assignment: Assignment | None = None) -> Matches:
 
 
 def locate(path: str | Path, assignment: Assignment | None = None) -> Located:
-    """The folder to grade in ``path``; SubmissionError when there is none or several."""
+    """The folder to grade in ``path`` (a module's file stands for the folder that holds it); SubmissionError when
+    there is none or several."""
     assignment = assignment or load_assignment(None)
     folder = Path(path).expanduser().resolve()
+    if folder.is_file():
+        return _located_from_file(path, folder, assignment)
     if not folder.is_dir():
         raise SubmissionError(f"submission folder {str(path)!r} does not exist. Pass the folder that holds "
                               f"{_expected(assignment)}.")
@@ -61,29 +65,51 @@ def locate(path: str | Path, assignment: Assignment | None = None) -> Located:
                           "your files (e.g. autograde check student_template/).")
 
 
+def _located_from_file(path: str | Path, file: Path, assignment: Assignment) -> Located:
+    """A module's ``.py`` or ``.ipynb`` given instead of its folder: the folder, graded whole (said in a note)."""
+    if file.suffix not in MODULE_SUFFIXES:
+        unpack = " (unpack it first)" if file.suffix == ".zip" else ""
+        raise SubmissionError(f"{str(path)!r} is a file, not a folder{unpack}. Pass the folder that holds "
+                              f"{_expected(assignment)}.")
+    located = locate(file.parent, assignment)
+    return Located(located.folder, [f"{file.name} is a file: graded the folder that holds it, "
+                                    f"{located.folder.name}/ (all of {', '.join(assignment.modules)}).",
+                                    *located.notes])
+
+
 def _expected(assignment: Assignment) -> str:
     return " / ".join(f"{module}.py (or .ipynb)" for module in assignment.modules)
 
 
+class Prepared(NamedTuple):
+    """A submission ready for the sandbox: the folder to grade, notes for the student, and the file each module
+    was handed in as (``{"gradient_descent": "gradientDescent.ipynb"}``), which messages name."""
+
+    folder: Path
+    notes: list[str]
+    files: dict[str, str]
+
+
 @contextlib.contextmanager
-def prepared(folder: Path, assignment: Assignment | None = None) -> Iterator[tuple[Path, list[str]]]:
-    """Yield (folder to grade, notes for the student): ``folder`` itself, or a temporary copy in which every
-    module handed in as a notebook has its generated ``.py`` and every module handed in under another name is
-    there under its own. A ``.py`` wins over a notebook of the same name; an ambiguous module fails to import,
-    saying which files it could be."""
+def prepared(folder: Path, assignment: Assignment | None = None) -> Iterator[Prepared]:
+    """Yield the :class:`Prepared` submission: ``folder`` itself, or a temporary copy in which every module handed
+    in as a notebook has its generated ``.py`` and every module handed in under another name is there under its
+    own. A ``.py`` wins over a notebook of the same name; an ambiguous module fails to import, saying which files it
+    could be."""
     assignment = assignment or load_assignment(None)
     matches = module_files(folder, assignment)
     notes = [f"{m}.ipynb was not used: {m}.py is graded." for m, match in matches.found.items()
              if match.how is None and match.path.suffix == ".py" and (folder / f"{m}.ipynb").is_file()]
+    files = {module: match.path.name for module, match in matches.found.items()}
     if all(match.how is None and match.path.suffix == ".py" for match in matches.found.values()) \
             and not matches.ambiguous:
-        yield folder, notes
+        yield Prepared(folder, notes, files)
         return
     with tempfile.TemporaryDirectory(prefix="autograde-prepared-") as workdir:
         copy = Path(workdir) / folder.name
         copy_submission(folder, copy)
         notes += _write_modules(copy, matches, assignment)
-        yield copy, notes
+        yield Prepared(copy, notes, files)
 
 
 def _write_modules(copy: Path, matches: Matches, assignment: Assignment) -> list[str]:

@@ -26,6 +26,7 @@ import re
 import signal
 import symtable
 import threading
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import CodeType, FrameType
@@ -80,12 +81,21 @@ def convert(notebook: Path, assignment: Assignment | None = None) -> Conversion:
     import nbformat
 
     name = notebook.name
+    if notebook.stat().st_size == 0:
+        return _failing(name, f"{name} is empty (0 bytes): it was saved while empty or not saved at all; open it "
+                              "in Jupyter, save it (Ctrl+S) and hand it in again")
     try:
-        raw_cells = nbformat.read(str(notebook), as_version=4).cells
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a student's notebook without cell ids is still graded, silently
+            raw_cells = nbformat.read(str(notebook), as_version=4).cells
     except Exception as error:  # nbformat raises several kinds for a file that is not a notebook
-        return _failing(name, f"{name} is not a readable notebook ({type(error).__name__}: {error})")
-    return convert_sources(name, [(number, cell.source) for number, cell in enumerate(raw_cells, start=1)
-                                  if cell.cell_type == "code"], assignment)
+        return _failing(name, f"{name} is not a readable notebook ({type(error).__name__}: {error}); open it in "
+                              "Jupyter to check, save it and hand it in again")
+    sources = [(number, cell.source) for number, cell in enumerate(raw_cells, start=1) if cell.cell_type == "code"]
+    if not any(source.strip() for _, source in sources):
+        return _failing(name, f"{name} has no code cells" + (" with code in them" if sources else "") +
+                              f" ({len(raw_cells)} cell(s) in all): is it the notebook you meant to hand in?")
+    return convert_sources(name, sources, assignment)
 
 
 def convert_sources(name: str, sources: list[tuple[int, str]], assignment: Assignment | None = None) -> Conversion:
@@ -315,7 +325,9 @@ def _is_grader_call(node: ast.stmt) -> bool:
 
 
 def _failing(name: str, message: str) -> Conversion:
-    return Conversion(f"raise ImportError({message!r})\n", [f"{name} could not be used: {message}"])
+    """A module that fails to import saying ``message`` (no traceback: there is no code of the student's to show)."""
+    return Conversion(f"from grader.submission.notebooks import UnusableFile\nraise UnusableFile({message!r})\n",
+                      [message])
 
 
 def _notes(name: str, skipped: list[int], magics: int) -> list[str]:
@@ -330,6 +342,11 @@ def _notes(name: str, skipped: list[int], magics: int) -> list[str]:
 
 
 # ---------------------------------------------------------------- worker side
+
+class UnusableFile(ImportError):
+    """A handed-in file that holds no code to grade (an empty or unreadable notebook): its module fails to import
+    with this message alone."""
+
 
 class _Placeholder:
     """Stands for a name the graded module could not get; any use of it raises, saying why."""

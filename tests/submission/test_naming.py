@@ -69,10 +69,24 @@ def test_locate_finds_misnamed_modules_one_folder_down(tmp_path):
         locate(touch(tmp_path / "empty", "notes.txt"))
 
 
+def test_a_renamed_file_is_quoted_under_the_name_the_student_gave_it(tmp_path):
+    from grader.report.feedback import feedback
+    from tests.support.grading import grade, rubric_for
+
+    folder = tmp_path / "s"
+    folder.mkdir()
+    signature = "def backpropagation(model: MyNet, y_true: torch.Tensor, y_pred: torch.Tensor) -> None:\n"
+    broken = (REFERENCE / "backpropagation.py").read_text().replace(signature, signature + "    raise ValueError()\n")
+    (folder / "Backpropagation (1).py").write_text(broken)
+    shutil.copy(REFERENCE / "gradient_descent.py", folder / "gradient_descent.py")
+    text = feedback(grade(folder, rubric_for("backpropagation_one_sample", examples=3)).results[0])
+    assert 'File "Backpropagation (1).py", line' in text and 'File "backpropagation.py"' not in text, text
+
+
 def test_prepared_grades_a_misnamed_py_under_its_own_name_and_an_ambiguous_module_fails_to_import(tmp_path):
     folder = touch(tmp_path / "s", "gradient_descent_2.py", "gradient_descent_final.py")
     shutil.copy(REFERENCE / "backpropagation.py", folder / "back_propagation.py")
-    with prepared(folder) as (graded, notes):
+    with prepared(folder) as (graded, notes, _):
         assert (graded / "backpropagation.py").read_text() == (REFERENCE / "backpropagation.py").read_text()
         assert "Several files could be gradient_descent" in (graded / "gradient_descent.py").read_text()
     assert any("back_propagation.py was graded as backpropagation.py" in note for note in notes)

@@ -160,4 +160,21 @@ def test_a_file_that_is_not_a_notebook_fails_to_import_with_a_reason(tmp_path):
     path = tmp_path / "backpropagation.ipynb"
     path.write_text("{not json")
     conversion = convert(path)
-    assert "is not a readable notebook" in conversion.notes[0] and conversion.source.startswith("raise ImportError")
+    assert "is not a readable notebook" in conversion.notes[0] and "raise UnusableFile(" in conversion.source
+
+
+@pytest.mark.parametrize("content, says", [
+    ("", "backpropagation.ipynb is empty (0 bytes)"),
+    ('{"cells": [{"cell_type": "markdown", "metadata": {}, "source": "# notes"}], "metadata": {}, "nbformat": 4, '
+     '"nbformat_minor": 5}', "backpropagation.ipynb has no code cells (1 cell(s) in all)"),
+], ids=["0 bytes", "no code cells"])
+def test_an_empty_notebook_is_named_as_such_without_a_traceback(tmp_path, content, says):
+    folder = tmp_path / "s"
+    folder.mkdir()
+    (folder / "backpropagation.ipynb").write_text(content)
+    (folder / "gradient_descent.py").write_text((REFERENCE / "gradient_descent.py").read_text())
+    result = grade(folder, rubric_for("interface")).results[0]
+    failed = result.failed_parts
+    assert [p.label for p in failed] == ["backpropagation.ipynb imports"]
+    assert failed[0].message.startswith(says) and "Traceback" not in failed[0].message and "File " not in \
+        failed[0].message
