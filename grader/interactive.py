@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .assignment.declaration import Assignment, load_assignment
-from .report.results import CheckResult, Report
+from .report.results import CheckResult, Report, points
 from .submission.naming import match_modules
 
 FIRST_FAILURE_CHARS = 1200
@@ -56,7 +56,7 @@ class CheckReport:
 
     def _repr_html_(self) -> str:
         rows = "".join(_row(result) for result in self.report.results)
-        return (f"<div><p><b>autograde: {self.report.score:g} / {self.report.max_score:g}</b> &mdash; "
+        return (f"<div><p><b>autograde: {points(self.report.score)} / {points(self.report.max_score)}</b> &mdash; "
                 f"{html.escape(self._summary())}</p>"
                 "<table><thead><tr><th>check</th><th>result</th><th>points</th><th>first failure</th></tr></thead>"
                 f"<tbody>{rows}</tbody></table>"
@@ -73,7 +73,8 @@ def _row(result: CheckResult) -> str:
     shown = detail[:FIRST_FAILURE_CHARS] + ("\n..." if len(detail) > FIRST_FAILURE_CHARS else "")
     mark = {"passed": "&#9989; pass", "failed": "&#10060; fail", "skipped": "skipped", "error": "error"}[
         str(result.status)]
-    return (f"<tr><td>{html.escape(result.title)}</td><td>{mark}</td><td>{result.score:g} / {result.max_score:g}</td>"
+    return (f"<tr><td>{html.escape(result.title)}</td><td>{mark}</td>"
+            f"<td>{points(result.score)} / {points(result.max_score)}</td>"
             f"<td><pre style='white-space: pre-wrap'>{html.escape(shown)}</pre></td></tr>")
 
 

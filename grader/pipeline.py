@@ -26,7 +26,7 @@ from .data.cifar import DATA_HELP
 from .kinds import FailureKind
 from .options import GradingSetup
 from .report import leaderboard
-from .report.results import CheckResult, Part, Report
+from .report.results import CheckResult, Part, Report, points
 from .sandbox.host import Host, start_host
 from .sandbox.zygote import Zygote
 from .submission.folder import prepared
@@ -53,7 +53,7 @@ def grade(submission: Path, rubric: Rubric, *, options: GradingSetup | None = No
             progress(f"running {spec.name} ...")
             result, budgets[spec.name] = run_check(spec, host, rubric, options, started)
             results.append(result)
-            progress(f"{spec.name}: {results[-1].score:g}/{results[-1].max_score:g} {results[-1].status}")
+            progress(f"{spec.name}: {points(results[-1].score)}/{points(results[-1].max_score)} {results[-1].status}")
         metadata = {"seed": rubric.seed, "device": host.device, "worker_restarts": host.restarts,
                     "sandbox": options.sandbox,
                     "assignment": options.assignment.name, "visibility": rubric.visibility,

@@ -25,7 +25,7 @@ from ..checks.rubric import RubricError, outline, rubric_budget
 from ..options import GradingOptions
 from ..report.formats import write_reports
 from ..report.leaderboard import leaderboard_csv
-from ..report.results import CheckResult, Part, Report
+from ..report.results import CheckResult, Part, Report, points
 from ..report.write import write_atomic
 from ..sandbox.host import choose_sandbox
 from ..selection import InputError, data_folder, prepare
@@ -247,7 +247,7 @@ class Progress:
     def __call__(self, name: str, answer: gradebook.Answer) -> None:
         self.done += 1
         report = answer.get("report")
-        score = f"{report['score']:g}/{report['max_score']:g}" if report else "0"
+        score = f"{points(report['score'])}/{points(report['max_score'])}" if report else "0"
         if self.bar is not None:
             self.bar.set_postfix_str(f"{name}: {score}")
             self.bar.update(1)

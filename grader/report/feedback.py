@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..kinds import Status
-from .results import AUTOGRADER_ERROR, CheckResult
+from .results import AUTOGRADER_ERROR, CheckResult, Part
 
 MARKS = {True: "[ok]", False: "[FAIL]"}
 
@@ -25,10 +25,41 @@ def feedback(result: CheckResult) -> str:
     return "\n".join(lines)
 
 
+SHORT_LINE = 240
+"""How much of a further failing part the short feedback shows."""
+
+
 def short(result: CheckResult) -> str:
-    """One line for a check that fails only because it is not implemented yet; else its full feedback."""
+    """What a student sees first: one line for a check that fails only because it is not implemented yet; for
+    another failed check its first failing part in full and each further failing part in one line (the same mistake
+    is said so); else the full feedback."""
     missing = result.not_implemented
-    return f"not implemented yet: {', '.join(missing)}" if missing else feedback(result)
+    if missing:
+        return f"not implemented yet: {', '.join(missing)}"
+    failed = result.failed_parts
+    if result.status is not Status.FAILED or len(failed) < 2:
+        return feedback(result)
+    first, lines = failed[0], []
+    for part in result.parts:
+        if part.passed:
+            lines.append(f"{MARKS[True]} {part.label}")
+        elif part is first:
+            lines += [f"{MARKS[False]} {part.label}", indent(part.message)]
+        else:
+            lines.append(f"{MARKS[False]} {part.label}: {_again(part, first)}")
+    return "\n".join(lines + ["(autograde check --verbose shows every failing case in full)"])
+
+
+def _again(part: Part, first: Part) -> str:
+    """A further failing part in one line: the same mistake as the first, or its first line."""
+    diagnosis = part.details.get("diagnosis")
+    if diagnosis and diagnosis == first.details.get("diagnosis"):
+        return "the same mistake (see above)"
+    if part.message == first.message:
+        return "same reason as above"
+    lines = part.message.splitlines() or [""]
+    line = f"{lines[0][:-1]}: {lines[1]}" if lines[0].endswith(":") and len(lines) > 1 else lines[0]
+    return line if len(line) <= SHORT_LINE else line[:SHORT_LINE - 3] + "..."
 
 
 def indent(text: str, prefix: str = "    ") -> str:

@@ -8,7 +8,7 @@ from typing import Any
 from ..kinds import Status
 from .feedback import feedback
 from .printed import excerpt
-from .results import CheckResult, Report, ids_in
+from .results import CheckResult, Report, ids_in, points
 
 PRINTED_LINES = 60
 """Lines of what the student's code printed shown under a test (its first and last half)."""
@@ -23,7 +23,7 @@ def to_gradescope(report: Report) -> dict[str, Any]:
               "tags": [r.name, r.status.value], "extra_data": {"diagnoses": ids_in(r.parts)}}
              for i, r in enumerate(report.results, start=1)]
     assignment = report.metadata.get("assignment")
-    output = "\n".join([f"Score {report.score:g} / {report.max_score:g}"
+    output = "\n".join([f"Score {points(report.score)} / {points(report.max_score)}"
                         + (f" (assignment {assignment!r})." if assignment else ".")
                         + (f" {report.not_final_reason()}" if not report.final else ""),
                         *report.notes])

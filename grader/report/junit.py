@@ -4,7 +4,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 from ..kinds import Status
-from .results import AUTOGRADER_ERROR, CheckResult, Report
+from .results import AUTOGRADER_ERROR, CheckResult, Report, points
 
 
 def dumps(report: Report) -> str:
@@ -28,7 +28,7 @@ def dumps(report: Report) -> str:
 def _cases(result: CheckResult) -> list[ET.Element]:
     classname = f"autograde.{result.name}"
     if result.status in (Status.SKIPPED, Status.ERROR) or not result.parts:
-        case = ET.Element("testcase", classname=classname, name=f"{result.title} (0/{result.max_score:g})")
+        case = ET.Element("testcase", classname=classname, name=f"{result.title} (0/{points(result.max_score)})")
         skipped = result.status is Status.SKIPPED
         tag, text = ("skipped", result.skipped or "") if skipped else ("error", AUTOGRADER_ERROR)
         ET.SubElement(case, tag, message=text.splitlines()[0][:300] if text else "").text = text
@@ -36,9 +36,9 @@ def _cases(result: CheckResult) -> list[ET.Element]:
     total = sum(p.weight for p in result.parts) or 1.0
     cases = []
     for part in result.parts:
-        points = result.max_score * part.weight / total
+        worth = result.max_score * part.weight / total
         case = ET.Element("testcase", classname=classname,
-                          name=f"{part.label} ({points if part.passed else 0:g}/{points:g})")
+                          name=f"{part.label} ({points(worth if part.passed else 0)}/{points(worth)})")
         if not part.passed:
             failure = ET.SubElement(case, "failure", message=(part.message.splitlines() or [""])[0][:300],
                                     type=part.kind.value if part.kind else "wrong")

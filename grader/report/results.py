@@ -15,6 +15,11 @@ AUTOGRADER_ERROR = ("Autograder error: the grader failed while running this chec
                     "your instructor can see the details.")
 
 
+def points(value: float) -> str:
+    """A score as every report prints it: at most 2 decimals, no trailing zeros (``8.33``, ``25``)."""
+    return f"{round(value, 2):g}"
+
+
 @dataclass(frozen=True)
 class Part:
     """One scored item inside a check (e.g. 'rejects a corrupted bias'), worth ``weight`` of the check."""
@@ -160,7 +165,8 @@ class Report:
         if len(self.not_graded) == sum(r.max_score > 0 for r in self.results):
             return f"Score not final: nothing was graded ({why.removeprefix('not graded: ')})."
         names = ", ".join(r.name for r in self.not_graded)
-        return f"Score not final: {open_points:g} of {self.max_score:g} points not graded ({names}: {why})."
+        return (f"Score not final: {points(open_points)} of {points(self.max_score)} points not graded ({names}: "
+                f"{why}).")
 
     @property
     def flags(self) -> list[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from ..kinds import Status
 from .feedback import feedback, short
 from .printed import excerpt
-from .results import Report
+from .results import Report, points
 
 LABELS = {Status.PASSED: "PASS", Status.FAILED: "FAIL", Status.SKIPPED: "SKIP", Status.ERROR: "ERROR"}
 PRINTED_LINES = 20
@@ -20,14 +20,15 @@ def render(report: Report, *, student: bool = False, verbose: bool = False) -> s
     header = f"Grading {report.submission}" + (f" as assignment {assignment!r}" if assignment else "")
     lines = [header, *[f"  {note}" for note in report.notes], ""]
     for result in report.results:
-        lines.append(f"[{LABELS[result.status]:>5}] {result.score:5.1f} / {result.max_score:<5g} {result.title}")
+        lines.append(f"[{LABELS[result.status]:>5}] {points(result.score):>5} / {points(result.max_score):<5} "
+                     f"{result.title}")
         if result.status is not Status.PASSED or verbose:
             text = short(result) if student and not verbose else feedback(result)
             lines += ["        " + line for line in text.splitlines()]
         if result.output.strip() and result.status is not Status.PASSED and not result.not_implemented:
             lines += ["        Your code printed:"] + ["          " + line
                                                         for line in excerpt(result.output, PRINTED_LINES)]
-    lines += ["", f"Total: {report.score:g} / {report.max_score:g}   ({report.execution_time:.1f} s)"]
+    lines += ["", f"Total: {points(report.score)} / {points(report.max_score)}   ({report.execution_time:.1f} s)"]
     inactive = [name for name, on in report.protections.items() if not on]
     if inactive:
         lines.append(f"Protections not active here: {', '.join(inactive)}.")
