@@ -18,6 +18,7 @@ from typing import Any, TextIO
 
 from ..assignment.declaration import Assignment, AssignmentError, load_assignment, resolve
 from ..batch import gradebook, summary
+from ..batch.class_page import class_html
 from ..batch.entries import Entry, content_digest, fingerprint, grader_digest, in_shard, list_entries, parse_shard
 from ..batch.runner import GraderPool
 from ..checks.diagnosis.catalogue import CATALOGUE
@@ -31,7 +32,7 @@ from ..sandbox.host import choose_sandbox
 from ..selection import InputError, data_folder, prepare
 from . import EXIT_BAD_INPUT, EXIT_OK
 
-ENTRY_FILES = {"json": "results.json", "markdown": "report.md", "text": "report.txt"}
+ENTRY_FILES = {"json": "results.json", "markdown": "report.md", "text": "report.txt", "html": "report.html"}
 RETRIED = ("grader error", "timeout")
 """Statuses graded again by a rerun even when nothing changed (the grader's trouble, not the submission's)."""
 
@@ -221,9 +222,12 @@ def _write_class_files(target: Path, states: gradebook.States, rubric_path: str 
     possible = sum(points for _, points in checks)
     statuses = Counter(state.get("status", "?").split(":")[0] for state in states.values())
     sentences = {m.id: m.sentence for m in CATALOGUE}
-    table = summary.misconception_table(summary.misconceptions(states), sentences)
+    named = summary.misconceptions(states)
+    table = summary.misconception_table(named, sentences)
     write_atomic(target / "summary.md", summary.markdown(totals, per_check, possible, statuses, table))
     summary.plot(target / "summary.png", totals, per_check, possible)
+    write_atomic(target / "summary.html", class_html(states, totals, per_check, possible, statuses, named, sentences,
+                                                     target / "summary.png"))
     board = leaderboard_csv({name: Report.from_dict(state["report"]) for name, state in states.items()
                              if state.get("report")})
     if board:

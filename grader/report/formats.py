@@ -5,7 +5,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import classroom, gradescope, junit, markdown, terminal
+from . import classroom, gradescope, html, junit, markdown, terminal
 from .results import Report
 from .write import write_atomic
 
@@ -24,6 +24,7 @@ FORMATS = (
     Format("markdown", "Markdown summary (e.g. $GITHUB_STEP_SUMMARY)", markdown.dumps),
     Format("classroom", "GitHub Classroom result for autograding-grading-reporter", classroom.dumps),
     Format("text", "the terminal report, as a file", terminal.dumps),
+    Format("html", "a self-contained HTML page of the report (opens in any browser)", html.dumps),
 )
 BY_NAME = {fmt.name: fmt for fmt in FORMATS}
 

@@ -220,3 +220,20 @@ def test_one_student_cannot_read_write_or_signal_another_nor_the_gradebook(small
     assert (out / "alice" / "state.json").read_text() == victim_state
     gradebook = rows(out)
     assert gradebook["alice"]["total"] == gradebook["victim2"]["total"] == "85"
+
+
+def test_the_class_page_and_each_students_page_are_valid_self_contained_html(small_graded):
+    from tests.report.test_html import CHROMIUM, rendered, valid
+
+    out, _ = small_graded
+    page = (out / "summary.html").read_text()
+    valid(page)
+    assert 'src="data:image/png;base64,' in page and "<script" not in page
+    assert 'href="alice/report.html"' in page and 'href="bob/report.html"' in page
+    assert "Scores not final: 2 submission(s) partial" in page, "graded with --skip-accuracy"
+    for name in ("alice", "bob", "grace"):
+        valid((out / name / "report.html").read_text())
+    assert "alice: 85 / 100" in (out / "alice" / "report.html").read_text()
+    if CHROMIUM:
+        dom = rendered(out / "summary.html")
+        assert "Class summary: 3 submissions" in dom and dom.count('/report.html"') == 3
