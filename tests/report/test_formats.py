@@ -117,7 +117,7 @@ def test_classroom_result_maps_each_check_to_a_test():
 
 def test_terminal_report_for_instructors_and_for_students():
     text = terminal.dumps(REPORT)
-    assert "[ PASS]   5.0 / 5     Rules" in text and "[ SKIP]   0.0 / 20    Accuracy on CIFAR-10" in text
+    assert "[ PASS]     5 / 5     Rules" in text and "[ SKIP]     0 / 20    Accuracy on CIFAR-10" in text
     assert f"Total: {EXPECTED_SCORE:g} / 70   (12.3 s)" in text
     assert "Protections not active here: network_namespace." in text
     student = terminal.render(REPORT, student=True)

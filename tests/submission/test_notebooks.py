@@ -17,6 +17,8 @@ from tests.support.notebooks import CPU_CHECKS, TRAINING_CELL, cells_of, noteboo
 
 
 def without_cell_references(text: str) -> str:
+    """The feedback without what names the file (a notebook's cells, ``NAME.ipynb imports``): the rest must match."""
+    text = re.sub(r"(\w+)\.ipynb imports", r"\1.py imports", text)
     return re.sub(r"Where, in your files:\n(  .*\n?)*", "Where, in your files: ...\n", text)
 
 
