@@ -45,7 +45,7 @@ from grader.authoring.calibration import (  # noqa: F401
     highest_safe_threshold,
     t_cdf,
 )
-from grader.checks.accuracy import FUNCTIONS, judge_logits, reached, stage_payload
+from grader.checks.accuracy import FUNCTIONS, judge_logits, reached, stage_data, stage_payload
 from grader.checks.rubric import load_rubric
 from grader.data.cifar import load_arrays
 from grader.options import GradingSetup
@@ -66,8 +66,8 @@ def settings(epochs: int | None = None):
 
 def train_once(host: Host, arrays, stage, seed: int, device: str, function: str) -> dict:
     """One training of ``function`` at ``seed`` through the worker, judged as the accuracy stage judges it."""
-    reply = host.call("accuracy", {**stage_payload(arrays, stage, seed, device, load_assignment(None)),
-                                   "function": function},
+    data = stage_data(arrays, load_assignment(None), host.scratch_dir())
+    reply = host.call("accuracy", {**stage_payload(data, stage, seed, device), "function": function},
                       timeout=stage.seconds)
     outcome = judge_logits(reply.value, function, arrays.test_labels) if reply.ok else reply.failure
     if not isinstance(outcome, dict):

@@ -45,6 +45,9 @@ def _environment(parser: argparse.ArgumentParser, *, only_checks: bool = True) -
     if only_checks:
         parser.add_argument("--only", dest="checks", nargs="+", default=(), metavar="CHECK",
                             help="run only these checks")
+    parser.add_argument("--time-budget", type=float, metavar="SECONDS",
+                        help="seconds the whole grading may take (a Gradescope container's timeout less a margin): the "
+                             "accuracy stage is not graded, saying why, when it cannot fit in what is left")
     parser.add_argument("--verbose", action="store_true", help="show progress on stderr; full feedback for every check")
     parser.add_argument("--timings", action="store_true",
                         help="after the report, where the time went: each check's wall and CPU seconds and calls")
@@ -132,6 +135,9 @@ def _add_bundle(commands: Subcommands) -> None:
                                                                  "(carried in the bundle; default: default)")
     bundle.add_argument("--template", metavar="DIR", help="student: the files your students start from (default: "
                                                          "the declaration's template folder)")
+    bundle.add_argument("--timeout", type=int, metavar="SECONDS",
+                        help="gradescope: the autograder timeout set on Gradescope (default 600, Gradescope's own); "
+                             "the grading keeps within it, less 30 s")
 
 
 def _add_similarity(commands: Subcommands) -> None:
@@ -211,7 +217,7 @@ def _run_bundle(args: argparse.Namespace) -> int:
     from .commands.bundle import bundle_main
 
     return bundle_main(kind=args.kind, out=args.out, rubric_path=args.rubric, data_root=args.data_root,
-                       assignment=args.assignment, template=args.template)
+                       assignment=args.assignment, template=args.template, timeout=args.timeout)
 
 
 def _run_similarity(args: argparse.Namespace) -> int:
@@ -248,7 +254,23 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "assignment": _run_assignment}
 
 
+GRADING_COMMANDS = ("grade", "check", "batch", "assignment")
+"""The commands that fork a sandbox's fork server (and want str hashing fixed for it: see _fixed_hashing)."""
+
+
+def _fixed_hashing(argv: list[str] | None) -> None:
+    """Run the command line again with PYTHONHASHSEED=0 where a grading command would fork the fork server from this
+    process (Linux): the workers then hash strings as a launched server's would, the same on every run. Only as the
+    program itself (``argv`` None), never inside a test's or a notebook's process."""
+    if argv is not None or not sys.platform.startswith("linux") or os.environ.get("PYTHONHASHSEED") == "0" or \
+            len(sys.argv) < 2 or sys.argv[1] not in GRADING_COMMANDS:
+        return
+    program = ["-m", "grader"] if sys.argv[0].endswith("__main__.py") else [sys.argv[0]]  # as it was started
+    os.execve(sys.executable, [sys.executable, *program, *sys.argv[1:]], {**os.environ, "PYTHONHASHSEED": "0"})
+
+
 def run(argv: list[str] | None = None) -> int:
+    _fixed_hashing(argv)
     _tolerant_streams()
     args = build_parser().parse_args(argv)
     started = time.monotonic()

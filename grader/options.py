@@ -48,6 +48,9 @@ class GradingOptions:
     """Progress on stderr, and full feedback for every check."""
     timings: bool = False
     """After the report, a table of where the grading's time went (per check: wall and CPU seconds, calls)."""
+    time_budget: float | None = None
+    """Seconds the whole grading may take (a Gradescope container's timeout, less a margin): a stage predicted not
+    to fit in what is left is not graded, saying which setting to change; None: no such budget."""
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON data (what a batch grader process receives)."""
@@ -94,3 +97,5 @@ class GradingSetup:
     """Which version of the assignment the submission is graded as."""
     sandbox: str = "linux"
     """Which sandbox runs the student's code: "linux" or "portable" (see grader.sandbox.host.choose_sandbox)."""
+    time_budget: float | None = None
+    """See GradingOptions.time_budget."""

@@ -34,11 +34,13 @@ from .submission.folder import prepared
 
 def grade(submission: Path, rubric: Rubric, *, options: GradingSetup | None = None, host: Host | None = None,
           zygote: Zygote | None = None, progress: Callable[[str], None] = lambda text: None,
-          notes: list[str] | None = None) -> Report:
+          notes: list[str] | None = None, checkpoint: Callable[[Report], None] | None = None) -> Report:
     """Grade ``submission`` (a folder with backpropagation.py and gradient_descent.py) and return its Report.
 
     Deterministic for a given submission, rubric and device. Student code runs only in the sandbox worker.
-    ``host``: a worker host already made (it is closed when grading ends); ``zygote``: a fork server to reuse.
+    ``host``: a worker host already made (it is closed when grading ends); ``zygote``: a fork server to reuse;
+    ``checkpoint``: given, before each check, the report as it stands (that check and the later ones not graded
+    yet), so that a grading killed from outside (out of memory, out of time) leaves the points it had earned.
     """
     options = options or GradingSetup()
     started = time.monotonic()
@@ -48,14 +50,17 @@ def grade(submission: Path, rubric: Rubric, *, options: GradingSetup | None = No
                                sandbox=options.sandbox, files=files) as host:
         host.start()
         startup = time.monotonic() - started
-        results, budgets = [], {}
-        for spec in rubric.checks:
+        results: list[CheckResult] = []
+        budgets: dict[str, dict[str, Any] | None] = {}
+        for index, spec in enumerate(rubric.checks):
+            if checkpoint is not None:
+                checkpoint(stopped_report(str(submission), results, rubric.checks[index:], options.assignment))
             progress(f"running {spec.name} ...")
             result, budgets[spec.name] = run_check(spec, host, rubric, options, started)
             results.append(result)
             progress(f"{spec.name}: {points(results[-1].score)}/{points(results[-1].max_score)} {results[-1].status}")
         metadata = {"seed": rubric.seed, "device": host.device, "worker_restarts": host.restarts,
-                    "sandbox": options.sandbox,
+                    "sandbox": options.sandbox, "fork_server": host.fork_server,
                     "assignment": options.assignment.name, "visibility": rubric.visibility,
                     "stdout_visibility": rubric.stdout_visibility,
                     "budget_use": {name: use for name, use in budgets.items() if use},
@@ -67,6 +72,19 @@ def grade(submission: Path, rubric: Rubric, *, options: GradingSetup | None = No
         board = leaderboard.entries(results, rubric.leaderboard, options.assignment.display_names())
         return Report(str(submission), results, time.monotonic() - started, dict(host.protections), metadata,
                       notes=notes, leaderboard=board)
+
+
+def stopped_report(submission: str, results: list[CheckResult], left: tuple[CheckSpec, ...] | list[CheckSpec],
+                   assignment: Assignment) -> Report:
+    """The report if grading stopped now: ``results`` so far, the first of ``left`` not graded because the grading
+    stopped while running it, the others because it stopped before them."""
+    names = assignment.display_names()
+    open_checks = [CheckResult(spec.name, spec.title_for(names), spec.points, not_graded=True,
+                               skipped=f"not graded: the grading stopped {'while running' if i == 0 else 'before'} "
+                                       "this check (killed from outside: the machine or container ran out of memory "
+                                       "or of time)") for i, spec in enumerate(left)]
+    return Report(submission, [*results, *open_checks],
+                  notes=[f"The grading stopped during {left[0].name}: the points above were earned before it."])
 
 
 def _import_notes(host: Host) -> list[str]:
@@ -114,7 +132,8 @@ def run_check(spec: CheckSpec, host: Host, rubric: Rubric, options: GradingSetup
                                   f"total time of {rubric.limits.total_seconds:g} s.", FailureKind.NOT_RUN),)
         return result, None
     context = Context(host, rubric, spec, _deadline(spec, rubric, started), options.assignment, options.data_root,
-                      options.cache_dir)
+                      options.cache_dir, budget_end=started + options.time_budget if options.time_budget else None,
+                      budget_seconds=options.time_budget)
     clock = _CheckClock(host)
     try:
         result.parts = tuple(spec.check.run(context))

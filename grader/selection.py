@@ -37,9 +37,11 @@ def prepare(options: GradingOptions, assignment: Assignment, *,
     root = data_folder(options)
     check_device(options.device)
     unreadable = [*hidden, *([options.rubric] if options.rubric else []), *([root] if root else [])]
+    if options.time_budget is not None and options.time_budget <= 0:
+        raise InputError(f"--time-budget must be a number of seconds above 0, got {options.time_budget:g}")
     setup = GradingSetup(device=options.device, data_root=root, skipped=skipped, assignment=assignment,
                          hidden=tuple(str(Path(p).resolve()) for p in unreadable),
-                         sandbox=choose_sandbox(options.sandbox))
+                         sandbox=choose_sandbox(options.sandbox), time_budget=options.time_budget)
     return rubric, setup
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..assignment.declaration import Assignment
-from ..checks.accuracy import FUNCTIONS, AccuracySettings, judge_logits, stage_payload
+from ..checks.accuracy import FUNCTIONS, AccuracySettings, judge_logits, stage_data, stage_payload
 from ..checks.rubric import Rubric
 from ..data.cifar import load_arrays
 from .probe import solution_host
@@ -164,10 +164,11 @@ def calibrate(solution: Path, assignment: Assignment, rubric: Rubric, data_root:
     started = time.monotonic()
     functions = [f for f in FUNCTIONS if assignment.has(f) and not assignment.callable(f).given]
     with solution_host(solution, assignment, rubric.limits, device=device, sandbox=sandbox) as host:
+        data = stage_data(arrays, assignment, host.scratch_dir())
         for function in functions:
             result.accuracies[function] = []
             for seed in range(rubric.seed, rubric.seed + runs):
-                payload = {**stage_payload(arrays, settings, seed, device, assignment), "function": function}
+                payload = {**stage_payload(data, settings, seed, device), "function": function}
                 reply = host.call("accuracy", payload, timeout=settings.seconds)
                 outcome = judge_logits(reply.value, function, arrays.test_labels) if reply.ok else reply.failure
                 if isinstance(outcome, dict):

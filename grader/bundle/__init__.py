@@ -45,8 +45,10 @@ def build_wheel(target: Path) -> Path:
     """The grader wheel, built from the checkout into ``target``; BundleError if it holds reference code."""
     target.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="autograde-wheel-") as build:
-        done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-                               "--wheel-dir", build, str(checkout())], capture_output=True, text=True)
+        command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--wheel-dir", build, str(checkout())]
+        done = subprocess.run([*command, "--no-build-isolation"], capture_output=True, text=True)
+        if done.returncode != 0:  # this environment's setuptools cannot build it (a new venv's is too old): isolated
+            done = subprocess.run(command, capture_output=True, text=True)
         wheels = list(Path(build).glob("*.whl"))
         if done.returncode != 0 or len(wheels) != 1:
             raise BundleError(f"building the grader wheel failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
@@ -170,18 +172,27 @@ def student_bundle(out: Path, assignment: Assignment | None = None, template: Pa
     return out
 
 
+GRADESCOPE_TIMEOUT = 600
+"""Gradescope's default autograder timeout, in seconds."""
+TIMEOUT_MARGIN = 30
+"""Seconds of a Gradescope timeout kept for starting Python and writing results (the grading's budget is the rest)."""
+
+
 def gradescope_bundle(out: Path, rubric: Path | None = None, data_root: Path | None = None,
-                      assignment: Assignment | None = None) -> Path:
+                      assignment: Assignment | None = None, timeout: int = GRADESCOPE_TIMEOUT) -> Path:
     """The Gradescope autograder zip at ``out``: setup.sh and run_autograder at its root, the assignment's
-    declaration in assignment/, the rubric (the assignment's own unless given) as rubric.toml."""
+    declaration in assignment/, the rubric (the assignment's own unless given) as rubric.toml; the grading's time
+    budget is ``timeout`` (the autograder's Gradescope setting) less a margin."""
     from ..checks.rubric import load_rubric
 
     assignment = assignment or load_assignment(None)
     load_rubric(rubric or assignment.rubric_path)  # a rubric that does not load is refused now, not on Gradescope
     with tempfile.TemporaryDirectory(prefix="autograde-bundle-") as workdir:
         source = Path(workdir)
-        for script in ("setup.sh", "run_autograder"):
-            shutil.copy(TEMPLATES / script, source / script)
+        shutil.copy(TEMPLATES / "setup.sh", source / "setup.sh")
+        script = (TEMPLATES / "run_autograder").read_text(encoding="utf-8")
+        (source / "run_autograder").write_text(script.replace("{time_budget}", str(timeout - TIMEOUT_MARGIN)),
+                                               encoding="utf-8")
         shutil.copy(rubric or assignment.rubric_path, source / "rubric.toml")
         carry_assignment(assignment, source, rubric)
         build_wheel(source / "wheels")

@@ -7,20 +7,26 @@ is proved exactly by the train_manual_update check, so this stage never compares
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from ..assignment.declaration import Assignment
-from ..data.cifar import Arrays, DataError, load_arrays, resized, split_indices
+from ..data.cifar import Arrays, DataError, channel_statistics, load_arrays, resized, split_indices
 from ..kinds import FailureKind
 from ..report.results import CheckResult, Part
 from ..sandbox.reply import Failure
 from .base import Context, Skip, failed_call, not_checked
 from .registry import Check, TimedSettings
+from .stage_time import predict, too_slow
 
 FUNCTIONS = ("train", "train_manual_update")
+BUDGET_MARGIN = 20.0
+"""Seconds kept back from a time budget for what follows the stage (the reports)."""
 
 
 @dataclass(frozen=True)
@@ -54,27 +60,69 @@ def run(ctx: Context) -> list[Part]:
     except DataError as error:
         raise Skip(str(error)) from None
     settings = ctx.settings_as(AccuracySettings)
-    payload = stage_payload(arrays, settings, ctx.seed, ctx.device, ctx.assignment)
+    _fits_the_budget(ctx, settings, len(arrays.train_labels))
+    data = stage_data(arrays, ctx.assignment, ctx.host.scratch_dir())
+    labels = arrays.test_labels
+    del arrays  # the worker reads the images from the files just written: none is held here while it trains
+    payload = stage_payload(data, settings, ctx.seed, ctx.device)
     conditions = (f"{settings.epochs} epochs, batch {settings.batch_size}, lr {settings.lr:g}, momentum "
-               f"{settings.momentum:g}, weight decay {settings.weight_decay:g}, seed {ctx.seed}, on "
-               f"{len(payload['train_y'])} training images, tested on {len(arrays.test_labels)}")
+                  f"{settings.momentum:g}, weight decay {settings.weight_decay:g}, seed {ctx.seed}, on "
+                  f"{data['train_size']} training images, tested on {len(labels)}")
     names = {function: ctx.assignment.callable(function).name for function in FUNCTIONS}
-    outcomes = {function: _train_and_test(ctx, payload, function, arrays.test_labels, names[function])
-                for function in FUNCTIONS}
-    return verdict(settings, conditions, outcomes, len(arrays.test_labels), names,
-                   ctx.assignment.callable("compute_accuracy").name)
+    outcomes = {function: _train_and_test(ctx, payload, function, labels, names[function]) for function in FUNCTIONS}
+    _within_the_budget(ctx, outcomes)
+    return verdict(settings, conditions, outcomes, len(labels), names, ctx.assignment.callable("compute_accuracy").name)
 
 
-def stage_payload(arrays: Arrays, settings: AccuracySettings, seed: int, device: str,
-                  assignment: Assignment) -> dict[str, Any]:
-    """What the worker's ``accuracy`` call trains on: the training split (the assignment's seeded validation
-    split left out), the test images at the assignment's image size, and the rubric's hyperparameters."""
-    data = assignment.data
-    train_idx, _ = split_indices(len(arrays.train_labels), data.val_fraction, data.split_seed)
-    size = tuple(data.image_shape[1:])
-    return {"train_x": resized(arrays.train_images[train_idx], size), "train_y": arrays.train_labels[train_idx],
-            "test_x": resized(arrays.test_images, size), "test_y": arrays.test_labels, "device": device, "seed": seed,
-            "batch_size": settings.batch_size,
+def _fits_the_budget(ctx: Context, settings: AccuracySettings, images: int) -> None:
+    """Under a time budget: Skip (not graded, saying which setting to change) when the stage's trainings are
+    predicted not to fit in what is left of it; else end the stage's calls where the budget ends."""
+    left, budget = ctx.budget_left(), ctx.budget_seconds
+    if left is None or budget is None or ctx.budget_end is None:
+        return
+    spec = ctx.assignment.data
+    train_size = images - int(round(spec.val_fraction * images))
+    prediction = predict(tuple(ctx.assignment.mlp.sizes), getattr(torch, spec.dtype), settings.batch_size, train_size,
+                         settings.epochs, len(FUNCTIONS))
+    if prediction.wall_seconds > left - BUDGET_MARGIN:
+        raise Skip(too_slow(prediction, left, budget))
+    ctx.deadline = min(ctx.deadline, ctx.budget_end - BUDGET_MARGIN)
+
+
+def _within_the_budget(ctx: Context, outcomes: dict[str, Any]) -> None:
+    """A training that the time budget's end stopped was not the student's doing: the stage is not graded."""
+    if ctx.budget_end is None or ctx.budget_seconds is None:
+        return
+    stopped = [o for o in outcomes.values() if isinstance(o, Failure) and o.kind is FailureKind.TIMEOUT]
+    if stopped and time.monotonic() >= ctx.budget_end - BUDGET_MARGIN - 1:
+        raise Skip(f"not graded: the grading's time budget of {ctx.budget_seconds:g} s ran out during the accuracy "
+                   "stage's trainings on this machine. Give the autograder more CPU (Gradescope: the assignment's "
+                   "Autograder settings) or a longer timeout (and build the bundle with --timeout to match).")
+
+
+def stage_data(arrays: Arrays, assignment: Assignment, folder: Path) -> dict[str, Any]:
+    """What the stage trains and tests on, written into ``folder`` (which the worker may read) as uint8 ``.npy``
+    files it memory-maps: the training split (the assignment's seeded validation split left out) and the test images
+    at the assignment's image size, their labels; and the training split's channel statistics (the worker normalises
+    a batch at a time). Plain data for the payload: the files' paths, ``mean``, ``std``, ``train_size``."""
+    spec = assignment.data
+    train_idx, _ = split_indices(len(arrays.train_labels), spec.val_fraction, spec.split_seed)
+    size = tuple(spec.image_shape[1:])
+    train_x = resized(arrays.train_images[train_idx], size)
+    mean, std = channel_statistics(train_x)
+    arrays_by_name = {"train_x": train_x, "train_y": arrays.train_labels[train_idx],
+                      "test_x": resized(arrays.test_images, size), "test_y": arrays.test_labels}
+    files = {}
+    for name, array in arrays_by_name.items():
+        files[name] = str(folder / f"accuracy-{name}.npy")
+        np.save(files[name], array.numpy(), allow_pickle=False)
+    return {"files": files, "mean": mean, "std": std, "train_size": len(train_idx)}
+
+
+def stage_payload(data: dict[str, Any], settings: AccuracySettings, seed: int, device: str) -> dict[str, Any]:
+    """What the worker's ``accuracy`` call gets: the stage's data (:func:`stage_data`), the seed, the device and
+    the rubric's hyperparameters."""
+    return {"data": data, "device": device, "seed": seed, "batch_size": settings.batch_size,
             "hyperparameters": {"epochs": settings.epochs, "lr": settings.lr, "momentum": settings.momentum,
                                 "weight_decay": settings.weight_decay}}
 

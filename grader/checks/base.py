@@ -76,6 +76,14 @@ class Context:
     """Calls of the student's code this check made."""
     retries: list[str] = field(default_factory=list)
     """For each call that went over its budget and was run once more on a fresh worker: what happened."""
+    budget_end: float | None = None
+    """When the grading's time budget (``--time-budget``) runs out (monotonic clock); None: no budget."""
+    budget_seconds: float | None = None
+    """That budget, in seconds."""
+
+    def budget_left(self) -> float | None:
+        """Seconds left of the grading's time budget (None: no budget)."""
+        return None if self.budget_end is None else self.budget_end - time.monotonic()
 
     @property
     def settings(self) -> Settings:

@@ -72,7 +72,8 @@ def _grade(located: Located, zygote: Zygote | None, outputs: dict[str, str | Non
         from ..pipeline import grade  # imports torch: after the fork server was launched
 
         report = grade(located.folder, rubric, options=setup, zygote=zygote, progress=progress_printer(options.verbose),
-                       notes=located.notes)
+                       notes=located.notes, checkpoint=(lambda partial: write_reports(partial, outputs))
+                       if any(outputs.values()) else None)
     except (InputError, RubricError) as error:
         print(f"autograde: error: {error}", file=sys.stderr)
         write_reports(not_graded_report(str(located.folder), outline(rubric_path), str(error)), outputs)

@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -190,27 +192,49 @@ def resized(images: torch.Tensor, size: tuple[int, ...]) -> torch.Tensor:
     return averaged.round().clamp(0, 255).to(torch.uint8)
 
 
-def normalise(images: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
-    """float32 images normalised per channel with the mean and std of the uint8 ``reference`` images."""
-    std, mean = torch.std_mean(reference.to(torch.float64) / 255, dim=(0, 2, 3), keepdim=True)
-    return ((images.to(torch.float64) / 255 - mean) / std).to(torch.float32)
+def channel_statistics(images: torch.Tensor, chunk: int = 256) -> tuple[list[float], list[float]]:
+    """Each channel's mean and (unbiased) standard deviation of uint8 images (N, C, H, W) scaled to [0, 1], from
+    exact integer sums taken a chunk at a time (no float64 copy of the images is ever made)."""
+    channels = images.shape[1]
+    sums, squares = [0] * channels, [0] * channels
+    for start in range(0, len(images), chunk):
+        block = images[start:start + chunk].to(torch.int64)
+        sums = [a + int(b) for a, b in zip(sums, block.sum(dim=(0, 2, 3)).tolist())]
+        squares = [a + int(b) for a, b in zip(squares, (block * block).sum(dim=(0, 2, 3)).tolist())]
+    count = images.numel() // channels
+    means = [Fraction(total, count * 255) for total in sums]
+    variances = [Fraction(square * count - total * total, count * (count - 1) * 255 * 255)
+                 for total, square in zip(sums, squares)]
+    return [float(m) for m in means], [math.sqrt(v) for v in variances]
+
+
+def normalise(images: torch.Tensor, mean: list[float], std: list[float]) -> torch.Tensor:
+    """float32 images normalised per channel with ``mean`` and ``std`` (see :func:`channel_statistics`)."""
+    shape = (1, len(mean), 1, 1)
+    centre = torch.tensor(mean, dtype=torch.float64, device=images.device).view(shape)
+    spread = torch.tensor(std, dtype=torch.float64, device=images.device).view(shape)
+    return ((images.to(torch.float64) / 255 - centre) / spread).to(torch.float32)
 
 
 class TensorLoader:
     """A DataLoader stand-in over tensors already on their device: batches are slices, in order, no copies.
 
-    ``iter`` yields ``(x[i:i+b], y[i:i+b])``; ``len`` is the number of batches; ``dataset`` has a length.
+    ``iter`` yields ``(transform(x[i:i+b]), y[i:i+b])``; ``len`` is the number of batches; ``dataset`` has a
+    length. With a ``transform`` (the accuracy stage's per-batch normalisation of uint8 images), only the batch in
+    hand is ever a float copy.
     """
 
-    def __init__(self, x: torch.Tensor, y: torch.Tensor, batch_size: int):
+    def __init__(self, x: torch.Tensor, y: torch.Tensor, batch_size: int,
+                 transform: Callable[[torch.Tensor], torch.Tensor] | None = None):
         if len(x) != len(y):
             raise ValueError(f"x has {len(x)} rows but y has {len(y)}")
-        self.x, self.y, self.batch_size = x, y, int(batch_size)
+        self.x, self.y, self.batch_size, self.transform = x, y, int(batch_size), transform
         self.dataset = torch.utils.data.TensorDataset(x, y)
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         for start in range(0, len(self.x), self.batch_size):
-            yield self.x[start:start + self.batch_size], self.y[start:start + self.batch_size]
+            batch = self.x[start:start + self.batch_size]
+            yield (self.transform(batch) if self.transform else batch), self.y[start:start + self.batch_size]
 
     def __len__(self) -> int:
         return -(-len(self.x) // self.batch_size)

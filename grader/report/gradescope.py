@@ -46,7 +46,7 @@ def instructor_data(report: Report) -> dict[str, Any]:
     return {"seed": report.metadata.get("seed"), "assignment": report.metadata.get("assignment"),
             "versions": versions, "device": report.metadata.get("device"),
             "protections": report.protections, "flags": report.flags, "grader_errors": errors,
-            "budget_use": report.metadata.get("budget_use", {})}
+            "budget_use": report.metadata.get("budget_use", {}), "fork_server": report.metadata.get("fork_server")}
 
 
 def _test_output(result: CheckResult) -> str:

@@ -69,10 +69,10 @@ class WorkerChannel(Protocol):
     pid: int
     rss_limit: int | None
 
-    def send(self, name: str, payload: dict[str, Any]) -> tuple[int, bytes]: ...
+    def send(self, name: str, payload: dict[str, Any]) -> tuple[int, memoryview]: ...
 
     def receive(self, expected_id: int | str, timeout: float, output: CappedOutput,
-                unsent: bytes = b"", cpu: CPUWatch | None = None) -> dict[str, Any] | Failure: ...
+                unsent: memoryview | None = None, cpu: CPUWatch | None = None) -> dict[str, Any] | Failure: ...
 
     def rss_bytes(self) -> int: ...
 
@@ -140,13 +140,15 @@ class Channel:
     output_fd: int
     exit_status: Callable[[float], int | None]
     rss_limit: int | None = None
+    oom_kills_at_start: int = field(default_factory=lambda: _oom_kills_now())
     reader: protocol.FrameReader = field(default_factory=protocol.FrameReader)
     sequence: int = 0
 
-    def send(self, name: str, payload: dict[str, Any]) -> tuple[int, bytes]:
-        """Number and send a request; write what the pipe takes now, return (number, bytes still to write)."""
+    def send(self, name: str, payload: dict[str, Any]) -> tuple[int, memoryview]:
+        """Number and send a request; write what the pipe takes now, return (number, bytes still to write: a view,
+        not a copy)."""
         self.sequence += 1
-        request = protocol.encode({"id": self.sequence, "call": name, "payload": payload})
+        request = memoryview(protocol.encode({"id": self.sequence, "call": name, "payload": payload}))
         try:
             written = os.write(self.request_fd, request)
         except (BlockingIOError, BrokenPipeError):
@@ -154,10 +156,10 @@ class Channel:
         return self.sequence, request[written:]
 
     def receive(self, expected_id: int | str, timeout: float, output: CappedOutput,
-                unsent: bytes = b"", cpu: CPUWatch | None = None) -> dict[str, Any] | Failure:
+                unsent: memoryview | None = None, cpu: CPUWatch | None = None) -> dict[str, Any] | Failure:
         """Pump bytes until the reply ``expected_id`` arrives; a Failure for anything else (``timeout`` seconds
         of wall time or ``cpu``'s budget of CPU time passed, memory, a flood, the worker's death)."""
-        pending = memoryview(unsent)
+        pending = unsent if unsent is not None else memoryview(b"")
         deadline = time.monotonic() + max(timeout, 0.01)
         next_memory_check = 0.0
         while True:
@@ -213,15 +215,32 @@ class Channel:
         return limits.rss_bytes(self.pid)
 
     def death(self) -> Failure:
-        """Why the worker is gone, from its exit status."""
+        """Why the worker is gone, from its exit status (and, for SIGKILL, the kernel's count of processes it killed
+        for memory)."""
         code = self.exit_status(5.0)
         if code is None:
             return Failure(FailureKind.CRASH, "closed its connection to the grader")
+        if code < 0 and -code == signal.SIGKILL and self._killed_for_memory():
+            return Failure(FailureKind.MEMORY, self._memory_death())
         if code < 0:
             name = SIGNAL_NAMES.get(-code, f"signal {-code}")
             hint = " (possibly out of memory)" if -code == signal.SIGKILL else ""
             return Failure(FailureKind.CRASH, f"the process was killed by {name}{hint}")
         return Failure(FailureKind.CRASH, f"the process exited with status {code} (e.g. sys.exit or os._exit)")
+
+    def _killed_for_memory(self) -> bool:
+        from . import limits
+
+        return limits.oom_kills()[0] > self.oom_kills_at_start
+
+    @staticmethod
+    def _memory_death() -> str:
+        from . import limits
+
+        limit = limits.oom_kills()[1]
+        where = f" (its container has {limit >> 20} MiB for the grader and your code together)" \
+            if limit and limit < 2**50 else ""
+        return f"the kernel killed it when this machine's memory ran out{where}"
 
     def close(self) -> None:
         for fd in (self.request_fd, self.reply_fd, self.output_fd):
@@ -229,6 +248,12 @@ class Channel:
                 os.close(fd)
             except OSError:
                 pass
+
+
+def _oom_kills_now() -> int:
+    from . import limits
+
+    return limits.oom_kills()[0]
 
 
 def _seconds(value: float) -> str:

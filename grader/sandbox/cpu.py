@@ -79,3 +79,50 @@ class CPUClock:
                 continue
             own += times.user + times.system
         return own
+
+
+def available_cpus(root: str = "/sys/fs/cgroup") -> float:
+    """How many CPUs this process may use: the cores it may run on, capped by the CPU quota of its cgroup and of
+    every cgroup above it (v2 ``cpu.max``, v1 ``cpu.cfs_quota_us``; a Gradescope container's half a vCPU is 0.5)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    quotas = [quota for quota in _cgroup_quotas(root) if quota > 0]
+    return min([float(cores), *quotas])
+
+
+def _cgroup_quotas(root: str) -> list[float]:
+    try:
+        with open("/proc/self/cgroup", encoding="ascii") as handle:
+            lines = handle.read().splitlines()
+    except OSError:
+        return []
+    quotas = []
+    for line in lines:
+        _, controllers, path = line.split(":", 2)
+        if controllers == "":  # v2: cpu.max in the process's cgroup and each one above it
+            folders = [os.path.join(root, path.strip("/"))] if path.strip("/") else [root]
+            while folders[-1] != root:
+                folders.append(os.path.dirname(folders[-1]))
+            quotas += [_ratio(os.path.join(folder, "cpu.max"), None) for folder in folders]
+        elif "cpu" in controllers.split(","):
+            folder = os.path.join(root, "cpu", path.strip("/")) if os.path.isdir(os.path.join(root, "cpu")) else \
+                os.path.join(root, controllers, path.strip("/"))
+            quotas.append(_ratio(os.path.join(folder, "cpu.cfs_quota_us"), os.path.join(folder, "cpu.cfs_period_us")))
+    return [quota for quota in quotas if quota is not None]
+
+
+def _ratio(quota_file: str, period_file: str | None) -> float | None:
+    """A CPU quota in CPUs (None when unlimited or unreadable)."""
+    try:
+        with open(quota_file, encoding="ascii") as handle:
+            fields = handle.read().split()
+        if period_file is not None:
+            with open(period_file, encoding="ascii") as handle:
+                fields.append(handle.read().strip())
+    except OSError:
+        return None
+    if len(fields) < 2 or fields[0] in ("max", "-1"):
+        return None
+    try:
+        return int(fields[0]) / int(fields[1])
+    except (ValueError, ZeroDivisionError):
+        return None

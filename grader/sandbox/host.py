@@ -4,6 +4,7 @@ made to it (see :class:`Host`)."""
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import shutil
 import signal
@@ -159,7 +160,9 @@ class PortableWorkers:
         self.launcher = PortableLauncher()
 
     def launch(self, config: dict[str, Any]) -> WorkerChannel:
-        threads = int(os.environ.get("OMP_NUM_THREADS") or os.cpu_count() or 1)
+        from .cpu import available_cpus
+
+        threads = int(os.environ.get("OMP_NUM_THREADS") or max(1, math.ceil(available_cpus())))
         return self.launcher.launch(config, threads)
 
     def end_check(self, channel: WorkerChannel) -> int:
@@ -322,6 +325,14 @@ class Host:
     def scratch_dir(self) -> Path:
         return self._scratch
 
+    @property
+    def fork_server(self) -> str | None:
+        """How the workers' fork server was made: "forked" from this process (one torch for all), "launched" as its
+        own interpreter; None in the portable sandbox (no fork server)."""
+        if not isinstance(self._workers, LinuxWorkers):
+            return None
+        return "forked" if self._workers.zygote.forked else "launched"
+
     # ------------------------------------------------------------ life cycle
 
     def start(self) -> None:
@@ -419,7 +430,7 @@ class Host:
             return False
         return True
 
-    def _complete(self, sequence: int, unsent: bytes, timeout: float, function: str | None,
+    def _complete(self, sequence: int, unsent: memoryview | None, timeout: float, function: str | None,
                   cpu: CPUWatch | None = None) -> Reply:
         output = CappedOutput(self.options.output_kb * 1024, self.options.flood_mb * 2**20)
         assert self._channel is not None  # a call was sent on it

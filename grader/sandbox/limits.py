@@ -149,6 +149,62 @@ def _status_kib(pid: int | str, field: str) -> int:
         return 0
 
 
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD, M_ARENA_MAX = -1, -3, -8
+"""glibc's mallopt parameters."""
+
+
+def lean_allocator() -> None:
+    """Make glibc's malloc give memory back (Linux; elsewhere nothing): blocks of 1 MiB and more are mapped on their
+    own and returned when freed (a fixed threshold: glibc's grows after each such free, and a training's tensors
+    would then pile up in the heap), the heap trimmed beyond 4 MiB, and two arenas for all threads."""
+    if not LINUX:
+        return
+    for parameter, value in ((M_MMAP_THRESHOLD, 1 << 20), (M_TRIM_THRESHOLD, 4 << 20), (M_ARENA_MAX, 2)):
+        _libc.mallopt(parameter, value)
+
+
+def oom_kills(root: str = "/sys/fs/cgroup") -> tuple[int, int | None]:
+    """(processes the kernel killed for memory in this process's memory cgroup so far, the cgroup's memory limit in
+    bytes or None), read from cgroup v2 ``memory.events``/``memory.max`` or v1 ``memory.oom_control``/
+    ``memory.limit_in_bytes``; (0, None) where there is no such cgroup."""
+    try:
+        with open("/proc/self/cgroup", encoding="ascii") as handle:
+            lines = [line.split(":", 2) for line in handle.read().splitlines()]
+    except OSError:
+        return 0, None
+    for _, controllers, path in lines:
+        v2 = controllers == ""
+        if not v2 and "memory" not in controllers.split(","):
+            continue
+        folder = os.path.join(root, path.strip("/")) if v2 else os.path.join(root, "memory", path.strip("/"))
+        events = _fields(os.path.join(folder, "memory.events" if v2 else "memory.oom_control"))
+        if "oom_kill" in events:
+            limit = _fields(os.path.join(folder, "memory.max" if v2 else "memory.limit_in_bytes"), single=True)
+            return int(events["oom_kill"]), int(limit["value"]) if limit.get("value", "").isdigit() else None
+    return 0, None
+
+
+def _fields(path: str, single: bool = False) -> dict[str, str]:
+    try:
+        with open(path, encoding="ascii") as handle:
+            text = handle.read().strip()
+    except OSError:
+        return {}
+    if single:
+        return {"value": text}
+    return dict(line.split(None, 1) for line in text.splitlines() if " " in line)
+
+
+def first_to_go_when_memory_runs_out() -> None:
+    """Ask the kernel to kill this process first when the machine or the container runs out of memory: a worker
+    (a student's code) goes, and the grader lives to report it (Linux; elsewhere nothing)."""
+    try:
+        with open("/proc/self/oom_score_adj", "w", encoding="ascii") as adjust:
+            adjust.write("1000")
+    except OSError:
+        pass
+
+
 def become_subreaper() -> bool:
     """Make orphaned descendants of this process re-parent to it (so they can be found and killed)."""
     return LINUX and bool(_libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0)

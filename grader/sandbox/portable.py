@@ -111,14 +111,14 @@ class PortableChannel:
         """The worker's first frame: its configuration (before any request)."""
         self._writes.put(protocol.encode(start))
 
-    def send(self, name: str, payload: dict[str, Any]) -> tuple[int, bytes]:
+    def send(self, name: str, payload: dict[str, Any]) -> tuple[int, memoryview]:
         """Number and queue a request (a thread writes it: a busy worker never blocks the grader)."""
         self.sequence += 1
         self._writes.put(protocol.encode({"id": self.sequence, "call": name, "payload": payload}))
-        return self.sequence, b""
+        return self.sequence, memoryview(b"")
 
     def receive(self, expected_id: int | str, timeout: float, output: CappedOutput,
-                unsent: bytes = b"", cpu: CPUWatch | None = None) -> dict[str, Any] | Failure:
+                unsent: memoryview | None = None, cpu: CPUWatch | None = None) -> dict[str, Any] | Failure:
         """The reply ``expected_id``, or a Failure (wall or CPU time, memory, flood, death, or a message not asked
         for)."""
         deadline = time.monotonic() + max(timeout, 0.01)

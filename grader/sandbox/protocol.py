@@ -2,6 +2,10 @@
 
 Decoding never executes code: the header is JSON, tensors are rebuilt with ``torch.frombuffer`` from a
 whitelist of dtypes, and sizes are capped before anything is allocated. No pickle anywhere.
+
+Each tensor's bytes start at a multiple of ALIGNMENT within the payload (both sides compute the padding from the
+header), so a frame is built in one buffer and read into one buffer, and the tensors it holds are views of it:
+a large payload (the accuracy stage's images) is held once on each side, not three times.
 """
 from __future__ import annotations
 
@@ -37,16 +41,36 @@ def dtypes() -> dict[str, Any]:
     return {name: getattr(torch, name) for name in DTYPE_NAMES}
 
 
-def encode(message: object) -> bytes:
-    """One frame for a JSON-compatible ``message`` whose leaves may also be tensors."""
+def encode(message: object) -> bytearray:
+    """One frame for a JSON-compatible ``message`` whose leaves may also be tensors, built in one buffer."""
     torch = _torch()
     tensors: list[Any] = []
     body = _replace_tensors(message, tensors)
     specs = [{"dtype": str(t.dtype).removeprefix("torch."), "shape": list(t.shape)} for t in tensors]
     header = json.dumps({"body": body, "tensors": specs}, allow_nan=True).encode()
-    raw = [t.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b""
-           for t in tensors]
-    return _LENGTH.pack(len(header)) + header + b"".join(raw)
+    offsets, size = _layout(specs)
+    start = _LENGTH.size + len(header)
+    frame = bytearray(start + size)
+    _LENGTH.pack_into(frame, 0, len(header))
+    frame[_LENGTH.size:start] = header
+    for tensor, offset in zip(tensors, offsets):
+        if tensor.numel():
+            raw = tensor.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy()
+            frame[start + offset:start + offset + raw.nbytes] = raw.data
+    return frame
+
+
+ALIGNMENT = 64
+
+
+def _layout(specs: list[dict[str, Any]]) -> tuple[list[int], int]:
+    """Where each tensor's bytes start in the payload (aligned), and the payload's size."""
+    offsets, end = [], 0
+    for spec in specs:
+        start = -(-end // ALIGNMENT) * ALIGNMENT
+        offsets.append(start)
+        end = start + _nbytes(spec)
+    return offsets, end
 
 
 def _replace_tensors(value: object, tensors: list[Any]) -> object:
@@ -68,48 +92,63 @@ def write_frame(fd: int, message: object) -> None:
 
 
 class FrameReader:
-    """Incremental decoder: feed bytes as they arrive, take whole messages out."""
+    """Incremental decoder: feed bytes as they arrive, take whole messages out. A frame's tensor bytes are read
+    into one buffer of the payload's size (allocated once the header says it), which its tensors then view."""
 
     def __init__(self) -> None:
         self._buffer = bytearray()
         self._header: dict[str, Any] | None = None
-        self._needed = 0
+        self._payload = bytearray()
+        self._filled = 0
 
-    def feed(self, data: bytes) -> list[Any]:
-        """Append ``data``; return the messages completed by it. Raises ProtocolError on malformed input."""
-        self._buffer += data
+    def feed(self, data: bytes | bytearray | memoryview) -> list[Any]:
+        """Take ``data``; return the messages completed by it. Raises ProtocolError on malformed input."""
         messages: list[Any] = []
+        view = memoryview(data)
         while True:
             if self._header is None:
-                if len(self._buffer) < _LENGTH.size:
+                self._buffer += view
+                view = memoryview(b"")
+                if not self._read_header():
                     return messages
-                (length,) = _LENGTH.unpack_from(self._buffer)
-                if length > MAX_HEADER_BYTES or len(self._buffer) < _LENGTH.size + length:
-                    if length > MAX_HEADER_BYTES:
-                        raise ProtocolError(f"header of {length} bytes exceeds the limit")
-                    return messages
-                self._header = _parse_header(bytes(self._buffer[_LENGTH.size:_LENGTH.size + length]))
-                del self._buffer[:_LENGTH.size + length]
-                self._needed = sum(_nbytes(spec) for spec in self._header["tensors"])
-                if self._needed > MAX_TENSOR_BYTES:
-                    raise ProtocolError(f"tensor payload of {self._needed} bytes exceeds the limit")
-            if len(self._buffer) < self._needed:
+                view, self._buffer = memoryview(bytes(self._buffer)), bytearray()  # what follows the header
+            taken = min(len(view), len(self._payload) - self._filled)
+            self._payload[self._filled:self._filled + taken] = view[:taken]
+            self._filled += taken
+            view = view[taken:]
+            if self._filled < len(self._payload):
                 return messages
             messages.append(self._finish())
+            if not view and not self._buffer:
+                return messages
+
+    def _read_header(self) -> bool:
+        """Parse a whole header from the buffer (True), or wait for more bytes (False)."""
+        if len(self._buffer) < _LENGTH.size:
+            return False
+        (length,) = _LENGTH.unpack_from(self._buffer)
+        if length > MAX_HEADER_BYTES:
+            raise ProtocolError(f"header of {length} bytes exceeds the limit")
+        if len(self._buffer) < _LENGTH.size + length:
+            return False
+        self._header = _parse_header(bytes(self._buffer[_LENGTH.size:_LENGTH.size + length]))
+        del self._buffer[:_LENGTH.size + length]
+        self._offsets, needed = _layout(self._header["tensors"])
+        if needed > MAX_TENSOR_BYTES:
+            raise ProtocolError(f"tensor payload of {needed} bytes exceeds the limit")
+        self._payload, self._filled = bytearray(needed), 0
+        return True
 
     def _finish(self) -> Any:
         assert self._header is not None
-        tensors, offset = [], 0
-        for spec in self._header["tensors"]:
-            size = _nbytes(spec)
-            chunk = bytearray(self._buffer[offset:offset + size])
-            torch, dtype = _torch(), dtypes()[spec["dtype"]]
-            tensor = torch.frombuffer(chunk, dtype=dtype) if size else torch.empty(0, dtype=dtype)
+        torch, tensors = _torch(), []
+        for spec, offset in zip(self._header["tensors"], self._offsets):
+            dtype, count = dtypes()[spec["dtype"]], math.prod(spec["shape"])
+            tensor = torch.frombuffer(self._payload, dtype=dtype, count=count, offset=offset) if count else \
+                torch.empty(0, dtype=dtype)
             tensors.append(tensor.reshape(spec["shape"]))
-            offset += size
-        del self._buffer[:offset]
         body = _restore_tensors(self._header["body"], tensors)
-        self._header, self._needed = None, 0
+        self._header, self._payload, self._filled = None, bytearray(), 0
         return body
 
 

@@ -7,7 +7,7 @@ them.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypedDict
 
 if TYPE_CHECKING:
@@ -57,7 +57,7 @@ class PendingCall:
     call: str
     sequence: int | None
     function: str | None = None
-    unsent: bytes = b""
+    unsent: memoryview = field(default_factory=lambda: memoryview(b""))
     """Bytes of the request the pipe did not take yet (written while waiting for the reply)."""
     early: Reply | None = None
     """Answered without the worker: the submission did not import, or the function is no longer called."""

@@ -31,9 +31,14 @@ OPTIONAL_MODULES = ("matplotlib.pyplot", "tqdm", "tqdm.auto", "PIL.Image", "IPyt
 
 
 def prepare() -> None:
-    """Everything a worker needs that can be done once, before any fork (no CUDA here)."""
+    """Everything a worker needs that can be done once, before any fork (no CUDA here), and that a grading process
+    may do too (the fork server's recorders are installed by :func:`install_recorders`, in the server only)."""
     _preload()
     warmup.warm_up()
+
+
+def install_recorders() -> None:
+    """The evidence recorders (autograd and torch.optim use), in the fork server, before any worker is forked."""
     handlers.install_recorders()
 
 
@@ -68,6 +73,7 @@ def run(config: dict[str, Any], request_fd: int, reply_fd: int, output_fd: int, 
 
 def _become_worker(config: dict[str, Any], request_fd: int, reply_fd: int, output_fd: int, threads: int) -> None:
     os.setsid()
+    limits.first_to_go_when_memory_runs_out()
     os.dup2(output_fd, 1)
     os.dup2(output_fd, 2)
     limits.close_fds_except({0, 1, 2, request_fd, reply_fd})
