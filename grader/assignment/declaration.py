@@ -147,6 +147,9 @@ class Assignment:
     rubric_file: str = "rubric.toml"
     template: str | None = None
     """The folder (beside the declaration) of the files students start from: what the student kit ships."""
+    helpers: tuple[str, ...] = ()
+    """Modules the course hands out beside the template (its tests, e.g. ``tests_backpropagation``): graded code that
+    imports one gets a stand-in (never the module itself, never run), and only code that uses it fails."""
     raw: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -234,8 +237,11 @@ def _read(path: Path) -> dict[str, Any]:
 
 def parse(raw: dict[str, Any], folder: Path) -> Assignment:
     """An Assignment from a declaration's TOML table; AssignmentError naming the key at fault."""
-    _known(raw, {"name", "title", "rubric", "template", "modules", "globals", "data", "network", "mlp", "callables"},
-           "the top level")
+    _known(raw, {"name", "title", "rubric", "template", "helpers", "modules", "globals", "data", "network", "mlp",
+                 "callables"}, "the top level")
+    helpers = raw.get("helpers", [])
+    if not isinstance(helpers, list) or not all(isinstance(h, str) and h.isidentifier() for h in helpers):
+        raise AssignmentError("helpers must be a list of module names, e.g. [\"tests_backpropagation\"]")
     if "template" in raw and not isinstance(raw["template"], str):
         raise AssignmentError("template must be the name of a folder beside the declaration, e.g. \"template\"")
     modules = raw.get("modules")
@@ -253,7 +259,8 @@ def parse(raw: dict[str, Any], folder: Path) -> Assignment:
                       data=_spec(DataSpec, _table(raw, "data"), "[data]"),
                       network=_spec(NetworkSpec, _table(raw, "network"), "[network]"),
                       mlp=_spec(MLPSpec, _table(raw, "mlp"), "[mlp]"), globals=dict(globals_),
-                      rubric_file=str(raw.get("rubric", "rubric.toml")), template=raw.get("template"), raw=raw)
+                      rubric_file=str(raw.get("rubric", "rubric.toml")), template=raw.get("template"),
+                      helpers=tuple(helpers), raw=raw)
 
 
 def _table(raw: dict[str, Any], key: str) -> dict[str, Any]:

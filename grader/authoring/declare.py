@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ..assignment.roles import ROLES, fill_for, normalised
-from .sources import Definition, Module
+from .sources import HELPER, Definition, Module
 
 KEY_ROLES: dict[str, tuple[str, ...]] = {
     "network": ("widths", "activation"),
@@ -103,6 +103,8 @@ class Draft:
     network: dict[str, object] = field(default_factory=dict)
     mlp: dict[str, object] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    helpers: list[str] = field(default_factory=list)
+    """The course's helper modules the solution imports (its tests): stood in for when grading."""
 
     @property
     def todos(self) -> list[str]:
@@ -122,7 +124,7 @@ class Draft:
                   for key, c in self.callables.items()}
         return {"name": self.name, "title": self.title, "rubric": "rubric.toml", "modules": self.modules,
                 "globals": self.globals, "data": self.data, "network": self.network, "mlp": self.mlp,
-                "callables": tables}
+                "callables": tables, **({"helpers": self.helpers} if self.helpers else {})}
 
 
 def _parameter_table(p: Parameter) -> dict[str, object]:
@@ -145,6 +147,7 @@ def draft(name: str, solution: dict[str, Module], template: dict[str, Module] | 
                    callables=callables)
     _globals(result, solution)
     _given(result, template or {})
+    result.helpers = helper_modules(solution)
     result.data = data_spec(callables.get("load_cifar"), solution, every)
     result.network = network_spec(callables.get("network"), every)
     mlp = callables.get("mlp")
@@ -152,6 +155,15 @@ def draft(name: str, solution: dict[str, Module], template: dict[str, Module] | 
     missing = [key for key in NAMES if key not in callables and key != "grad_check"]
     result.notes += [f"no {key} found in the solution: not graded" for key in missing]
     return result
+
+
+def helper_modules(solution: dict[str, Module]) -> list[str]:
+    """The course helper modules (``tests_backpropagation.py`` beside the notebooks) the solution imports."""
+    imported = {alias.name.split(".")[0] if isinstance(node, ast.Import) else (node.module or "").split(".")[0]
+                for module in solution.values() for node in module.tree.body
+                if isinstance(node, (ast.Import, ast.ImportFrom)) for alias in node.names}
+    folder = next(iter(solution.values())).path.parent
+    return sorted(name for name in imported if HELPER.match(name) and (folder / f"{name}.py").is_file())
 
 
 # ---------------------------------------------------------------- which definition is which callable

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ..assignment.declaration import AssignmentError, parse
 from . import declare, probe, write
+from .fitting import fit_to_solution
 from .sources import read_folder
 
 
@@ -25,8 +26,9 @@ class Declaration:
 
 def declare_assignment(name: str, solution: Path, template: Path | None = None, *,
                        sandbox: str = "auto") -> Declaration:
-    """The declaration the solution implies, checked by :func:`grader.assignment.declaration.parse` and completed by a
-    probe of the solution in the sandbox. Raises SourceError/AssignmentError for an unreadable folder or declaration."""
+    """The declaration the solution implies, checked by :func:`grader.assignment.declaration.parse`, completed by a
+    probe of the solution in the sandbox and narrowed to the case families the solution passes
+    (:mod:`grader.authoring.fitting`). Raises SourceError/AssignmentError for an unreadable folder or declaration."""
     modules = read_folder(solution)
     draft = declare.draft(name, modules, read_folder(template) if template else None)
     if not draft.callables:
@@ -40,9 +42,13 @@ def declare_assignment(name: str, solution: Path, template: Path | None = None, 
         draft.mlp = {"sizes": found.mlp_sizes}
     declare.resolve_defaults(draft, found.defaults)
     parse(draft.raw(), Path(solution))
+    fitted = fit_to_solution(draft, Path(solution), sandbox=sandbox)
+    draft.notes += fitted.notes
     nothing = tuple(key for key, returns in found.returns.items() if returns == "nothing")
+    problems = found.problems + [f"{check} is left out of the rubric: the solution fails it ({why})"
+                                 for check, why in fitted.left_out.items()]
     return Declaration(draft, write.assignment_text(draft, str(solution), str(template) if template else None),
-                       write.rubric_text(draft, nothing), problems=found.problems, template=template)
+                       write.rubric_text(draft, nothing, fitted.left_out), problems=problems, template=template)
 
 
 def write_declaration(declaration: Declaration, out: Path, force: bool = False) -> Declaration:

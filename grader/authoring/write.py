@@ -54,6 +54,8 @@ def assignment_text(draft: Draft, source: str, template: str | None) -> str:
     lines += [_line("name", draft.name), _line("title", draft.title), _line("rubric", "rubric.toml")]
     if template:
         lines.append(_line("template", TEMPLATE_FOLDER, f"a copy of {Path(template).name}/: the student kit's files"))
+    if draft.helpers:
+        lines.append(_line("helpers", draft.helpers, "the course's helpers the solution imports: stood in for"))
     lines += [_line("modules", draft.modules), ""]
     if draft.globals:
         readers = {name: [c.name for c in draft.callables.values()
@@ -71,6 +73,8 @@ def assignment_text(draft: Draft, source: str, template: str | None) -> str:
 
 
 def _comment(key: str, item: object) -> str:
+    if key == "network.max_batch" and item == 1:
+        return "the solution's backpropagation handles one sample at a time: no mini-batch check"
     if key == "data.dtype":
         return "torch.set_default_dtype(torch.float64) in the solution" if item == "float64" else \
             "torch's default (the solution never calls torch.set_default_dtype)"
@@ -135,11 +139,13 @@ def applicable_checks(draft: Draft) -> list[str]:
     return names
 
 
-def rubric_text(draft: Draft, returns_nothing: tuple[str, ...] = ()) -> str:
-    """The rubric file's text: the default rubric's blocks of the applicable checks, points summing to 100."""
+def rubric_text(draft: Draft, returns_nothing: tuple[str, ...] = (), left_out: dict[str, str] | None = None) -> str:
+    """The rubric file's text: the default rubric's blocks of the applicable checks (but those ``left_out``, each
+    said in a comment with why), points summing to 100."""
     text = _default_rubric()
     blocks = _blocks(text)
-    kept = applicable_checks(draft)
+    left_out = left_out or {}
+    kept = [name for name in applicable_checks(draft) if name not in left_out]
     points = _points({name: _points_of(block) for name, block in blocks.items()}, kept)
     start = re.search(r"(?m)^\[checks\.", text)
     head = text[:start.start() if start else 0]
@@ -151,7 +157,9 @@ def rubric_text(draft: Draft, returns_nothing: tuple[str, ...] = ()) -> str:
             block = re.sub(r"^history_share = [0-9.]+ *(#.*)?$", "history_share = 0              # returns nothing",
                            block, flags=re.M)
         body.append(block.rstrip())
-    return head + "\n".join(body) + "\n"
+    notes = [f"# [checks.{name}] left out by `assignment new`: the solution fails it ({why})"
+             for name, why in left_out.items()]
+    return head + "\n".join(notes + body) + "\n"
 
 
 def _default_rubric() -> str:

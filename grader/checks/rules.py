@@ -3,9 +3,12 @@ train_manual_update.
 
 The autograd and torch.optim counts come from recorders installed in the worker before the submission was
 imported: evidence from inside the student's process, not proof (docs/isolation.md, "What isolation does not stop").
-Parameter and input changes are judged by the grader from the tensors sent and returned. A function the grader
-cannot call (a module that did not import, a function that is not defined, a signature that cannot take the call)
-is not checked here and not charged here (its own check charges once).
+Parameter and input changes are judged by the grader from the tensors sent and returned.
+
+A rule is earned only by code that ran and did the work the rule is about: a function that is missing, did not
+import, is still a stub, or ran but did nothing (stored no gradient, changed no parameter) earns nothing for its
+rules, and its line says "not checked". A function whose signature cannot take the call is not charged here either
+way (its own check charges once).
 """
 from __future__ import annotations
 
@@ -56,6 +59,9 @@ def _backprop_rules(ctx: Context, call: str, labels: list[str]) -> tuple[Part, P
         if not reply.ok:
             return _unchecked(labels[0], call, reply.failure), _unchecked(labels[1], call, reply.failure)
         value = reply.value
+        if all(gradient is None for gradient in (*value["dL_dw"].values(), *value["dL_db"].values())):
+            nothing = f"{call} stored no gradient in model.dL_dw or model.dL_db"
+            return _did_nothing(labels[0], nothing), _did_nothing(labels[1], nothing)
         if value["autograd_calls"] and no_autograd.passed:
             no_autograd = Part.fail(labels[0], f"On {case.describe()}, {call} ran autograd's backward pass "
                                     f"{value['autograd_calls']} time(s) (loss.backward(), torch.autograd.grad, ...). "
@@ -68,9 +74,17 @@ def _backprop_rules(ctx: Context, call: str, labels: list[str]) -> tuple[Part, P
 
 
 def _unchecked(label: str, call: str, failure: Failure | None) -> Part:
-    if failure is not None and failure.kind in (FailureKind.BINDING, FailureKind.IMPORT):
+    if failure is not None and failure.kind is FailureKind.BINDING:
         return not_checked(label, failure)  # charged once, by the function's own check
-    return failed_call(label, call, failure, context="could not be checked")
+    if failure is not None and failure.kind is FailureKind.IMPORT:
+        return Part.fail(label, f"not checked: {failure.message}", FailureKind.NOT_RUN,
+                         details={"function": failure.function} if failure.function else {})
+    return failed_call(label, call, failure, context="not checked")
+
+
+def _did_nothing(label: str, what: str) -> Part:
+    """A rule about work that was not done: not earned."""
+    return Part.fail(label, f"not checked: {what}, so there is nothing to check the rule on.", FailureKind.NOT_RUN)
 
 
 def _changed(case: NetCase, value: BackpropReply) -> str:
@@ -100,6 +114,9 @@ def _optimizer_rule(ctx: Context, labels: list[str]) -> list[Part]:
     reply = ctx.finish(pending, seconds)
     if not reply.ok:
         return [_unchecked(label, f"{spec.name}(...)", reply.failure)]
+    trained = reply.value.get("returned_params", reply.value["params_after"])
+    if all(_same(trained.get(name), tensor) for name, tensor in payload["params"].items()):
+        return [_did_nothing(label, f"{spec.name}(...) changed no parameter of the model")]
     if reply.value["optimizers"]:
         return [Part.fail(label, f"{spec.name} created or called a torch.optim optimizer "
                                  f"({reply.value['optimizers']} time(s)). Write the update rule yourself.")]

@@ -5,6 +5,12 @@ from ..kinds import Status
 from .results import AUTOGRADER_ERROR, CheckResult, Part
 
 MARKS = {True: "[ok]", False: "[FAIL]"}
+NOT_CHECKED = "[--]"
+
+
+def mark(part: Part) -> str:
+    """``[ok]``, ``[FAIL]``, or ``[--]`` for a part that could not be checked and is worth nothing either way."""
+    return NOT_CHECKED if part.details.get("not_checked") else MARKS[part.passed]
 
 
 def feedback(result: CheckResult) -> str:
@@ -16,7 +22,7 @@ def feedback(result: CheckResult) -> str:
         return f"Skipped: {result.skipped}"
     lines, shown = [], set()
     for part in result.parts:
-        lines.append(f"{MARKS[part.passed]} {part.label}")
+        lines.append(f"{mark(part)} {part.label}")
         if part.message and part.message not in shown:
             lines.append(indent(part.message))
         elif part.message and not part.passed:
@@ -42,7 +48,7 @@ def short(result: CheckResult) -> str:
     first, lines = failed[0], []
     for part in result.parts:
         if part.passed:
-            lines.append(f"{MARKS[True]} {part.label}")
+            lines.append(f"{mark(part)} {part.label}")
         elif part is first:
             lines += [f"{MARKS[False]} {part.label}", indent(part.message)]
         else:

@@ -79,7 +79,9 @@ class CheckResult:
             return Status.ERROR
         if self.skipped is not None:
             return Status.SKIPPED
-        return Status.PASSED if self.parts and all(p.passed for p in self.parts) else Status.FAILED
+        nothing_checked = self.max_score > 0 and not any(p.weight for p in self.parts)
+        return Status.PASSED if self.parts and all(p.passed for p in self.parts) and not nothing_checked \
+            else Status.FAILED
 
     @property
     def score(self) -> float:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import sys
 import time
 import traceback
 from collections.abc import Callable
@@ -22,7 +23,7 @@ from grader.data.cifar import TensorLoader, normalise
 from grader.data.fixtures import official_checksums_skipped
 from grader.given import MyNet
 from grader.sandbox import graded
-from grader.submission.notebooks import NOTES, UnusableFile
+from grader.submission.notebooks import NOTES, HelperStandIn, UnusableFile
 
 _state: dict[str, Any] = {"config": {}, "recording": False, "autograd_calls": 0, "optimizers": 0, "import_errors": {}}
 
@@ -211,6 +212,7 @@ def load(payload: dict[str, Any]) -> dict[str, Any]:
     """Import each submission module; describe the declared functions and classes found in it (where, under which
     name, with which parameters), or say why a module did not import."""
     modules: dict[str, dict[str, Any]] = {}
+    helpers = [sys.modules.setdefault(name, HelperStandIn(name)) for name in assignment().helpers]
     for module in assignment().modules:
         started = time.perf_counter()
         try:
@@ -226,6 +228,10 @@ def load(payload: dict[str, Any]) -> dict[str, Any]:
             continue
         modules[module] = {"notes": [str(note) for note in getattr(mod, NOTES, [])][:20], "file": handed_in(module),
                            "seconds": time.perf_counter() - started}
+    helper_notes = [note for helper in helpers if isinstance(helper, HelperStandIn) and (note := helper.note())]
+    first = next(iter(modules.values()), None)
+    if first is not None and helper_notes:
+        first.setdefault("notes", []).extend(helper_notes)
     graded.set_globals(assignment(), "cpu")
     return {"modules": modules, "callables": graded.describe(assignment(), _state["import_errors"])}
 

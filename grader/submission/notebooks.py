@@ -26,6 +26,7 @@ import re
 import signal
 import symtable
 import threading
+import types
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -372,6 +373,50 @@ class MissingImport(_Placeholder):
     def _raise(self) -> None:
         raise ImportError(f"{self._name} is not available: `{self._statement}` could not be imported in the "
                           f"grader ({self._error}). Graded code cannot depend on it.")
+
+
+class HelperStandIn(types.ModuleType):
+    """Stands for a course helper module (``helpers`` in the declaration: the course's own tests, such as
+    ``tests_backpropagation``): every name imported from it is an :class:`Inert` stand-in, so a ``.py`` upload that
+    imports it, and even calls ``main_test(...)`` at its top level as the notebook's last cell did, still imports;
+    the names asked for are remembered for the student's note."""
+
+    def __init__(self, name: str):
+        super().__init__(name)
+        self.__dict__["_used"] = []
+
+    def __getattr__(self, attribute: str) -> Any:
+        if attribute.startswith("__"):
+            raise AttributeError(attribute)
+        self.__dict__["_used"].append(attribute)
+        return Inert(f"{self.__name__}.{attribute}")
+
+    def note(self) -> str | None:
+        """What the student should know, if graded code imported anything from it."""
+        used = sorted(set(self.__dict__["_used"]))
+        if not used:
+            return None
+        return (f"{self.__name__} (the course's helper) is not run when grading: {', '.join(used)} imported from it "
+                "is a stand-in that does nothing.")
+
+
+class Inert:
+    """A course helper's function or class when grading: calling it does nothing and gives None; its attributes
+    are stand-ins too. (Graded code does not depend on the course's tests.)"""
+
+    def __init__(self, name: str):
+        self._name = name
+
+    def __call__(self, *args: object, **kwargs: object) -> None:
+        return None
+
+    def __getattr__(self, attribute: str) -> Inert:
+        if attribute.startswith("__"):
+            raise AttributeError(attribute)
+        return Inert(f"{self._name}.{attribute}")
+
+    def __repr__(self) -> str:
+        return f"<stand-in for {self._name}: not run when grading>"
 
 
 class LeftOut(_Placeholder):
