@@ -224,7 +224,7 @@ def _bundle_data(data_root: Path, target: Path) -> str:
 
 
 GRADESCOPE_SETTINGS = ("Gradescope's defaults work (768 MB, half a vCPU, the 10-minute timeout: the reference gets "
-                       "every point in about 220 s, the 2023 notebooks' float64 trainings in about 470 s); 1 vCPU "
+                       "every point in about 170 s, the 2023 notebooks' float64 trainings in about 380 s); 1 vCPU "
                        "halves the time. If you raise the timeout, rebuild this zip with --timeout to match. A "
                        "container too slow for the accuracy stage leaves it not graded, saying so, never a silent 0.")
 """What the instructor picks on Gradescope (docs/instructors.md, "Gradescope": benchmarks/gradescope_limits.py)."""
