@@ -105,6 +105,10 @@ def binding_notes(host: Host, assignment: Assignment) -> list[str]:
             continue
         if found["how"] == "alias":
             notes.append(f"{found['name']} was graded as the template's {spec.name} (an accepted name for it).")
+        elif str(found["how"]).startswith("in class "):
+            notes.append(f"{found['name']} was graded as the template's {spec.name}: it is defined {found['how']} "
+                         f"(its first parameter stands for {spec.parameters[0].name if spec.parameters else 'it'}); "
+                         f"the template has it as a top-level function.")
         elif found["how"] == "discovered":
             notes.append(f"{found['name']} was graded as the template's {spec.name}: the only nn.Module subclass of "
                          f"{spec.module} that builds without arguments.")

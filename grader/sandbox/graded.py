@@ -60,6 +60,11 @@ def find(spec: Callable, import_errors: dict[str, str]) -> tuple[Any, str, str]:
             if _is_kind(getattr(module, name, None), spec.kind):
                 _found[spec.key] = (getattr(module, name), name, how)
                 return _found[spec.key]
+    if spec.kind == "function":
+        method = _method_in_a_class(module, spec)
+        if method is not None:
+            _found[spec.key] = method
+            return method
     if spec.kind == "class":
         candidates = _buildable_modules(module)
         if len(candidates) == 1:
@@ -69,6 +74,41 @@ def find(spec: Callable, import_errors: dict[str, str]) -> tuple[Any, str, str]:
         raise NotDefined(f"{spec.module} defines no class {spec.name}" + _aliases(spec) + " and not exactly one "
                          f"nn.Module subclass that builds without arguments.{listed}")
     raise NotDefined(f"{spec.module} defines no function {spec.name}" + _aliases(spec) + ".")
+
+
+def _method_in_a_class(module: ModuleType, spec: Callable) -> tuple[Any, str, str] | None:
+    """A graded function the student wrote inside one of their classes (``def backpropagation(self, y_true, y_pred)``
+    in MyNet): that function, graded as the top-level one with its first parameter in the place of the template's
+    first (``self`` stands for ``model``), found "in class NAME"; None when no class holds exactly one."""
+    classes = [c for c in vars(module).values() if inspect.isclass(c) and c.__module__ == module.__name__]
+    found = [(cls, vars(cls)[name]) for cls in classes for name in (spec.name, *spec.aliases)
+             if inspect.isfunction(vars(cls).get(name)) or isinstance(vars(cls).get(name), staticmethod)]
+    if len(found) != 1:
+        return None
+    cls, value = found[0]
+    function = value.__func__ if isinstance(value, staticmethod) else value
+    if isinstance(value, staticmethod) or not spec.parameters:
+        return function, f"{cls.__name__}.{function.__name__}", f"in class {cls.__name__}"
+    return _as_function(function, spec.parameters[0].name), f"{cls.__name__}.{function.__name__}", \
+        f"in class {cls.__name__}"
+
+
+def _as_function(method: Any, first: str) -> Any:
+    """``method`` callable as a function whose first parameter is called ``first`` (``self`` renamed)."""
+    signature = inspect.signature(method)
+    parameters = list(signature.parameters.values())
+
+    def function(*args: Any, **kwargs: Any) -> Any:
+        if first in kwargs:
+            args = (kwargs.pop(first), *args)
+        return method(*args, **kwargs)
+
+    if parameters:
+        parameters[0] = parameters[0].replace(name=first)
+    function.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
+    function.__name__, function.__qualname__ = method.__name__, method.__qualname__
+    function.__wrapped__ = method  # type: ignore[attr-defined]  # is_stub reads the student's own body
+    return function
 
 
 def _aliases(spec: Callable) -> str:
@@ -156,13 +196,14 @@ def call(assignment: Assignment, key: str, values: dict[str, Any], import_errors
 
 
 def is_stub(function: Any) -> bool:
-    """A template's placeholder: a function whose body is only a docstring, ``pass``, ``...`` or ``return None``
-    (``#TODO`` comments aside), as the course's templates hand them out."""
-    code = getattr(function, "__code__", None)
+    """A template's placeholder: a function whose body is only a docstring, ``pass``, ``...``, empty results
+    (``losses = []``) and ``return`` of one of those (``#TODO`` comments aside), as the course's templates hand them
+    out."""
+    code = getattr(inspect.unwrap(function), "__code__", None)
     if code is None:
         return False
     if code not in _stubs:
-        _stubs[code] = _stub_source(function)
+        _stubs[code] = _stub_source(inspect.unwrap(function))
     return _stubs[code]
 
 
@@ -177,7 +218,19 @@ def _stub_source(function: Any) -> bool:
     definition = tree.body[0] if tree.body else None
     if not isinstance(definition, (ast.FunctionDef, ast.AsyncFunctionDef)):
         return False
+    empties = {t.id for s in definition.body if isinstance(s, ast.Assign) and _empty(s.value)
+               for t in s.targets if isinstance(t, ast.Name)}
     return all(isinstance(s, ast.Pass) or (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))
-               or (isinstance(s, ast.Return) and (s.value is None or (isinstance(s.value, ast.Constant)
-                                                                      and s.value.value is None)))
+               or (isinstance(s, ast.Assign) and _empty(s.value))
+               or (isinstance(s, ast.Return) and (s.value is None or _empty(s.value) or
+                                                  (isinstance(s.value, ast.Name) and s.value.id in empties)))
                for s in definition.body)
+
+
+def _empty(node: ast.expr) -> bool:
+    """``None``, a constant, or an empty list, dict, tuple or set: what a stub hands back."""
+    if isinstance(node, ast.Constant):
+        return True
+    if isinstance(node, (ast.List, ast.Tuple, ast.Set)):
+        return not node.elts
+    return isinstance(node, ast.Dict) and not node.keys

@@ -12,7 +12,9 @@ left out with a notice naming the cell, the line and the error, as Jupyter would
 the notebook is graded.
 
 Grader side, :func:`convert` writes a module that runs the kept statements of each cell under the cell's own
-name (``backpropagation.ipynb, cell 3``), with the cell's line numbers, so tracebacks point at the notebook.
+name as a student finds it (``backpropagation.ipynb, code cell 3``: the third code cell, markdown cells not
+counted; a kernel's inputs by their execution count, ``In [3]``), with the cell's line numbers, so tracebacks point at
+the notebook.
 Worker side, :func:`run_cell` executes them; an import that fails there is bound to a placeholder that raises,
 saying which import was missing, only when graded code uses it (course notebooks import helpers such as
 ``tests_backpropagation`` that are not part of a submission). Imports nothing heavy: the worker preloads it.
@@ -61,6 +63,8 @@ class Conversion:
 @dataclass
 class _Cell:
     number: int
+    label: str
+    """How the student finds it: ``code cell 3``, ``In [3]``."""
     lines: list[str]
     tree: ast.Module
     magics: int
@@ -92,25 +96,33 @@ def convert(notebook: Path, assignment: Assignment | None = None) -> Conversion:
     except Exception as error:  # nbformat raises several kinds for a file that is not a notebook
         return _failing(name, f"{name} is not a readable notebook ({type(error).__name__}: {error}); open it in "
                               "Jupyter to check, save it and hand it in again")
-    sources = [(number, cell.source) for number, cell in enumerate(raw_cells, start=1) if cell.cell_type == "code"]
-    if not any(source.strip() for _, source in sources):
-        return _failing(name, f"{name} has no code cells" + (" with code in them" if sources else "") +
+    code = [cell.source for cell in raw_cells if cell.cell_type == "code"]
+    if not any(source.strip() for source in code):
+        return _failing(name, f"{name} has no code cells" + (" with code in them" if code else "") +
                               f" ({len(raw_cells)} cell(s) in all): is it the notebook you meant to hand in?")
-    return convert_sources(name, sources, assignment)
+    return convert_sources(name, list(enumerate(code, start=1)), assignment, CODE_CELL)
 
 
-def convert_sources(name: str, sources: list[tuple[int, str]], assignment: Assignment | None = None) -> Conversion:
+CODE_CELL = "code cell {}"
+"""A saved notebook's cells, numbered as the student counts them: code cells only, from the top."""
+KERNEL_INPUT = "In [{}]"
+"""A kernel's inputs, by the execution count Jupyter shows beside them."""
+
+
+def convert_sources(name: str, sources: list[tuple[int, str]], assignment: Assignment | None = None,
+                    label: str = KERNEL_INPUT) -> Conversion:
     """The module graded in place of code cells given as (number, source), in the order they ran (a notebook's
-    cells top to bottom, or the inputs a kernel executed): the same conversion as :func:`convert`."""
+    code cells top to bottom, or the inputs a kernel executed): the same conversion as :func:`convert`. ``label``
+    names a cell from its number (:data:`CODE_CELL`, :data:`KERNEL_INPUT`)."""
     cells, unparsed = [], []
     for number, source in sources:
         if not source.strip():
             continue
         try:
-            cells.append(_parse_cell(number, source))
+            cells.append(_parse_cell(number, label.format(number), source))
         except SyntaxError as error:
-            unparsed.append(f"{name}, cell {number} was left out: it is not valid Python (line {error.lineno}: "
-                            f"{error.msg}); the other cells are graded.")
+            unparsed.append(f"{name}, {label.format(number)} was left out: it is not valid Python (line "
+                            f"{error.lineno}: {error.msg}); the other cells are graded.")
     graded = {c.name for c in assignment.callables.values()} if assignment is not None else set()
     kept, refused = _kept_statements(cells, name, graded)
     conversion = _module(name, cells, kept, refused)
@@ -118,15 +130,15 @@ def convert_sources(name: str, sources: list[tuple[int, str]], assignment: Assig
     return conversion
 
 
-def _parse_cell(number: int, source: str) -> _Cell:
+def _parse_cell(number: int, label: str, source: str) -> _Cell:
     """The cell's lines (magics blanked) and syntax tree; SyntaxError when it does not parse."""
     lines = source.splitlines()
     if lines and lines[0].lstrip().startswith("%%"):
-        return _Cell(number, [""] * len(lines), ast.parse(""), 1, cell_magic=True)
+        return _Cell(number, label, [""] * len(lines), ast.parse(""), 1, cell_magic=True)
     magic = [index for index, line in enumerate(lines) if MAGIC.match(line)]
     for index in magic:
         lines[index] = ""
-    return _Cell(number, lines, ast.parse("\n".join(lines)), len(magic))
+    return _Cell(number, label, lines, ast.parse("\n".join(lines)), len(magic))
 
 
 def _kept_statements(cells: list[_Cell], notebook: str,
@@ -174,7 +186,7 @@ def _close_over_globals(candidates: list[Candidate], needed: set[str], kept: dic
     for cell, index, node in candidates:
         if (cell.number, index) in refused:
             names = tuple(sorted(_names(node) & needed)) or tuple(sorted(_names(node)))
-            left_out[names] = (f"{notebook}, cell {cell.number}: `{_shown(node)}` was not run although your "
+            left_out[names] = (f"{notebook}, {cell.label}: `{_shown(node)}` was not run although your "
                                f"definitions use {', '.join(names)} ({refused[(cell.number, index)]}); code that uses "
                                "it fails.")
     return kept, left_out
@@ -266,7 +278,7 @@ def _module(name: str, cells: list[_Cell], kept: dict[Where, str], left_out: dic
     """The generated module: placeholders for the needed names that were left out (so a definition whose default
     argument reads one still defines), then each cell's kept statements."""
     calls = [f"_leave_out(globals(), {list(names)!r}, {note!r})" for names, note in left_out.items()]
-    skipped: list[int] = []
+    skipped: list[str] = []
     magics = 0
     for cell in cells:
         magics += cell.magics
@@ -284,7 +296,7 @@ def _module(name: str, cells: list[_Cell], kept: dict[Where, str], left_out: dic
             if kind == "global":
                 guarded.append(node.lineno)
         if anything_left_out:
-            skipped.append(cell.number)
+            skipped.append(cell.label)
         lines = [line if keep[i] else "" for i, line in enumerate(cell.lines)]
         for index, node in enumerate(cell.tree.body):
             if (cell.number, index) not in kept and any(keep[n - 1] for n in range(node.lineno,
@@ -292,7 +304,7 @@ def _module(name: str, cells: list[_Cell], kept: dict[Where, str], left_out: dic
                 _blank(lines, node)
         source = "\n".join(lines)
         if source.strip():
-            calls.append(f"_run_cell(globals(), {name!r}, {cell.number}, {source!r}, {guarded!r})")
+            calls.append(f"_run_cell(globals(), {f'{name}, {cell.label}'!r}, {source!r}, {guarded!r})")
     header = (f"# Generated by autograde from {name}: the imports, definitions, constants and the top-level\n"
               "# assignments they need of its code cells, each run under its cell's name. Other code was left out.\n"
               "from grader.submission.notebooks import leave_out as _leave_out, run_cell as _run_cell\n")
@@ -331,12 +343,11 @@ def _failing(name: str, message: str) -> Conversion:
                       [message])
 
 
-def _notes(name: str, skipped: list[int], magics: int) -> list[str]:
+def _notes(name: str, skipped: list[str], magics: int) -> list[str]:
     notes = []
     if skipped:
-        cells = ", ".join(map(str, skipped))
-        notes.append(f"{name}: top-level code in cell(s) {cells} was not run (only imports, definitions, constants "
-                     "and the assignments they need are graded).")
+        notes.append(f"{name}: top-level code in {', '.join(skipped)} was not run (only imports, definitions, "
+                     "constants and the assignments they need are graded).")
     if magics:
         notes.append(f"{name}: {magics} magic or shell line(s) (%..., !...) were left out.")
     return notes
@@ -435,12 +446,12 @@ def leave_out(namespace: dict[str, Any], names: list[str], note: str) -> None:
         namespace.setdefault(name, LeftOut(name, note))
 
 
-def run_cell(namespace: dict[str, Any], notebook: str, number: int, source: str,
-             guarded: tuple[int, ...] | list[int] = ()) -> None:
-    """Run one cell's kept statements in the module ``namespace``, failed imports bound to placeholders. A
-    top-level assignment (its line in ``guarded``) that fails or runs longer than GLOBAL_SECONDS is left out with
-    a note, and the rest of the module still imports."""
-    filename = os.path.join(os.path.dirname(namespace["__file__"]), f"{notebook}, cell {number}")
+def run_cell(namespace: dict[str, Any], where: str, source: str, guarded: tuple[int, ...] | list[int] = ()) -> None:
+    """Run one cell's kept statements in the module ``namespace`` under the cell's name (``where``:
+    ``backpropagation.ipynb, code cell 3``), failed imports bound to placeholders. A top-level assignment (its line
+    in ``guarded``) that fails or runs longer than GLOBAL_SECONDS is left out with a note, and the rest of the module
+    still imports."""
+    filename = os.path.join(os.path.dirname(namespace["__file__"]), where)
     linecache.cache[filename] = (len(source), None, [line + "\n" for line in source.splitlines()], filename)
     for node in ast.parse(source, filename).body:
         code = compile(ast.Module(body=[node], type_ignores=[]), filename, "exec")
@@ -448,9 +459,9 @@ def run_cell(namespace: dict[str, Any], notebook: str, number: int, source: str,
             try:
                 exec(code, namespace)
             except ImportError as error:
-                _stand_in(namespace, node, f"{notebook}, cell {number}", ast.unparse(node), error)
+                _stand_in(namespace, node, where, ast.unparse(node), error)
         elif node.lineno in guarded:
-            _run_guarded(code, namespace, f"{notebook}, cell {number}", node)
+            _run_guarded(code, namespace, where, node)
         else:
             exec(code, namespace)
 

@@ -80,7 +80,7 @@ def test_a_required_parameter_without_a_role_is_named_and_rules_are_not_charged(
 def test_notebook_globals_are_kept_and_what_loads_data_is_left_out_with_a_notice(graded_class):
     report = json.loads((graded_class / "a_default_that_needs_the_data" / "state.json").read_text())["report"]
     notes = "\n".join(report["notes"])
-    assert "gradient_descent.ipynb, cell 3: `data_train, data_val, data_test = load_cifar()` was not run" in notes
+    assert "gradient_descent.ipynb, code cell 2: `data_train, data_val, data_test = load_cifar()` was not run" in notes
     assert "it calls load_cifar" in notes and "it needs data_val, which was not run either" in notes
 
 

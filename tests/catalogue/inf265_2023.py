@@ -32,6 +32,8 @@ class Notebooks:
     extra_files: dict = field(default_factory=dict)
     verdicts: dict = field(default_factory=lambda: dict(ALL_PASS))
     notes: tuple = ()
+    as_py: tuple = ()
+    """Modules handed in as a .py file: the notebook's code cells, top to bottom (what "Download as .py" gives)."""
 
     def write(self, folder: Path) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
@@ -41,6 +43,10 @@ class Notebooks:
                 if patched_module == module:
                     _patch(notebook, old, new)
             notebook.cells += [nbformat.v4.new_code_cell(source) for source in self.cells.get(module, ())]
+            if module in self.as_py:
+                code = "\n\n\n".join(cell.source for cell in notebook.cells if cell.cell_type == "code")
+                (folder / self.file_names.get(module, f"{module}.py")).write_text(code + "\n", encoding="utf-8")
+                continue
             name = self.file_names.get(module, f"{module}.ipynb")
             (folder / name).write_text(nbformat.writes(notebook), encoding="utf-8")
         for name, text in self.extra_files.items():
@@ -117,7 +123,7 @@ CLASS = [
     Notebooks("a default that needs the data", (
         (GD, "def compute_accuracy(model, loader):", "def compute_accuracy(model, loader=val_loader):"),
     ), verdicts={**ALL_PASS, "signatures": "failed"},
-        notes=("cell 7: `val_loader = torch.utils.data.DataLoader(data_val, batch_size=batch_size",
+        notes=("code cell 6: `val_loader = torch.utils.data.DataLoader(data_val, batch_size=batch_size",
                "was not run although your definitions use val_loader (it needs data_val, which was not run either)")),
     Notebooks("class renamed", (
         (GD, "class MyNet(nn.Module):\n    def __init__(self):", "class CifarMLP(nn.Module):\n    def __init__(self):"),
@@ -256,5 +262,38 @@ CLASS += [
     Notebooks("one-hot two-class targets", ((GD, *ONE_HOT_TRAIN),)),
     Notebooks("bias gradient squeezed at width 1", ((BP, *SQUEEZED_BIAS),),
               verdicts={**ALL_PASS, "backpropagation_one_sample": 35 * 0.8}),
+]
+BACKPROP_AS_METHOD = (
+    (BP, "        return self.a[self.L]",
+     "        return self.a[self.L]\n\n    def backpropagation(self, y_true, y_pred):\n        with torch.no_grad():\n"
+     "            delta = 2 * (y_pred - y_true) * self.df[self.L](self.z[self.L])\n"
+     "            for l in range(self.L, 0, -1):\n                self.dL_dw[l] = delta.t() @ self.a[l - 1]\n"
+     "                self.dL_db[l] = delta.sum(0)\n                if l > 1:\n"
+     "                    delta = delta @ self.fc[str(l)].weight * self.df[l - 1](self.z[l - 1])"),
+    (BP, "def backpropagation(model, y_true, y_pred):", "def my_old_attempt(model, y_true, y_pred):"),
+    (BP, "main_test(backpropagation, model", "main_test(model.backpropagation, model"),
+)
+STUB_MANUAL_UPDATE = ("def train_manual_update(n_epochs, model, loss_fn, train_loader, lr=1e-2, momentum_coeff=0., "
+                      "weight_decay=0.):\n    losses_train = []\n    #TODO\n    return losses_train\n")
+SOME_STEPS_TWICE = ("                    p -= lr * step\n",
+                    "                    p -= lr * step\n                    if epoch == 1 and loss_train == 0.0:\n"
+                    "                        p -= lr * step\n")
+MOMENTUM_SIGN_FLIPPED = ("                            step = momentum_coeff * velocity[name] + step",
+                         "                            step = momentum_coeff * velocity[name] - step")
+
+CLASS += [
+    Notebooks("a .py upload importing the course's helper", as_py=(BP,),
+              notes=("tests_backpropagation (the course's helper) is not run when grading: main_test imported from it "
+                     "is a stand-in that does nothing",)),
+    Notebooks("backpropagation written as a method of MyNet", BACKPROP_AS_METHOD,
+              verdicts={**ALL_PASS, "signatures": "failed"},
+              notes=("MyNet.backpropagation was graded as the template's backpropagation: it is defined in class "
+                     "MyNet",)),
+    Notebooks("a stubbed manual update beside a right backpropagation", cells={GD: (STUB_MANUAL_UPDATE,)},
+              verdicts={**ALL_PASS, "train_manual_update": "failed", "rules": 5 * 2 / 3}),
+    Notebooks("the update applied twice on the first step", ((GD, *SOME_STEPS_TWICE),),
+              verdicts={**ALL_PASS, "train_manual_update": "failed"}),
+    Notebooks("the momentum's sign flipped", ((GD, *MOMENTUM_SIGN_FLIPPED),),
+              verdicts={**ALL_PASS, "train_manual_update": "failed"}),
 ]
 BY_NAME = {submission.name: submission for submission in CLASS}

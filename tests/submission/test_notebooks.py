@@ -40,7 +40,7 @@ def test_a_notebook_gets_the_same_scores_and_feedback_as_its_py_twin(tmp_path, s
     assert comparable(from_notebooks) == comparable(from_py)
     printed = "".join(r.output for r in from_notebooks.results)
     assert "TRAINING FOR MINUTES" not in printed, "top-level code never runs"
-    assert any("cell(s)" in note and "was not run" in note for note in from_notebooks.notes)
+    assert any("code cell" in note and "was not run" in note for note in from_notebooks.notes)
     assert any("magic or shell line" in note for note in from_notebooks.notes)
 
 
@@ -97,10 +97,10 @@ def test_an_unresolved_import_is_reported_and_fails_only_the_code_that_uses_it(t
     assert results["grad_check"].passed and results["MyMLP"].passed
     feedback = feedback_of(results["backpropagation_one_sample"])
     assert "main_test is not available: `from tests_backpropagation import main_test` could not be imported" in feedback
-    assert 'File "backpropagation.ipynb, cell 3"' in feedback, "cell 1 is markdown, the import is cell 2"
-    assert any("backpropagation.ipynb, cell 2: `from tests_backpropagation import main_test` could not be imported"
-               in note for note in report.notes)
-    assert any("gradient_descent.ipynb, cell 2" in note for note in report.notes)
+    assert 'File "backpropagation.ipynb, code cell 2"' in feedback, "code cells are counted (markdown cells are not)"
+    assert any("backpropagation.ipynb, code cell 1: `from tests_backpropagation import main_test` could not be "
+               "imported" in note for note in report.notes)
+    assert any("gradient_descent.ipynb, code cell 1" in note for note in report.notes)
 
 
 SCRATCH_ARITHMETIC = "0.9 * 50000 = 45000"
@@ -116,10 +116,10 @@ def test_a_cell_that_does_not_parse_is_left_out_with_a_notice_and_the_rest_is_gr
     report = grade(folder, rubric_for("interface", "backpropagation_one_sample", "grad_check", examples=5))
     failed = {r.name: feedback_of(r) for r in report.results if not r.passed}
     assert not failed, failed
-    scratch, stub = len(reference) + 2, len(reference) + 3  # cell 1 is markdown
-    assert any(f"backpropagation.ipynb, cell {scratch} was left out: it is not valid Python (line 1: cannot assign "
-               "to expression" in note for note in report.notes), report.notes
-    assert any(f"backpropagation.ipynb, cell {stub} was left out: it is not valid Python (line 2: expected an "
+    scratch, stub = len(reference) + 1, len(reference) + 2  # code cells, as a student counts them
+    assert any(f"backpropagation.ipynb, code cell {scratch} was left out: it is not valid Python (line 1: cannot "
+               "assign to expression" in note for note in report.notes), report.notes
+    assert any(f"backpropagation.ipynb, code cell {stub} was left out: it is not valid Python (line 2: expected an "
                "indented block" in note for note in report.notes), report.notes
 
 
@@ -155,7 +155,7 @@ def test_conversion_keeps_imports_definitions_and_constants_only(tmp_path):
     assert "SEED = 3" in conversion.source and "def f" in conversion.source and "class A" in conversion.source
     assert "lr = 0.1" not in conversion.source and "print(" not in conversion.source
     assert "@torch.no_grad()" in conversion.source and "!ls" not in conversion.source
-    assert "cell(s) 2, 3 was not run" in conversion.notes[0], "cell 1 is markdown"
+    assert "top-level code in code cell 1, code cell 2 was not run" in conversion.notes[0], "markdown not counted"
 
 
 def test_a_file_that_is_not_a_notebook_fails_to_import_with_a_reason(tmp_path):

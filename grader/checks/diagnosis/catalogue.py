@@ -55,6 +55,11 @@ CATALOGUE: tuple[Misconception, ...] = (
     Misconception("gradients_not_zeroed", "train_manual_update",
                   "gradients never zeroed, so they accumulate from batch to batch"),
     Misconception("double_update", "train_manual_update", "updating the parameters twice per batch"),
+    Misconception("double_update_some_steps", "train_manual_update",
+                  "updating the parameters twice on some batches (the first step, or the first or last batch of "
+                  "each epoch)"),
+    Misconception("momentum_gradient_subtracted", "train_manual_update",
+                  "subtracting the gradient from the buffer: buf <- momentum * buf - grad"),
     Misconception("lr_applied_twice", "train_manual_update", "the learning rate applied twice (lr * lr)"),
     Misconception("momentum_dampened", "train_manual_update",
                   "a dampened momentum buffer, buf <- momentum * buf + (1 - momentum) * grad"),

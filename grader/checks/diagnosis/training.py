@@ -2,7 +2,8 @@
 
 :func:`imitate` is one training run with ``torch.optim.SGD``'s update and knobs: each misconception is an optimiser
 set otherwise (no momentum, lr squared, dampening, a negated momentum, one per epoch), a loop written otherwise
-(gradients not zeroed, two steps per batch) or a weight decay applied around the optimiser's step. It writes no update
+(gradients not zeroed, two steps per batch, the step's change added again on some batches) or a weight decay applied
+around the optimiser's step. It writes no update
 rule of its own (it ships in the student kit); with no knob turned it is the grader's reference run
 (tests/checks/diagnosis/test_diagnosis.py).
 """
@@ -34,6 +35,9 @@ class SGDKnobs:
     zero_grad: bool = True
     updates: int = 1
     """How many times the update runs per batch (with the same gradient)."""
+    twice_on: str = ""
+    """The same update applied a second time on some batches only (the optimiser's change of the parameters added
+    again, its buffers untouched): "first step", "first batch" (of every epoch), "last batch"."""
     lr_power: int = 1
     losses: str = "mean"
     """What the history holds per epoch: "mean", "sum" or "last" of the batch losses."""
@@ -46,10 +50,14 @@ MANUAL_VARIANTS: dict[str, list[SGDKnobs]] = {
     "decay_outside_momentum": [SGDKnobs(decay="outside"), SGDKnobs(decay="decoupled")],
     "gradients_not_zeroed": [SGDKnobs(zero_grad=False)],
     "double_update": [SGDKnobs(updates=2)],
+    "double_update_some_steps": [SGDKnobs(twice_on=where) for where in ("first step", "first batch", "last batch")],
+    "momentum_gradient_subtracted": [SGDKnobs(dampening=2.0)],
     "lr_applied_twice": [SGDKnobs(lr_power=2)],
     "momentum_dampened": [SGDKnobs(dampening=-1.0)],
 }
-"""train_manual_update's misconceptions (dampening -1 stands for the momentum itself: buf <- m buf + (1 - m) grad)."""
+"""train_manual_update's misconceptions (dampening -1 stands for the momentum itself: buf <- m buf + (1 - m) grad;
+dampening 2 subtracts the gradient: buf <- m buf - grad, torch.optim.SGD keeping buf <- grad on the first step, as such
+code does when the buffer starts as the first gradient)."""
 TRAIN_VARIANTS: dict[str, list[SGDKnobs]] = {
     "gradients_not_zeroed": [SGDKnobs(zero_grad=False)],
     "double_step": [SGDKnobs(updates=2)],
@@ -68,21 +76,32 @@ def imitate(payload: dict[str, Any], knobs: SGDKnobs = SGDKnobs()) -> tuple[dict
     loss_fn, batch = torch.nn.CrossEntropyLoss(), payload["batch_size"]
     optimizer = _optimizer(model, payload, knobs)
     epoch_losses = []
-    for _ in range(payload["n_epochs"]):
+    for epoch in range(payload["n_epochs"]):
         if knobs.reset_each_epoch:
             optimizer = _optimizer(model, payload, knobs)
         losses = []
-        for start in range(0, len(payload["x"]), batch):
+        starts = range(0, len(payload["x"]), batch)
+        for start in starts:
             loss = loss_fn(model(payload["x"][start:start + batch]), payload["y"][start:start + batch])
             loss.backward()
+            before = [p.detach().clone() for p in model.parameters()] if _twice(knobs, epoch, start, starts) else []
             for _ in range(knobs.updates):
                 _step(model, optimizer, payload["lr"] ** knobs.lr_power * payload["weight_decay"], knobs.decay)
+            with torch.no_grad():
+                for p, old in zip(model.parameters(), before):
+                    p.add_(p - old)
             if knobs.zero_grad:
                 optimizer.zero_grad()
             losses.append(loss.item())
         epoch_losses.append(sum(losses) / len(losses) if knobs.losses == "mean" else
                             sum(losses) if knobs.losses == "sum" else losses[-1])
     return {name: p.detach().clone() for name, p in model.named_parameters()}, epoch_losses
+
+
+def _twice(knobs: SGDKnobs, epoch: int, start: int, starts: range) -> bool:
+    """Whether ``knobs.twice_on`` applies this batch's update a second time."""
+    first, last = start == starts[0], start == starts[-1]
+    return {"first step": epoch == 0 and first, "first batch": first, "last batch": last}.get(knobs.twice_on, False)
 
 
 def _optimizer(model: MyNet, payload: dict[str, Any], knobs: SGDKnobs) -> SGD:
@@ -125,6 +144,8 @@ def holding(observations: Sequence[tuple[dict[str, Any], Any]], variants: dict[s
 
 
 def _detail(knobs: SGDKnobs) -> str:
+    if knobs.twice_on:
+        return f"twice on the {knobs.twice_on}" + (" of each epoch" if knobs.twice_on != "first step" else "")
     return {"outside": "added after the momentum buffer", "decoupled": "decoupled, p <- p (1 - lr wd)"}.get(
         knobs.decay, "")
 
