@@ -87,6 +87,18 @@ def stopped_report(submission: str, results: list[CheckResult], left: tuple[Chec
                   notes=[f"The grading stopped during {left[0].name}: the points above were earned before it."])
 
 
+def names_in_titles(host: Host, assignment: Assignment) -> dict[str, str]:
+    """Each declared callable as the checks' titles name it: the template's name, and the student's in brackets
+    where they differ (``MyNet [MyMLP]``): one name per graded object, the one the template's text uses."""
+    names = assignment.display_names()
+    for key, name in names.items():
+        found = host.found(key) or {}
+        student = found.get("name")
+        if isinstance(student, str) and student != name:
+            names[key] = f"{name} [{student}]"
+    return names
+
+
 def _import_notes(host: Host) -> list[str]:
     """What importing the submission reported for the student (e.g. a notebook's import that failed)."""
     description = host.description()
@@ -125,7 +137,7 @@ def run_check(spec: CheckSpec, host: Host, rubric: Rubric, options: GradingSetup
     """One step of the pipeline: the check's result (never an exception: a grader bug is an "autograder error"
     result), and how close its slowest call came to its time budget (None: no call had one). ``started``: when the
     submission's grading began (its total time limit counts from there). Kills what the check left running."""
-    result = CheckResult(spec.name, spec.title_for(options.assignment.display_names()), spec.points,
+    result = CheckResult(spec.name, spec.title_for(names_in_titles(host, options.assignment)), spec.points,
                          visibility=spec.settings.visibility or rubric.visibility)
     if spec.name in options.skipped:
         return _skipped(result, spec, options.skipped[spec.name]), None

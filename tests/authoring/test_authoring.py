@@ -235,3 +235,41 @@ def test_a_mutation_reaches_into_the_helpers_a_function_calls(tmp_path: Path) ->
     assert len(made) >= 20
     assert made["train_loss_summed"].name == "train (in _fit)"
     assert {"ascent", "decay_sign", "double_update"} <= set(made)
+
+
+SAMPLE_2023 = ("reference", "renamed parameters", "momentum buffer reset every epoch", "a missing ReLU",
+               "a .py upload importing the course's helper", "backpropagation written as a method of MyNet",
+               "a stubbed manual update beside a right backpropagation", "the momentum's sign flipped",
+               "bias gradient squeezed at width 1", "train returns the last batch loss")
+
+
+@pytest.mark.slow
+def test_a_one_sample_solution_is_declared_from_what_it_passes_and_grades_a_class_as_the_packaged_one(tmp_path):
+    """The course's style of solution: a backward pass written for one sample, the course's test helper beside the
+    notebooks. `new` then `verify` with no edit: max_batch = 1, no mini-batch check, the helper stood in for; graded
+    with that declaration, a sample of the 2023 class gets the same share of every check as with inf265-2023."""
+    from grader.commands.batch import batch_main
+    from grader.options import GradingOptions
+    from tests.catalogue.inf265_2023 import BY_NAME, CPU_CHECKS
+
+    solution = BY_NAME["backpropagation for one sample, by rows"].write(tmp_path / "solution")
+    (solution / "tests_backpropagation.py").write_text("def main_test(backpropagation, model, **kwargs):\n    pass\n")
+    out = tmp_path / "declared"
+    assert run(["assignment", "new", "y2023", "--solution", str(solution), "--out", str(out)]) == 0
+    declared = tomllib.loads((out / "assignment.toml").read_text())
+    assert declared["network"]["max_batch"] == 1 and declared["helpers"] == ["tests_backpropagation"]
+    assert "[checks.backpropagation_mini_batch]" not in (out / "rubric.toml").read_text()
+    assert run(["assignment", "verify", str(out), "--solution", str(solution), "--seeds", "265"]) == 0
+    uploads = tmp_path / "uploads"
+    for name in SAMPLE_2023:
+        BY_NAME[name].write(uploads / name.replace(" ", "_"))
+    shares = {}
+    for assignment in ("inf265-2023", str(out)):
+        gradebook = tmp_path / f"gradebook-{len(shares)}"
+        checks = tuple(c for c in CPU_CHECKS if c != "signatures")
+        assert batch_main(submissions=str(uploads), out=str(gradebook), workers=2,
+                          options=GradingOptions(assignment=assignment, checks=checks)) == 0
+        shares[assignment] = {entry.name: {r["name"]: round(r["score"] / r["max_score"], 6) for r in
+                                           json.loads((entry / "state.json").read_text())["report"]["results"]
+                                           if r["max_score"]} for entry in gradebook.iterdir() if entry.is_dir()}
+    assert shares["inf265-2023"] == shares[str(out)]

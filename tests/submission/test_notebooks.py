@@ -180,3 +180,15 @@ def test_an_empty_notebook_is_named_as_such_without_a_traceback(tmp_path, conten
     assert [p.label for p in failed] == ["backpropagation.ipynb imports"]
     assert failed[0].message.startswith(says) and "Traceback" not in failed[0].message and "File " not in \
         failed[0].message
+
+
+def test_top_level_code_sharing_a_line_with_a_kept_statement_is_not_run(tmp_path):
+    """``SEED = 3; print(...)`` keeps the constant, never the print; ``import grader; grader.check(...)`` keeps the
+    import only."""
+    path = write_notebook(tmp_path / "backpropagation.ipynb", [
+        "SEED = 3; print('SETUP RAN')", "import torch; torch.manual_seed(SEED); x = torch.zeros(1)",
+        "import grader; grader.check('backpropagation')"])
+    conversion = convert(path)
+    assert "SEED = 3; pass" in conversion.source and "print(" not in conversion.source
+    assert "import torch; pass" in conversion.source and "grader.check" not in conversion.source
+    assert "code cell 1, code cell 2 was not run" in conversion.notes[0], "the grader.check line is not counted"
