@@ -168,6 +168,15 @@ BUGS = [
         ("train_manual_update", "momentum (0.9), no weight decay"), diagnosis="momentum_ignored"),
     bug("momentum buffer subtracted", ((GD, "buffers[i].mul_(momentum).add_(grad)", "buffers[i].mul_(-momentum).add_(grad)"),),
         ("train_manual_update", "momentum (0.9), no weight decay"), diagnosis="momentum_sign_flipped"),
+    bug("momentum buffer minus the gradient", ((GD, "buffers[i].mul_(momentum).add_(grad)",
+                                                "buffers[i].mul_(momentum).sub_(grad)"),),
+        ("train_manual_update", "momentum (0.9), no weight decay"), diagnosis="momentum_gradient_subtracted"),
+    bug("the first step's update applied twice", (
+        (GD, "    buffers: dict[int, torch.Tensor] = {}\n", "    buffers: dict[int, torch.Tensor] = {}\n    first = [True]\n"),
+        (GD, "            param.add_(grad, alpha=-lr)\n            param.grad = None\n",
+         "            param.add_(grad, alpha=-lr)\n            if first[0]:\n                param.add_(grad, alpha=-lr)\n"
+         "            param.grad = None\n        first[0] = False\n")),
+        ("train_manual_update", "first differ"), diagnosis="double_update_some_steps"),
     bug("manual update never clears the gradients", ((GD, "            param.grad = None\n", ""),),
         ("train_manual_update", "first differ"), diagnosis="gradients_not_zeroed"),
     bug("manual update applied twice per batch", ((GD, MANUAL_UPDATE, "            for _ in range(2):\n" + "".join(
