@@ -29,9 +29,10 @@ from grader.assignment.declaration import load_assignment
 from grader.checks.backprop import gradient_mismatch
 from grader.checks.cases import expected_gradients, make_net_case
 from grader.checks.rubric import load_rubric
+from grader.checks.run import grade
 from grader.given import MLP_SIZES, MyNet
 from grader.kinds import FailureKind
-from grader.pipeline import grade
+from grader.options import GradingSetup
 from grader.report.feedback import feedback
 from grader.sandbox import handlers
 from grader.sandbox.host import Host, binding_of, found_in
@@ -116,7 +117,7 @@ def isolation_overhead(repeat: int) -> dict:
         for label, factory in (("sandboxed", Host), ("in_process", InProcessHost)):
             started = time.perf_counter()
             host = factory(ROOT / "reference") if factory is InProcessHost else None
-            report = grade(ROOT / "reference", rubric.without("accuracy"), host=host)
+            report = grade(ROOT / "reference", rubric.without("accuracy"), options=GradingSetup(), host=host)
             measured[label].append(time.perf_counter() - started)
             assert report.score == 85, [feedback(r) for r in report.results if not r.passed]
             examples = sum(p.details.get("examples", 0) for r in report.results for p in r.parts)

@@ -47,9 +47,9 @@ from grader.authoring.calibration import (  # noqa: F401
 )
 from grader.checks.accuracy import FUNCTIONS, judge_logits, reached, stage_data, stage_payload
 from grader.checks.rubric import load_rubric
+from grader.checks.run import grade
 from grader.data.cifar import load_arrays
 from grader.options import GradingSetup
-from grader.pipeline import grade
 from grader.sandbox.host import Host, SandboxOptions
 from grader.sandbox.zygote import Zygote
 from tests.catalogue import REFERENCE

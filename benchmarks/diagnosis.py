@@ -23,10 +23,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from grader import pipeline
 from grader.checks import backprop, grad_check, load_cifar, mlp, training
+from grader.checks import run as pipeline
 from grader.commands.batch import batch_main
-from grader.options import GradingOptions
+from grader.options import GradingOptions, GradingSetup
 from grader.report.results import ids_in
 from grader.sandbox.zygote import Zygote
 from tests.catalogue.buggy import BUGS
@@ -50,7 +50,7 @@ def diagnosis_off():
 
 def grade_check(bug, folder: Path, zygote: Zygote) -> tuple[list[str], float]:
     started = time.perf_counter()
-    report = pipeline.grade(folder, rubric_for(bug.fails[0], examples=40), zygote=zygote)
+    report = pipeline.grade(folder, rubric_for(bug.fails[0], examples=40), options=GradingSetup(), zygote=zygote)
     return ids_in(report.results[0].parts), time.perf_counter() - started
 
 

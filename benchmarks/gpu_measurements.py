@@ -40,9 +40,9 @@ from grader.authoring.calibration import calibrate
 from grader.batch.gradebook import load_states
 from grader.checks.accuracy import reached
 from grader.checks.rubric import load_rubric
+from grader.checks.run import grade
 from grader.commands.batch import batch_main
 from grader.options import GradingOptions, GradingSetup
-from grader.pipeline import grade
 from reference import experiment
 from reference.gradient_descent import MyMLP, load_cifar, train, train_manual_update
 from tests.catalogue.correct import CORRECT

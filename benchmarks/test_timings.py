@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from grader import pipeline
+from grader.checks import run as pipeline
 from grader.checks.rubric import load_rubric
 from grader.options import GradingSetup
 from grader.sandbox.host import Host
@@ -47,8 +47,8 @@ def test_cpu_stage_grading(benchmark, zygote):
     """The reference graded without the accuracy stage, start of its worker to report (the fork server warm, as a
     batch's grader process is after its first submission)."""
     rubric = load_rubric().without("accuracy")
-    report = benchmark.pedantic(pipeline.grade, args=(REFERENCE, rubric), kwargs={"zygote": zygote}, rounds=3,
-                                warmup_rounds=1)
+    report = benchmark.pedantic(pipeline.grade, args=(REFERENCE, rubric),
+                                kwargs={"zygote": zygote, "options": GradingSetup()}, rounds=3, warmup_rounds=1)
     assert report.score == 85
 
 
@@ -57,8 +57,8 @@ def test_cpu_stage_grading_of_a_buggy_submission(benchmark, zygote, tmp_path):
     diagnosed) graded as above."""
     folder = BUGGY["derivative taken at a instead of z"].write(tmp_path / "buggy")
     rubric = load_rubric().without("accuracy")
-    report = benchmark.pedantic(pipeline.grade, args=(folder, rubric), kwargs={"zygote": zygote}, rounds=3,
-                                warmup_rounds=1)
+    report = benchmark.pedantic(pipeline.grade, args=(folder, rubric),
+                                kwargs={"zygote": zygote, "options": GradingSetup()}, rounds=3, warmup_rounds=1)
     assert report.score == 50
 
 

@@ -94,7 +94,8 @@ def check(module: str | None = None, *, folder: str | Path = ".", assignment: st
     if not modules:
         raise RuntimeError(f"this kernel defines none of the functions of {', '.join(declared.modules)}; pass the "
                            "module to check, e.g. grader.check(\"backpropagation\")")
-    result = CheckReport(_grade(sources, modules, declared, Path(folder), data_root, sandbox), modules, len(sources))
+    result = CheckReport(_grade(sources, modules, declared, Path(folder), data_root, sandbox, assignment), modules,
+                         len(sources))
     if show:
         from IPython.display import display
 
@@ -122,12 +123,10 @@ def defined_modules(sources: list[tuple[int, str]], assignment: Assignment) -> l
 
 
 def _grade(sources: list[tuple[int, str]], modules: list[str], assignment: Assignment, folder: Path,
-           data_root: str | Path | None, sandbox: str) -> Report:
+           data_root: str | Path | None, sandbox: str, name: str | None) -> Report:
     from .checks.rubric import load_rubric
-    from .data.locations import resolve_data_root
-    from .options import GradingSetup
-    from .pipeline import grade
-    from .sandbox.host import choose_sandbox
+    from .options import GradingOptions
+    from .pipeline import grade_one
     from .submission.notebooks import convert_sources
 
     with tempfile.TemporaryDirectory(prefix="autograde-kernel-") as scratch:
@@ -137,17 +136,13 @@ def _grade(sources: list[tuple[int, str]], modules: list[str], assignment: Assig
         for module in modules:
             (submission / f"{module}.py").write_text(conversion.source, encoding="utf-8")
         available = set(modules) | _copy_other_modules(folder, submission, assignment, modules)
-        rubric = load_rubric(assignment.rubric_path)
         graded = {spec.key for spec in assignment.callables.values() if spec.module in modules}
         callables = {spec.key for spec in assignment.callables.values() if spec.module in available}
-        chosen = [spec.name for spec in rubric.checks if not spec.check.grades or
-                  (set(spec.check.grades) & graded and set(spec.check.grades) <= callables)]
-        root = Path(data_root) if data_root else resolve_data_root(None)  # $CIFAR_ROOT, or --download's cache
-        skipped = {} if root else {spec.name: "no data folder was given (grader.check(data_root=...))"
-                                   for spec in rubric.checks if spec.check.needs_data}
-        setup = GradingSetup(device="auto", data_root=root, skipped=skipped, assignment=assignment,
-                             sandbox=choose_sandbox(sandbox))
-        report = grade(submission, rubric.only(*chosen), options=setup, notes=conversion.notes)
+        chosen = tuple(spec.name for spec in load_rubric(assignment.rubric_path).checks if not spec.check.grades or
+                       (set(spec.check.grades) & graded and set(spec.check.grades) <= callables))
+        options = GradingOptions(assignment=name, data_root=str(data_root) if data_root else None, sandbox=sandbox,
+                                 checks=chosen)
+        report = grade_one(submission, options, assignment=assignment, notes=conversion.notes).report
     return _without_absent_modules(report, set(assignment.modules) - available)
 
 

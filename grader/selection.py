@@ -45,6 +45,11 @@ def prepare(options: GradingOptions, assignment: Assignment, *,
     return rubric, setup
 
 
+def sandbox_for(options: GradingOptions) -> str:
+    """The sandbox the grading runs student code in: ``--sandbox``, or for "auto" the Linux one where it can run."""
+    return choose_sandbox(options.sandbox)
+
+
 def chosen_rubric(options: GradingOptions, assignment: Assignment) -> Rubric:
     """The rubric (``--rubric`` or the assignment's own) restricted to ``--only``/``--checks``, with ``--seed``."""
     from .checks.rubric import load_rubric

@@ -9,11 +9,11 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from grader import pipeline
+from grader.checks import run as check_run
 from grader.cli import run
 from grader.commands import EXIT_BAD_INPUT, EXIT_GRADER_FAILED
 from grader.commands.grade import check_main, grade_main
-from grader.options import GradingOptions
+from grader.options import GradingOptions, GradingSetup
 from grader.report.feedback import feedback as feedback_of
 from grader.report.formats import FORMATS
 from grader.submission.folder import SubmissionError, locate
@@ -96,7 +96,7 @@ def test_grading_is_deterministic(tmp_path):
     folder = write_submission(tmp_path / "s", (("backpropagation", "delta = 2 * (y_pred - y_true)",
                                                 "delta = 2 * (y_pred - y_true) / y_pred.shape[1]"),))
     rubric = rubric_for("backpropagation_one_sample", "backpropagation_mini_batch", "train_manual_update")
-    first, second = pipeline.grade(folder, rubric), grade(folder, rubric)  # a fresh fork server, a used one
+    first, second = check_run.grade(folder, rubric, options=GradingSetup()), grade(folder, rubric)  # fresh, used
     assert [(r.score, feedback_of(r)) for r in first.results] == [(r.score, feedback_of(r)) for r in second.results]
     assert not (folder / "__pycache__").exists(), "nothing is written into the submission folder"
 
@@ -105,7 +105,7 @@ def test_grader_failure_writes_a_fail_closed_report(tmp_path, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("grader bug")
 
-    monkeypatch.setattr(pipeline, "grade", broken)
+    monkeypatch.setattr(check_run, "grade", broken)
     path = tmp_path / "results.json"
     assert grade_main(submission=str(REFERENCE), outputs={"json": str(path)},
                       options=SKIP_ACCURACY) == EXIT_GRADER_FAILED

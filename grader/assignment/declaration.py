@@ -173,11 +173,6 @@ class Assignment:
     def graded(self) -> list[Callable]:
         return [c for c in self.callables.values() if not c.given]
 
-    def names_by_module(self) -> dict[str, list[str]]:
-        """The names (and aliases) of each module's callables: what the worker is asked to describe."""
-        return {module: [n for c in self.callables.values() if c.module == module for n in (c.name, *c.aliases)]
-                for module in self.modules}
-
     def display_names(self) -> dict[str, str]:
         """Each declared callable's name, by key (what check titles and messages call it)."""
         return {key: spec.name for key, spec in self.callables.items()}

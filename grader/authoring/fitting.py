@@ -14,14 +14,16 @@ import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..assignment.declaration import parse
-from ..checks.rubric import Rubric, load_rubric
+from ..assignment.declaration import DEFAULT_NAME, PACKAGED, parse
+from ..checks.rubric import load_rubric
 from ..report.results import Report
 from .declare import Draft
 from .verify import Grader
 from .write import applicable_checks
 
 MINI_BATCH, ONE_SAMPLE = "backpropagation_mini_batch", "backpropagation_one_sample"
+DEFAULT_RUBRIC = PACKAGED / DEFAULT_NAME / "rubric.toml"
+"""The rubric ``new`` writes from: the checks the solution is graded with here."""
 
 
 @dataclass
@@ -68,17 +70,17 @@ def _with(draft: Draft, **network: object) -> Draft:
 
 def _grade(draft: Draft, solution: Path, sandbox: str, only: tuple[str, ...] = ()) -> Report:
     assignment = parse(draft.raw(provisional=True), Path(solution))  # a TODO's guess, as the probe runs it
-    grader = Grader(assignment, _rubric(draft, only), sandbox)
+    grader = Grader(assignment, DEFAULT_RUBRIC, sandbox, _checks(draft, only))
     try:
         return grader(Path(solution))
     finally:
         grader.close()
 
 
-def _rubric(draft: Draft, only: tuple[str, ...]) -> Rubric:
+def _checks(draft: Draft, only: tuple[str, ...]) -> tuple[str, ...]:
+    rubric = load_rubric(DEFAULT_RUBRIC)
     names = [n for n in applicable_checks(draft) if not only or n in only]
-    rubric = load_rubric()
-    return rubric.only(*(n for n in names if not rubric.spec(n).check.needs_data))
+    return tuple(n for n in names if not rubric.spec(n).check.needs_data)
 
 
 def _failed(report: Report, check: str) -> bool:

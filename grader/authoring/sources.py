@@ -38,9 +38,6 @@ class Module:
         """Its top-level functions and classes by name (the last definition of a name wins, as in Jupyter)."""
         return {node.name: node for node in self.tree.body if isinstance(node, (ast.FunctionDef, ast.ClassDef))}
 
-    def segment(self, node: ast.AST) -> str:
-        return ast.get_source_segment(self.text, node) or ast.unparse(node)
-
     def imported(self, name: str) -> tuple[Module, ast.stmt] | None:
         """Where ``name``, imported with ``from M import name``, is defined (a def, a class or ``name = ...``), read
         from M's source (a file beside this one, or an installed pure-Python module) without running anything."""

@@ -17,13 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..assignment.declaration import Assignment
-from ..checks.rubric import Rubric
+from ..checks.rubric import load_rubric
 from ..kinds import FailureKind
-from ..options import GradingSetup
-from ..pipeline import grade
+from ..options import GradingOptions
+from ..pipeline import grade_one
 from ..report.results import Report, ids_in
-from ..sandbox.host import choose_sandbox
 from ..sandbox.zygote import Zygote
+from ..selection import sandbox_for
 from .mutants import Mutant, mutants
 
 if sys.version_info >= (3, 11):
@@ -67,15 +67,21 @@ class MutantRow:
 
 
 class Grader:
-    """Gradings of folders with one declaration, through one fork server."""
+    """Gradings of folders with one declaration and one rubric file (its CPU-stage checks, or ``checks``), each by
+    :func:`grader.pipeline.grade_one`, through one fork server."""
 
-    def __init__(self, assignment: Assignment, rubric: Rubric, sandbox: str):
-        self.setup = GradingSetup(assignment=assignment, sandbox=choose_sandbox(sandbox))
-        self.rubric = rubric.only(*(s.name for s in rubric.checks if not s.check.needs_data))
-        self.zygote = Zygote() if self.setup.sandbox == "linux" else None
+    def __init__(self, assignment: Assignment, rubric: Path, sandbox: str, checks: tuple[str, ...] = ()):
+        self.assignment = assignment
+        loaded = load_rubric(rubric)
+        self.rubric = loaded.only(*(checks or [s.name for s in loaded.checks if not s.check.needs_data]))
+        self.options = GradingOptions(rubric=str(rubric), sandbox=sandbox,
+                                      checks=tuple(s.name for s in self.rubric.checks))
+        self.zygote = Zygote() if sandbox_for(self.options) == "linux" else None
 
-    def __call__(self, folder: Path, rubric: Rubric | None = None) -> Report:
-        return grade(folder, rubric or self.rubric, options=self.setup, zygote=self.zygote)
+    def __call__(self, folder: Path, *, seed: int | None = None, checks: tuple[str, ...] = ()) -> Report:
+        """``folder`` graded (at ``seed``; only ``checks``, when given); a grading that failed is its report too."""
+        options = self.options.but(seed=seed, **({"checks": checks} if checks else {}))
+        return grade_one(folder, options, assignment=self.assignment, zygote=self.zygote).report
 
     def close(self) -> None:
         if self.zygote is not None:
@@ -121,7 +127,7 @@ def _literal(source: str) -> bool:
 def solution_step(run: Grader, solution: Path, seeds: tuple[int, ...]) -> Step:
     started, lines, passed = time.monotonic(), [], True
     for seed in seeds:
-        report = run(solution, dataclasses.replace(run.rubric, seed=seed))
+        report = run(solution, seed=seed)
         short = [f"{r.name} {r.score:g}/{r.max_score:g}" for r in report.results if r.score < r.max_score]
         passed &= not short
         lines.append(f"seed {seed}: {report.score:g}/{report.max_score:g}"
@@ -148,8 +154,8 @@ def mutant_rows(run: Grader, made: list[Mutant], progress: Callable[[str], None]
     rows = []
     for mutant in made:
         key = mutant.mutation.key
-        names = [s.name for s in run.rubric.checks if key in s.check.grades and s.settings.points > 0]
-        report = run(mutant.folder, run.rubric.only(*names))
+        names = tuple(s.name for s in run.rubric.checks if key in s.check.grades and s.settings.points > 0)
+        report = run(mutant.folder, checks=names) if names else Report(str(mutant.folder), [])
         lost = sum(r.max_score - r.score for r in report.results)
         rows.append(MutantRow(mutant.mutation.id, mutant.name, mutant.mutation.description, ", ".join(names),
                               lost > 1e-9, round(lost, 4), tuple(ids_in(p for r in report.results for p in r.parts)),

@@ -49,7 +49,7 @@ def thread_environment(processes: int) -> dict[str, str]:
     with 2 processes on 2 cores)."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     threads = str(max(1, cores // max(1, processes)))
-    environment = dict(os.environ)
+    environment = {**os.environ, "PYTHONHASHSEED": "0"}  # each process forks its fork server (see grader.cli)
     for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
         environment.setdefault(name, environment.get("OMP_NUM_THREADS", threads))
     return environment
@@ -156,7 +156,7 @@ class GraderPool:
     def __enter__(self) -> GraderPool:
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, *_exc: object) -> None:
         self.close()
 
 

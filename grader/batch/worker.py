@@ -14,19 +14,17 @@ import os
 import sys
 import tempfile
 import time
-import traceback
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..options import GradingOptions, GradingSetup
-from ..report.failure import failed_report
-from ..sandbox.zygote import Zygote
-from ..submission.folder import SubmissionError, locate
+from ..assignment.declaration import Assignment, load_assignment
+from ..options import GradingOptions
+from ..pipeline import GRADED, GRADER_FAILED, UNUSABLE, grade_one
 from .entries import Entry, EntryError, unpack
 from .gradebook import PARTIAL, Answer
 
 if TYPE_CHECKING:
-    from ..checks.rubric import Rubric
+    from ..sandbox.zygote import Zygote
 
 
 def main() -> None:
@@ -34,46 +32,43 @@ def main() -> None:
     os.dup2(2, 1)  # stray prints (ours or a library's) go to the log, never into the answers
     settings = json.loads(sys.stdin.readline())
     options = GradingOptions.from_dict(settings["options"])
-    zygote = Zygote() if options.sandbox == "linux" else None
+    assignment = load_assignment(options.assignment)
+    zygote = _fork_server() if options.sandbox == "linux" else None
     try:
-        rubric, setup = _prepare(options, settings["hidden"])
         for line in sys.stdin:
             task = json.loads(line)
-            answers.write(json.dumps(grade_entry(Entry(task["name"], Path(task["path"])), rubric, setup,
-                                                 zygote)) + "\n")
+            answers.write(json.dumps(grade_entry(Entry(task["name"], Path(task["path"])), options, assignment,
+                                                 settings["hidden"], zygote)) + "\n")
     finally:
         if zygote is not None:
             zygote.close()
 
 
-def _prepare(options: GradingOptions, hidden: list[str]) -> tuple[Rubric, GradingSetup]:
-    """The rubric and setup every submission of this process is graded with (the batch validated them first)."""
-    from ..assignment.declaration import load_assignment
-    from ..selection import prepare
+def _fork_server() -> Zygote:
+    from ..sandbox.zygote import Zygote
 
-    return prepare(options, load_assignment(options.assignment), hidden=hidden)
+    return Zygote()
 
 
-def grade_entry(entry: Entry, rubric: Rubric, options: GradingSetup, zygote: Zygote | None) -> Answer:
+def grade_entry(entry: Entry, options: GradingOptions, assignment: Assignment, hidden: list[str],
+                zygote: Zygote | None) -> Answer:
     """One entry's answer: status "ok" with its report ("partial" when some of its points were not graded, e.g.
     the accuracy stage without data), or why it could not be graded (and a zero report)."""
-    from ..pipeline import grade
-
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="autograde-entry-") as workdir:
         try:
-            located = locate(unpack(entry, Path(workdir) / "unpacked"), options.assignment)
-            report = grade(located.folder, rubric, options=options, zygote=zygote, notes=located.notes)
-            report.submission = entry.name
-            status = "ok" if report.final else PARTIAL
-        except (EntryError, SubmissionError) as error:
-            report, status = None, f"malformed upload: {error}"
-        except Exception:
-            details = traceback.format_exc()
-            print(f"grading {entry.name} failed:\n{details}", file=sys.stderr)
-            checks = [(s.name, s.title_for(options.assignment.display_names()), s.points) for s in rubric.checks]
-            report, status = failed_report(entry.name, checks, details), "grader error: see the log"
-    return {"name": entry.name, "status": status, "report": report.to_dict() if report else None,
+            folder = unpack(entry, Path(workdir) / "unpacked")
+        except EntryError as error:
+            return {"name": entry.name, "status": f"malformed upload: {error}", "report": None,
+                    "seconds": time.monotonic() - started}
+        graded = grade_one(folder, options, assignment=assignment, zygote=zygote, hidden=hidden)
+    graded.report.submission = entry.name
+    if graded.outcome == GRADER_FAILED:
+        print(f"grading {entry.name} failed:\n{graded.error}", file=sys.stderr)
+    status = {GRADED: "ok" if graded.report.final else PARTIAL, UNUSABLE: f"malformed upload: {graded.error}"}.get(
+        graded.outcome, "grader error: see the log")
+    return {"name": entry.name, "status": status,
+            "report": graded.report.to_dict() if graded.outcome != UNUSABLE else None,
             "seconds": time.monotonic() - started}
 
 

@@ -35,7 +35,6 @@ from .search import find_failure
 PARAMETER_LIMIT = 1e-9
 """Relative difference allowed between the student's parameters and torch.optim.SGD's (float64)."""
 HYPERPARAMETERS = ("lr", "momentum", "weight_decay")
-HISTORY_KEYS = ("train_loss", "train_acc", "val_loss", "val_acc")
 
 
 @dataclass(frozen=True)

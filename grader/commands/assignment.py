@@ -97,7 +97,7 @@ def verify_main(*, assignment: str, solution: str, template: str | None = None, 
         graded = load_rubric(rubric or declared.rubric_path)
     except (AssignmentError, RubricError) as error:
         return _bad(str(error))
-    run = verify.Grader(declared, graded, sandbox)
+    run = verify.Grader(declared, Path(rubric) if rubric else declared.rubric_path, sandbox)
     steps: list[verify.Step] = []
     rows: list[verify.MutantRow] = []
     steps.append(verify.todo_step(declared.folder / DECLARATION))

@@ -28,8 +28,7 @@ from ..report.formats import write_reports
 from ..report.leaderboard import leaderboard_csv
 from ..report.results import CheckResult, Part, Report, points
 from ..report.write import write_atomic
-from ..sandbox.host import choose_sandbox
-from ..selection import InputError, data_folder, prepare
+from ..selection import InputError, data_folder, prepare, sandbox_for
 from . import EXIT_BAD_INPUT, EXIT_OK
 
 ENTRY_FILES = {"json": "results.json", "markdown": "report.md", "text": "report.txt", "html": "report.html"}
@@ -151,7 +150,7 @@ def _resolved(options: GradingOptions, assignment: Assignment) -> GradingOptions
         raise InputError(f"rubric file {str(rubric)!r} does not exist (omit --rubric for the default)")
     data = data_folder(options)
     return options.but(rubric=str(rubric.resolve()), data_root=str(data) if data else None, download=False,
-                       sandbox=choose_sandbox(options.sandbox), assignment=str(resolve(options.assignment)))
+                       sandbox=sandbox_for(options), assignment=str(resolve(options.assignment)))
 
 
 def _settings(options: GradingOptions, submissions: str, out: str) -> dict[str, Any]:
@@ -259,6 +258,6 @@ class Progress:
             print(f"[{self.done}/{self.total}] {name}: {score} {answer['status']} ({answer.get('seconds', 0):.1f} s)",
                   file=self.stream, flush=True)
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, *_exc: object) -> None:
         if self.bar is not None:
             self.bar.close()

@@ -91,7 +91,7 @@ class _Recording:
         _state.update(recording=True, autograd_calls=0, optimizers=0)
         return self
 
-    def __exit__(self, *exc: object) -> Literal[False]:
+    def __exit__(self, *_exc: object) -> Literal[False]:
         _state["recording"] = False
         self.autograd_calls, self.optimizers = _state["autograd_calls"], _state["optimizers"]
         return False

@@ -359,7 +359,7 @@ class Host:
     def __enter__(self) -> Host:
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, *_exc: object) -> None:
         self.close()
 
     # ------------------------------------------------------------ the worker

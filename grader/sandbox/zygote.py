@@ -322,7 +322,7 @@ class Zygote:
     def __enter__(self) -> Zygote:
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, *_exc: object) -> None:
         self.close()
 
 

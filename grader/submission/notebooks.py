@@ -490,7 +490,7 @@ def _exec_within(code: CodeType, namespace: dict[str, Any], seconds: float) -> N
         exec(code, namespace)
         return
 
-    def too_slow(signum: int, frame: FrameType | None) -> None:
+    def too_slow(_signum: int, frame: FrameType | None) -> None:
         raise _TooSlow()
 
     previous = signal.signal(signal.SIGALRM, too_slow)

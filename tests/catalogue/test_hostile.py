@@ -162,7 +162,7 @@ def test_forged_results_file_and_forged_output(tmp_path):
 def test_cannot_write_grader_files_or_site_packages(tmp_path):
     import site
 
-    source = Path(grader.__file__).parent / "pipeline.py"
+    source = Path(grader.__file__).parent / "checks" / "run.py"
     before = hashlib.sha256(source.read_bytes()).hexdigest()
     targets = [str(source), os.path.join(site.getsitepackages()[0], "zz_autograde_evil.pth")]
     attack = f"for target in {targets!r}:\n    try:\n" \

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from grader import pipeline
+from grader.checks import run
 from grader.checks.rubric import Rubric, load_rubric
 from grader.options import GradingSetup
 from grader.report.results import Report
@@ -42,13 +42,13 @@ _shared_fork_server: Zygote | None = None
 
 
 def grade(submission: Path, rubric: Rubric, *, options: GradingSetup | None = None) -> Report:
-    """pipeline.grade through one fork server for the whole session. The fork server holds nothing of any
+    """grader.checks.run.grade through one fork server for the whole session. The fork server holds nothing of any
     submission (each grading forks fresh workers, as a batch does), and sharing it saves the ~9 s that starting
     one (a new interpreter importing torch) adds to every grading."""
     global _shared_fork_server
     if _shared_fork_server is None:
         _shared_fork_server = Zygote()
-    return pipeline.grade(submission, rubric, options=options, zygote=_shared_fork_server)
+    return run.grade(submission, rubric, options=options or GradingSetup(), zygote=_shared_fork_server)
 
 
 def close_fork_server() -> None:
