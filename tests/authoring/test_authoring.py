@@ -50,6 +50,7 @@ def _callables(raw: dict) -> dict:
             for key, table in raw["callables"].items()}
 
 
+@pytest.mark.slow
 def test_new_declares_2023_as_the_shipped_declaration(declared_2023: Path) -> None:
     new = tomllib.loads((declared_2023 / "assignment.toml").read_text())
     shipped = tomllib.loads((load_assignment("inf265-2023").folder / "assignment.toml").read_text())
@@ -62,6 +63,7 @@ def test_new_declares_2023_as_the_shipped_declaration(declared_2023: Path) -> No
     assert "# TODO" not in (declared_2023 / "assignment.toml").read_text()
 
 
+@pytest.mark.slow
 def test_new_shows_differences_instead_of_overwriting(declared_2023: Path, template_2023: Path,
                                                       capsys: pytest.CaptureFixture[str]) -> None:
     declaration = declared_2023 / "assignment.toml"
@@ -77,6 +79,7 @@ def test_new_shows_differences_instead_of_overwriting(declared_2023: Path, templ
         declaration.write_text(edited.replace('split_seed = 124', 'split_seed = 123'))
 
 
+@pytest.mark.slow
 def test_verify_proves_the_2023_declaration(declared_2023: Path, template_2023: Path, tmp_path: Path) -> None:
     summary = tmp_path / "verify.json"
     assert run(["assignment", "verify", str(declared_2023), "--solution", str(REFERENCE_2023), "--template",
@@ -88,6 +91,7 @@ def test_verify_proves_the_2023_declaration(declared_2023: Path, template_2023: 
     assert len(named) >= 15 and all(row["expected"] in row["diagnosed"] for row in named)
 
 
+@pytest.mark.slow
 def test_a_made_up_year_needs_only_its_todo_lines(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     solution = YEAR_2027
     template = stubbed(solution, tmp_path / "template", GRADED_2027)
@@ -116,6 +120,7 @@ def test_a_made_up_year_needs_only_its_todo_lines(tmp_path: Path, capsys: pytest
                                   "passed": True}
 
 
+@pytest.mark.slow
 def test_verify_fails_on_todo_lines_never_answered(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Every other step passes, yet a TODO line left as `new` wrote it fails verify, named with its line."""
     out = tmp_path / "declared"
@@ -130,6 +135,7 @@ def test_verify_fails_on_todo_lines_never_answered(tmp_path: Path, capsys: pytes
     assert "PASS  the solution earns full marks" in printed
 
 
+@pytest.mark.slow
 def test_new_resolves_defaults_that_given_code_computes(tmp_path: Path) -> None:
     """The default template's load_cifar defaults are VAL_FRACTION and SEED, computed in grader/given.py: `new`
     writes their values (what the imported solution holds), and no TODO."""
@@ -144,6 +150,7 @@ def test_new_resolves_defaults_that_given_code_computes(tmp_path: Path) -> None:
     assert "never calls torch.set_default_dtype" in text
 
 
+@pytest.mark.slow
 def test_verify_fails_a_declaration_that_misses_a_mutant(declared_2023: Path, template_2023: Path,
                                                          tmp_path: Path) -> None:
     """A rubric that gives train nothing cannot catch train's mutants: verify says so and exits 1."""
@@ -195,6 +202,7 @@ def test_a_template_stub_is_recognised(tmp_path: Path, monkeypatch: pytest.Monke
     assert is_stub(stubs_module.stub) and is_stub(stubs_module.documented) and not is_stub(stubs_module.real)
 
 
+@pytest.mark.slow
 def test_verify_calibrates_on_the_solutions_own_trainings(tmp_path: Path) -> None:
     """With data, verify trains the solution --runs times per function, as the accuracy stage does (small data
     here, 3 epochs: the spread is too wide for a threshold, and verify says so rather than writing one)."""

@@ -73,6 +73,7 @@ def test_os_exit_during_a_check(tmp_path, golden):
     assert results["train"].passed, "a fresh worker grades the rest"
 
 
+@pytest.mark.slow
 def test_endless_loop_costs_its_call_budget_not_the_check_limit(tmp_path, golden):
     entry = hostile.ENDLESS_LOOP
     results = graded(tmp_path, entry.patches, "backpropagation_one_sample", "train", check_seconds=120, golden=golden,
@@ -84,6 +85,7 @@ def test_endless_loop_costs_its_call_budget_not_the_check_limit(tmp_path, golden
     assert results["train"].passed
 
 
+@pytest.mark.slow
 def test_a_sleeping_call_ends_at_its_wall_ceiling_after_one_retry(tmp_path):
     started = time.monotonic()
     results = graded(tmp_path, hostile_backprop("import time\ntime.sleep(600)"), "backpropagation_one_sample",
