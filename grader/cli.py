@@ -177,6 +177,9 @@ def _add_assignment(commands: Subcommands) -> None:
     verify.add_argument("--rubric", metavar="FILE", help="default: the declaration's own rubric")
     verify.add_argument("--seeds", type=int, nargs="+", default=(), metavar="N",
                         help="seeds the solution is graded at (default: the rubric's and the next two)")
+    verify.add_argument("--min-points", type=float, default=1.0, metavar="P",
+                        help="the fewest CPU-stage points the solution must be graded on (default 1): a "
+                             "declaration that grades less fails")
     verify.add_argument("--data-root", metavar="DIR", help="the CIFAR-10 data: calibrate the accuracy thresholds")
     verify.add_argument("--device", default="cpu", help="where the calibration trains (cpu, cuda)")
     verify.add_argument("--runs", type=int, default=20, help="trainings of the solution for the calibration")
@@ -233,7 +236,8 @@ def _run_assignment(args: argparse.Namespace) -> int:
     if args.step == "verify":
         return verify_main(assignment=args.assignment, solution=args.solution, template=args.template,
                            rubric=args.rubric, seeds=tuple(args.seeds), data_root=args.data_root, device=args.device,
-                           runs=args.runs, sandbox=args.sandbox, out=args.out)
+                           runs=args.runs, sandbox=args.sandbox, out=args.out,
+                           min_points=args.min_points)
     return new_main(name=args.name, solution=args.solution, template=args.template, out=args.out,
                     force=args.force, sandbox=args.sandbox)
 

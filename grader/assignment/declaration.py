@@ -331,6 +331,10 @@ def _spec(cls: type[Spec], table: dict[str, Any], where: str) -> Spec:
     if isinstance(spec, NetworkSpec) and not all(len(w) >= 2 and all(isinstance(n, int) and n >= 1 for n in w)
                                                  for w in spec.template_widths):
         raise AssignmentError(f"{where} template_widths must be a list of networks' widths, e.g. [[2, 3, 2]]")
+    if isinstance(spec, MLPSpec) and not (len(spec.sizes) >= 2 and all(isinstance(n, int) and n >= 1
+                                                                       for n in spec.sizes)):
+        raise AssignmentError(f"{where} sizes must be the MLP's widths from input to output, at least two, "
+                              f"e.g. [3072, 512, 2]; got {list(spec.sizes)}")
     return spec
 
 

@@ -150,8 +150,7 @@ def draft(name: str, solution: dict[str, Module], template: dict[str, Module] | 
     result.helpers = helper_modules(solution)
     result.data = data_spec(callables.get("load_cifar"), solution, every)
     result.network = network_spec(callables.get("network"), every)
-    mlp = callables.get("mlp")
-    result.mlp = {"sizes": mlp_sizes(mlp.node)} if mlp and mlp.node else {}
+    result.mlp = _mlp_table(callables.get("mlp"))
     missing = [key for key in NAMES if key not in callables and key != "grad_check"]
     result.notes += [f"no {key} found in the solution: not graded" for key in missing]
     return result
@@ -524,6 +523,13 @@ def _built_widths(class_name: str, modules: list[Module]) -> list[str]:
                 if isinstance(n, ast.Call) and _name(n.func) == class_name and n.args:
                     found.append(ast.unparse(n.args[0]))
     return found
+
+
+def _mlp_table(mlp: Declared | None) -> dict[str, object]:
+    """[mlp]: the widths of the ``nn.Linear`` layers the solution's class builds, where they are literal numbers
+    (else empty: the probe reads them from the built model)."""
+    sizes = mlp_sizes(mlp.node) if mlp and mlp.node else []
+    return {"sizes": sizes} if len(sizes) >= 2 else {}
 
 
 def mlp_sizes(node: Definition) -> list[int]:

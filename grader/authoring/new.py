@@ -38,8 +38,12 @@ def declare_assignment(name: str, solution: Path, template: Path | None = None, 
     for key, returns in found.returns.items():
         draft.callables[key].returns = returns
         draft.callables[key].returned = f"returned {found.shown[key]} on a 2-epoch problem"
-    if found.mlp_sizes:
+    if len(found.mlp_sizes) >= 2:
         draft.mlp = {"sizes": found.mlp_sizes}
+    elif "mlp" in draft.callables and not draft.mlp:
+        draft.callables["mlp"].notes.append(
+            f"TODO write [mlp] sizes = [input, hidden..., output]: neither {draft.callables['mlp'].name}'s source "
+            "nor the model it built showed the widths of its linear layers (the packaged widths stand in)")
     declare.resolve_defaults(draft, found.defaults)
     parse(draft.raw(), Path(solution))
     fitted = fit_to_solution(draft, Path(solution), sandbox=sandbox)

@@ -101,7 +101,8 @@ def _module_source(dotted: str, beside: Path) -> Module | None:
 
 def read_folder(folder: Path) -> dict[str, Module]:
     """Every module of ``folder`` (notebooks and .py files, helpers left out), by module name; a notebook and a .py
-    file of the same module: the notebook. SourceError when there is none."""
+    file of the same module: the notebook, unless the notebook imports that .py (then the .py). SourceError when
+    there is none."""
     folder = Path(folder)
     if not folder.is_dir():
         raise SourceError(f"no such folder: {folder}")
@@ -114,10 +115,20 @@ def read_folder(folder: Path) -> dict[str, Module]:
             tree = ast.parse(text)
         except SyntaxError as error:
             raise SourceError(f"{path} does not parse: {error}") from None
-        modules[module_name(path)] = Module(module_name(path), path, text, tree)
+        name = module_name(path)
+        if name in modules and _imports(tree, modules[name].path.stem):
+            continue  # a notebook that runs the .py of its name: the .py is the module
+        modules[name] = Module(name, path, text, tree)
     if not modules:
         raise SourceError(f"{folder} holds no notebook or .py module of the assignment")
     return modules
+
+
+def _imports(tree: ast.Module, module: str) -> bool:
+    """The code imports ``module`` (``import module``, ``from module import ...``), at any depth."""
+    return any(isinstance(node, ast.Import) and any(a.name.split(".")[0] == module for a in node.names)
+               or isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").split(".")[0] == module
+               for node in ast.walk(tree))
 
 
 def module_name(path: Path) -> str:

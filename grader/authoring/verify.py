@@ -124,17 +124,26 @@ def _literal(source: str) -> bool:
     return True
 
 
-def solution_step(run: Grader, solution: Path, seeds: tuple[int, ...]) -> Step:
-    started, lines, passed = time.monotonic(), [], True
+def solution_step(run: Grader, solution: Path, seeds: tuple[int, ...], min_points: float = 1.0) -> tuple[Step, Report]:
+    """Step 1, and the solution's report at the first seed (what each mutant is measured against). Fails unless
+    every seed earns full marks on at least ``min_points`` points: a declaration that grades nothing proves
+    nothing."""
+    started, lines, passed, reports = time.monotonic(), [], True, []
     for seed in seeds:
         report = run(solution, seed=seed)
+        reports.append(report)
         short = [f"{r.name} {r.score:g}/{r.max_score:g}" for r in report.results if r.score < r.max_score]
         passed &= not short
         lines.append(f"seed {seed}: {report.score:g}/{report.max_score:g}"
                      + (f" (short: {', '.join(short)})" if short else ""))
         lines += [f"  {r.name}: {p.message.splitlines()[0] if p.message else p.label}" for r in report.results
                   for p in r.parts if not p.passed][:6]
-    return Step("the solution earns full marks", passed, time.monotonic() - started, lines)
+    graded = min(report.max_score for report in reports)
+    if graded < min_points:
+        passed = False
+        lines.append(f"only {graded:g} point(s) graded, fewer than --min-points {min_points:g}: the rubric's "
+                     "CPU-stage checks grade too little of the solution (see the notes assignment new wrote)")
+    return Step("the solution earns full marks", passed, time.monotonic() - started, lines), reports[0]
 
 
 def template_step(run: Grader, template: Path) -> Step:
@@ -150,25 +159,31 @@ def template_step(run: Grader, template: Path) -> Step:
                 time.monotonic() - started, lines)
 
 
-def mutant_rows(run: Grader, made: list[Mutant], progress: Callable[[str], None] = lambda _: None) -> list[MutantRow]:
+def mutant_rows(run: Grader, made: list[Mutant], baseline: Report, seed: int | None = None,
+                progress: Callable[[str], None] = lambda _: None) -> list[MutantRow]:
+    """Each mutant graded on the checks of the function it changed that the solution passes (in ``baseline``, at
+    ``seed``): points lost there catch it; a check the solution fails too proves nothing and is left out."""
+    passing = {r.name for r in baseline.results if r.max_score > 0 and r.score >= r.max_score - 1e-9}
     rows = []
     for mutant in made:
         key = mutant.mutation.key
-        names = tuple(s.name for s in run.rubric.checks if key in s.check.grades and s.settings.points > 0)
-        report = run(mutant.folder, checks=names) if names else Report(str(mutant.folder), [])
+        names = tuple(s.name for s in run.rubric.checks if key in s.check.grades and s.settings.points > 0
+                      and s.name in passing)
+        report = run(mutant.folder, seed=seed, checks=names) if names else Report(str(mutant.folder), [])
         lost = sum(r.max_score - r.score for r in report.results)
-        rows.append(MutantRow(mutant.mutation.id, mutant.name, mutant.mutation.description, ", ".join(names),
-                              lost > 1e-9, round(lost, 4), tuple(ids_in(p for r in report.results for p in r.parts)),
-                              mutant.mutation.diagnosis))
+        rows.append(MutantRow(mutant.mutation.id, mutant.name, mutant.mutation.description,
+                              ", ".join(names) or "none the solution passes", lost > 1e-9, round(lost, 4),
+                              tuple(ids_in(p for r in report.results for p in r.parts)), mutant.mutation.diagnosis))
         progress(f"{mutant.mutation.id}: {'caught' if rows[-1].caught else 'MISSED'} ({lost:g} points)")
     return rows
 
 
-def mutant_step(run: Grader, solution: Path, assignment: Assignment,
+def mutant_step(run: Grader, solution: Path, assignment: Assignment, baseline: Report, seed: int | None = None,
                 progress: Callable[[str], None] = lambda _: None) -> tuple[Step, list[MutantRow]]:
+    """Step 3: every mutant of the solution caught (see :func:`mutant_rows`)."""
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="mutants-") as scratch:
-        rows = mutant_rows(run, mutants(solution, assignment, Path(scratch)), progress)
+        rows = mutant_rows(run, mutants(solution, assignment, Path(scratch)), baseline, seed, progress)
     caught = sum(r.caught for r in rows)
     named = [r for r in rows if r.expected]
     lines = [f"{caught} of {len(rows)} mutants caught (mutation score {caught / max(len(rows), 1):.0%}); "

@@ -79,17 +79,20 @@ def _bad(message: str) -> int:
 
 def verify_main(*, assignment: str, solution: str, template: str | None = None, rubric: str | None = None,
                 seeds: tuple[int, ...] = (), data_root: str | None = None, device: str = "cpu", runs: int = 20,
-                sandbox: str = "auto", out: str | None = None) -> int:
+                sandbox: str = "auto", out: str | None = None, min_points: float = 1.0) -> int:
     """Prove the declaration ``assignment`` (a packaged name, a folder or a file) on the solution: full marks at
-    several seeds, the template at 0, every mutant caught, and with ``data_root`` the accuracy thresholds
-    calibrated from ``runs`` trainings of the solution. Exit 1 when any of the first three fails; 2 for bad input."""
+    several seeds on at least ``min_points`` graded points, the template at 0, every mutant caught, and with
+    ``data_root`` the accuracy thresholds calibrated from ``runs`` trainings of the solution. Exit 1 when any of
+    the first three fails; 2 for bad input."""
     from ..authoring import verify
     from ..authoring.calibration import MINIMUM_RUNS
     from ..checks.rubric import RubricError, load_rubric
 
     problem = _bad_folders(solution, template, data_root) or (
         f"--runs must be at least {MINIMUM_RUNS} (a spread needs several trainings), got {runs}"
-        if data_root and runs < MINIMUM_RUNS else None)
+        if data_root and runs < MINIMUM_RUNS else None) or (
+        f"--min-points must be more than 0 (a proof on nothing proves nothing), got {min_points:g}"
+        if min_points <= 0 else None)
     if problem:
         return _bad(problem)
     try:
@@ -102,11 +105,13 @@ def verify_main(*, assignment: str, solution: str, template: str | None = None, 
     rows: list[verify.MutantRow] = []
     steps.append(verify.todo_step(declared.folder / DECLARATION))
     try:
-        steps.append(verify.solution_step(run, Path(solution), seeds or (graded.seed, graded.seed + 1,
-                                                                          graded.seed + 2)))
+        seeds = seeds or (graded.seed, graded.seed + 1, graded.seed + 2)
+        step, baseline = verify.solution_step(run, Path(solution), seeds, min_points)
+        steps.append(step)
         if template:
             steps.append(verify.template_step(run, Path(template)))
-        step, rows = verify.mutant_step(run, Path(solution), declared, progress=lambda line: print(f"  {line}"))
+        step, rows = verify.mutant_step(run, Path(solution), declared, baseline, seeds[0],
+                                        progress=lambda line: print(f"  {line}"))
         steps.append(step)
     finally:
         run.close()

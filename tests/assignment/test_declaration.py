@@ -112,6 +112,15 @@ def test_a_bad_assignment_is_refused_before_any_work(tmp_path, capsys):
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize("sizes", ["[]", "[3072]", "[3072, 0, 2]"])
+def test_an_mlp_without_two_widths_is_refused_with_an_example(tmp_path, sizes):
+    """Once a crash of the MLP check (an IndexError reported as the autograder's error): refused at load now."""
+    declaration = tmp_path / "assignment.toml"
+    declaration.write_text(f'modules = ["a"]\n[mlp]\nsizes = {sizes}\n')
+    with pytest.raises(AssignmentError, match=r"\[mlp\] sizes must be the MLP's widths .* e\.g\. \[3072, 512, 2\]"):
+        load_assignment(declaration)
+
+
 MADE_UP = '''
 name = "made-up-2025"
 title = "A made-up year: a smaller MLP on 16x16 images, training functions renamed"

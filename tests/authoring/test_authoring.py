@@ -6,13 +6,15 @@ import re
 import shutil
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from grader.assignment.declaration import load_assignment
 from grader.authoring.mutants import MUTATIONS, mutants
-from grader.authoring.verify import todo_step
+from grader.authoring.verify import mutant_rows, solution_step, todo_step
 from grader.cli import run
+from grader.report.results import CheckResult, Part, Report
 from grader.sandbox.graded import is_stub
 from tests.catalogue.inf265_2023 import REFERENCE_2023
 from tests.support.templates import MNIST_CELL, stubbed
@@ -171,6 +173,7 @@ def test_verify_fails_a_declaration_that_misses_a_mutant(declared_2023: Path, te
     ["assignment", "verify", "inf265", "--solution", "no/such/folder"],
     ["assignment", "verify", "inf265", "--solution", ".", "--data-root", ".", "--runs", "2"],
     ["assignment", "verify", "inf265", "--solution", ".", "--rubric", "no/such/rubric.toml"],
+    ["assignment", "verify", "inf265", "--solution", ".", "--min-points", "0"],
 ])
 def test_bad_input_exits_2_before_any_work(argv: list[str]) -> None:
     assert run(argv) == 2
@@ -281,3 +284,57 @@ def test_a_one_sample_solution_is_declared_from_what_it_passes_and_grades_a_clas
                                            json.loads((entry / "state.json").read_text())["report"]["results"]
                                            if r["max_score"]} for entry in gradebook.iterdir() if entry.is_dir()}
     assert shares["inf265-2023"] == shares[str(out)]
+
+
+class _Run:
+    """A stand-in for verify's Grader: a rubric of ``checks`` (name -> the callable it grades), each folder graded
+    as ``scores`` says (check name -> score out of 10)."""
+
+    def __init__(self, checks: dict[str, str], scores: dict[str, dict[str, float]]):
+        self.rubric = SimpleNamespace(checks=[SimpleNamespace(name=n, check=SimpleNamespace(grades=(key,)),
+                                                              settings=SimpleNamespace(points=10))
+                                              for n, key in checks.items()])
+        self.scores, self.calls = scores, []
+
+    def __call__(self, folder: Path, *, seed: int | None = None, checks: tuple[str, ...] = ()) -> Report:
+        self.calls.append((folder.name, seed, checks))
+        marks = self.scores[folder.name]
+        return Report(str(folder), [CheckResult(n, n, 10, (Part.ok("a", weight=s), Part.fail("b", "x", weight=10 - s)))
+                                    for n, s in marks.items() if not checks or n in checks])
+
+
+def test_a_mutant_counts_only_on_checks_the_solution_passes() -> None:
+    """A check the solution fails too cannot tell a mutant apart: it is not run, and the mutant is not caught."""
+    run = _Run({"backprop": "backpropagation", "train": "train"},
+               {"solution": {"backprop": 10, "train": 4}, "m1": {"backprop": 3, "train": 0},
+                "m2": {"backprop": 10, "train": 0}})
+    baseline = run(Path("solution"), seed=7)
+    made = [SimpleNamespace(name=key, folder=Path(name), mutation=SimpleNamespace(key=key, id=name, description="",
+                                                                                diagnosis=None))
+            for name, key in (("m1", "backpropagation"), ("m2", "train"))]
+    first, second = mutant_rows(run, made, baseline, seed=7)  # type: ignore[arg-type]
+    assert (first.caught, first.lost, first.checks) == (True, 7, "backprop")
+    assert (second.caught, second.checks) == (False, "none the solution passes")
+    assert run.calls[1:] == [("m1", 7, ("backprop",))]
+
+
+def test_verify_fails_a_solution_graded_on_too_few_points() -> None:
+    """Full marks on nothing (0/0: no check could run) is not a proof."""
+    step, _ = solution_step(_Run({}, {"solution": {}}), Path("solution"), (1, 2))  # type: ignore[arg-type]
+    assert not step.passed and "only 0 point(s) graded, fewer than --min-points 1" in step.lines[-1]
+    run = _Run({"backprop": "backpropagation"}, {"solution": {"backprop": 10}})
+    assert solution_step(run, Path("solution"), (1,), min_points=10)[0].passed  # type: ignore[arg-type]
+    assert not solution_step(run, Path("solution"), (1,), min_points=50)[0].passed  # type: ignore[arg-type]
+
+
+def test_a_notebook_that_imports_the_py_of_its_name_leaves_the_py_as_the_module(tmp_path: Path) -> None:
+    from grader.authoring.sources import read_folder
+
+    def notebook(*cells: str) -> str:
+        return json.dumps({"cells": [{"cell_type": "code", "source": c} for c in cells], "nbformat": 4})
+
+    (tmp_path / "layers.py").write_text("def affine_backward(dout, cache):\n    return dout\n")
+    (tmp_path / "layers.ipynb").write_text(notebook("from layers import affine_backward", "affine_backward(1, 2)"))
+    assert read_folder(tmp_path)["layers"].path.name == "layers.py"
+    (tmp_path / "layers.ipynb").write_text(notebook("def affine_backward(dout, cache):\n    return 2 * dout"))
+    assert read_folder(tmp_path)["layers"].path.name == "layers.ipynb"
