@@ -43,6 +43,8 @@ class Graded:
     """GRADED (any score), UNUSABLE (the upload holds no submission), BAD_INPUT (the grading was asked for
     wrongly), GRADER_FAILED (the grader's own bug: a fail-closed report)."""
     error: str = ""
+    sandbox: str = ""
+    """The sandbox student code ran in (or would have): "linux" or "portable", chosen once, in :func:`grade_one`."""
 
 
 def grade_one(submission: str | Path, options: GradingOptions, *, assignment: Assignment | None = None,
@@ -53,6 +55,15 @@ def grade_one(submission: str | Path, options: GradingOptions, *, assignment: As
     ``zygote``: a fork server to reuse, else one made and closed here; ``hidden``: more paths graded code must not
     read; ``notes``: for the student; ``checkpoint``: given the report as it stands before each check)."""
     options = options.but(sandbox=sandbox_for(options))
+    graded = _steps(submission, options, assignment, zygote, hidden, notes, progress, checkpoint)
+    graded.sandbox = options.sandbox
+    return graded
+
+
+def _steps(submission: str | Path, options: GradingOptions, assignment: Assignment | None, zygote: Zygote | None,
+           hidden: Iterable[str | Path], notes: Iterable[str], progress: Callable[[str], None],
+           checkpoint: Callable[[Report], None] | None) -> Graded:
+    """Steps 1 to 6 with the sandbox chosen."""
     try:
         declared = assignment or load_assignment(options.assignment)
     except AssignmentError as error:

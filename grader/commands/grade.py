@@ -18,7 +18,6 @@ from ..pipeline import BAD_INPUT, GRADED, UNUSABLE, Graded, grade_one
 from ..report.formats import write_reports
 from ..report.results import Report
 from ..report.terminal import render, timing_table
-from ..selection import sandbox_for
 from . import EXIT_BAD_INPUT, EXIT_GRADER_FAILED, EXIT_OK
 
 PORTABLE_NOTICE = ("autograde: portable sandbox: this is a self-check (your code runs in its own process, with time, "
@@ -33,11 +32,11 @@ def grade_main(*, submission: str, options: GradingOptions | None = None,
     path); return the exit status. ``student``: the report says what to do next rather than listing points."""
     options = options or GradingOptions()
     outputs = dict(outputs or {})
-    if sandbox_for(options) == "portable":
-        print(PORTABLE_NOTICE, file=sys.stderr)
     graded = grade_one(submission, options, hidden=[path for path in outputs.values() if path],
                        progress=progress_printer(options.verbose), checkpoint=_writer(outputs))
     _writer(outputs)(graded.report)
+    if graded.sandbox == "portable":
+        print(PORTABLE_NOTICE, file=sys.stderr)
     return _reported(graded, options, student, stream or sys.stdout)
 
 
