@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .interactive import CheckReport
 
-__version__ = "0.1.0"
+from .version import __version__
+
+__all__ = ["__version__", "check"]
 
 
 def check(module: str | None = None, **options: Any) -> CheckReport:

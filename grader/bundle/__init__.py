@@ -17,8 +17,6 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-import grader
-
 from ..assignment.declaration import DECLARATION, Assignment, load_assignment
 from .secrecy import Shared, shared_with
 
@@ -34,7 +32,7 @@ class BundleError(Exception):
 
 def checkout() -> Path:
     """The grader's source checkout (pyproject.toml next to the grader package); BundleError if there is none."""
-    root = Path(grader.__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     if not (root / "pyproject.toml").is_file() or not (root / "student_template").is_dir():
         raise BundleError(f"bundles are built from the grader's source checkout; {root} is not one (run autograde "
                           "bundle from a clone of the repository, installed with pip install -e .)")

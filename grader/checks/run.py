@@ -17,7 +17,6 @@ from typing import Any
 import hypothesis
 import torch
 
-from .. import __version__
 from ..assignment.binding import StudentParameter, binding_note
 from ..assignment.declaration import Assignment
 from ..data.cifar import DATA_HELP
@@ -28,6 +27,7 @@ from ..report.results import CheckResult, Part, Report, points
 from ..sandbox.host import Host, start_host
 from ..sandbox.zygote import Zygote
 from ..submission.folder import prepared
+from ..version import __version__
 from .base import Context, Skip
 from .rubric import CheckSpec, Rubric
 
