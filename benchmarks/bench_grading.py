@@ -31,8 +31,8 @@ from grader.checks.cases import expected_gradients, make_net_case
 from grader.checks.rubric import load_rubric
 from grader.checks.run import grade
 from grader.given import MLP_SIZES, MyNet
-from grader.kinds import FailureKind
 from grader.options import GradingSetup
+from grader.outcomes import FailureKind
 from grader.report.feedback import feedback
 from grader.sandbox import handlers
 from grader.sandbox.host import Host, binding_of, found_in

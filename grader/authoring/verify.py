@@ -18,8 +18,8 @@ from pathlib import Path
 
 from ..assignment.declaration import Assignment
 from ..checks.rubric import load_rubric
-from ..kinds import FailureKind
 from ..options import GradingOptions
+from ..outcomes import FailureKind
 from ..pipeline import grade_one
 from ..report.results import Report, ids_in
 from ..sandbox.zygote import Zygote

@@ -25,8 +25,8 @@ class _Answered(TypedDict):
 
 
 class Answer(_Answered, total=False):
-    """A batch grader process's answer for one entry (one JSON line; see :mod:`grader.batch.worker`); ``seconds``
-    is added by the pool when the process did not say."""
+    """A batch grader process's answer for one entry (one JSON line; see :mod:`grader.batch.grader_process`);
+    ``seconds`` is added by the pool when the process did not say."""
 
     seconds: float
 

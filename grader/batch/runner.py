@@ -39,7 +39,7 @@ class _Slot:
     buffer: bytearray = field(default_factory=bytearray)
 
 
-GRADER_PROCESS = (sys.executable, "-m", "grader.batch.worker")
+GRADER_PROCESS = (sys.executable, "-m", "grader.batch.grader_process")
 
 
 def thread_environment(processes: int) -> dict[str, str]:
@@ -56,7 +56,7 @@ def thread_environment(processes: int) -> dict[str, str]:
 
 
 class GraderPool:
-    """Up to ``workers`` grader processes (``command``, see :mod:`grader.batch.worker`), started on demand and
+    """Up to ``workers`` grader processes (``command``, see :mod:`grader.batch.grader_process`), started on demand and
     replaced when one dies or is killed."""
 
     def __init__(self, settings: dict[str, Any], workers: int, log: Path, command: tuple[str, ...] = GRADER_PROCESS,

@@ -17,7 +17,7 @@ import torch
 
 from ..assignment.declaration import Assignment
 from ..data.cifar import Arrays, DataError, channel_statistics, load_arrays, resized, split_indices
-from ..kinds import FailureKind
+from ..outcomes import FailureKind
 from ..report.results import CheckResult, Part
 from ..sandbox.reply import Failure
 from .base import Context, Skip, failed_call, not_checked

@@ -9,7 +9,7 @@ from typing import Any
 import torch
 from hypothesis import strategies as st
 
-from ..kinds import FailureKind
+from ..outcomes import FailureKind
 from ..report.results import Part
 from ..sandbox.reply import Failure
 from .base import CheckTimeUp, Context, Skip, failed_call, out_of_time

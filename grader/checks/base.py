@@ -11,7 +11,7 @@ from typing import Any, Protocol, TypeVar
 
 from ..assignment.binding import Binding
 from ..assignment.declaration import Assignment
-from ..kinds import FailureKind
+from ..outcomes import FailureKind
 from ..report.printed import shortened
 from ..report.results import Part
 from ..sandbox.channel import TAIL_BYTES

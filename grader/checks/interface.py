@@ -12,7 +12,7 @@ from typing import Any
 
 from ..assignment.binding import NO_DEFAULT, StudentParameter, described_signature, literal
 from ..assignment.declaration import Callable
-from ..kinds import FailureKind
+from ..outcomes import FailureKind
 from ..report.results import Part
 from .base import Context, failed_call
 from .registry import Check

@@ -21,7 +21,7 @@ from ..assignment.declaration import DataSpec
 from ..data.cifar import Arrays, decode
 from ..data.fixtures import Fixture, official_checksums_skipped, write_fixture
 from ..given import CLASSES
-from ..kinds import FailureKind
+from ..outcomes import FailureKind
 from ..report.results import Part
 from .base import CheckTimeUp, Context, failed_call, out_of_time, timed
 from .diagnosis import Diagnosis, diagnosed, misconception

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ..kinds import FailureKind
+from ..outcomes import FailureKind
 from ..report.results import Part
 from ..sandbox.reply import BackpropReply, Failure
 from .base import CheckTimeUp, Context, failed_call, not_checked, out_of_time

@@ -20,8 +20,8 @@ import torch
 from ..assignment.binding import StudentParameter, binding_note
 from ..assignment.declaration import Assignment
 from ..data.cifar import DATA_HELP
-from ..kinds import FailureKind
 from ..options import GradingSetup
+from ..outcomes import FailureKind
 from ..report import leaderboard
 from ..report.results import CheckResult, Part, Report, points
 from ..sandbox.host import Host, start_host

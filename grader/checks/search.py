@@ -18,7 +18,7 @@ from hypothesis.configuration import set_hypothesis_home_dir
 from hypothesis.strategies import SearchStrategy
 
 from ..data.locations import user_cache
-from ..kinds import FailureKind
+from ..outcomes import FailureKind
 from ..report.results import Part
 
 RETRY_KINDS = frozenset({FailureKind.WRONG, FailureKind.EXCEPTION})

@@ -19,7 +19,7 @@ import torch
 
 from ..assignment.binding import literal
 from ..assignment.declaration import Callable
-from ..kinds import FailureKind
+from ..outcomes import FailureKind
 from ..report.results import Part
 from ..sandbox.reply import TrainingReply
 from .base import CheckTimeUp, Context, failed_call, out_of_time

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..kinds import Status
+from ..outcomes import Status
 from .feedback import feedback
 from .results import Report
 

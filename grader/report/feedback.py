@@ -1,7 +1,7 @@
 """A check's student-visible text, rendered from its parts (shared by every text-based format)."""
 from __future__ import annotations
 
-from ..kinds import Status
+from ..outcomes import Status
 from .results import AUTOGRADER_ERROR, CheckResult, Part
 
 MARKS = {True: "[ok]", False: "[FAIL]"}

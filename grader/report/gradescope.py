@@ -5,7 +5,7 @@ import json
 import math
 from typing import Any
 
-from ..kinds import Status
+from ..outcomes import Status
 from .feedback import feedback
 from .printed import excerpt
 from .results import CheckResult, Report, ids_in, points

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import html
 
-from ..kinds import Status
+from ..outcomes import Status
 from .feedback import feedback
 from .printed import excerpt
 from .results import CheckResult, Report, points

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from ..kinds import Status
+from ..outcomes import Status
 from .results import AUTOGRADER_ERROR, CheckResult, Report, points
 
 

@@ -1,7 +1,7 @@
 """A Markdown summary, fit for $GITHUB_STEP_SUMMARY."""
 from __future__ import annotations
 
-from ..kinds import Status
+from ..outcomes import Status
 from .feedback import feedback
 from .results import Report, points
 

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from ..kinds import FailureKind, Status
+from ..outcomes import FailureKind, Status
 
 AUTOGRADER_ERROR = ("Autograder error: the grader failed while running this check. This is not your fault; "
                     "your instructor can see the details.")

@@ -1,7 +1,7 @@
 """The readable report printed to the terminal."""
 from __future__ import annotations
 
-from ..kinds import Status
+from ..outcomes import Status
 from .feedback import feedback, short
 from .printed import excerpt
 from .results import Report, points

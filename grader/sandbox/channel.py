@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from ..kinds import FailureKind
+from ..outcomes import FailureKind
 from ..report.printed import cut_marker
 from . import protocol
 from .cpu import CPUClock
@@ -60,6 +60,42 @@ class CPUWatch:
         if used is not None and used - self.start > self.limit:
             return Failure(FailureKind.TIMEOUT, f"used more than {_seconds(self.limit)} of CPU time", limit="cpu")
         return None
+
+
+@dataclass
+class CallWatch:
+    """The limits of one call while the grader waits for its reply: the wall-clock ``timeout``, the CPU budget
+    (``cpu``), and the worker's resident memory against ``rss_limit``, read every ``memory_every`` seconds. Both
+    channels' receive loops ask :meth:`breach` before each wait and wait at most :meth:`wait`."""
+
+    timeout: float
+    cpu: CPUWatch | None
+    rss_limit: int | None
+    rss_bytes: Callable[[], int]
+    memory_every: float
+    deadline: float = 0.0
+    next_memory_check: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.deadline = time.monotonic() + max(self.timeout, 0.01)
+
+    def breach(self) -> Failure | None:
+        """The first limit the call has passed (time, CPU, memory), or None while it may go on."""
+        now = time.monotonic()
+        if now >= self.deadline:
+            return timed_out(self.timeout)
+        over = self.cpu.exceeded(now) if self.cpu is not None else None
+        if over is not None:
+            return over
+        if self.rss_limit and now >= self.next_memory_check:
+            if self.rss_bytes() > self.rss_limit:
+                return over_memory(self.rss_limit)
+            self.next_memory_check = now + self.memory_every
+        return None
+
+    def wait(self, most: float) -> float:
+        """How long the next wait may block: ``most`` seconds, never past the deadline."""
+        return min(most, max(self.deadline - time.monotonic(), 0.001))
 
 
 class WorkerChannel(Protocol):
@@ -160,21 +196,10 @@ class Channel:
         """Pump bytes until the reply ``expected_id`` arrives; a Failure for anything else (``timeout`` seconds
         of wall time or ``cpu``'s budget of CPU time passed, memory, a flood, the worker's death)."""
         pending = unsent if unsent is not None else memoryview(b"")
-        deadline = time.monotonic() + max(timeout, 0.01)
-        next_memory_check = 0.0
-        while True:
-            now = time.monotonic()
-            if now >= deadline:
-                return timed_out(timeout)
-            over = cpu.exceeded(now) if cpu is not None else None
-            if over is not None:
-                return over
-            if self.rss_limit and now >= next_memory_check:
-                if self.rss_bytes() > self.rss_limit:
-                    return over_memory(self.rss_limit)
-                next_memory_check = now + 0.2
+        watch = CallWatch(timeout, cpu, self.rss_limit, self.rss_bytes, memory_every=0.2)
+        while (breach := watch.breach()) is None:
             readable, writable, _ = select.select([self.reply_fd, self.output_fd], [self.request_fd] if pending else [],
-                                                  [], min(CPU_CHECK_SECONDS, max(deadline - now, 0)))
+                                                  [], watch.wait(CPU_CHECK_SECONDS))
             if writable:
                 try:
                     pending = pending[os.write(self.request_fd, pending[:1 << 20]):]
@@ -188,6 +213,7 @@ class Channel:
                 answer = self._read_reply(expected_id, output)
                 if answer is not None:
                     return answer
+        return breach
 
     def _read_reply(self, expected_id: int | str, output: CappedOutput) -> dict[str, Any] | Failure | None:
         try:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from ..assignment.binding import Binding, BindingError, StudentParameter, bind, call_arguments
 from ..assignment.calls import callable_key, role_values
 from ..assignment.declaration import Assignment, load_assignment
-from ..kinds import FailureKind
+from ..outcomes import FailureKind
 from ..submission.folder import copy_submission
 from .channel import CappedOutput, Channel, CPUWatch, WorkerChannel
 from .cpu import CallBudget, CPUClock

@@ -15,13 +15,12 @@ import queue
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from ..kinds import FailureKind
+from ..outcomes import FailureKind
 from . import protocol
-from .channel import CPUWatch, output_flood, over_memory, timed_out
+from .channel import CallWatch, CPUWatch, output_flood
 from .reply import Failure
 
 if TYPE_CHECKING:
@@ -121,24 +120,15 @@ class PortableChannel:
                 unsent: memoryview | None = None, cpu: CPUWatch | None = None) -> dict[str, Any] | Failure:
         """The reply ``expected_id``, or a Failure (wall or CPU time, memory, flood, death, or a message not asked
         for)."""
-        deadline = time.monotonic() + max(timeout, 0.01)
-        next_memory_check = 0.0
+        watch = CallWatch(timeout, cpu, self.rss_limit, self.rss_bytes, memory_every=0.1)
         while True:
             self._drain(output)
             if output.flooded:
                 return output_flood(output)
-            now = time.monotonic()
-            if now >= deadline:
-                return timed_out(timeout)
-            over = cpu.exceeded(now) if cpu is not None else None
-            if over is not None:
-                return over
-            if self.rss_limit and now >= next_memory_check:
-                if self.rss_bytes() > self.rss_limit:
-                    return over_memory(self.rss_limit)
-                next_memory_check = now + 0.1
+            if (breach := watch.breach()) is not None:
+                return breach
             try:
-                message = self._replies.get(timeout=min(POLL_SECONDS, max(deadline - now, 0.001)))
+                message = self._replies.get(timeout=watch.wait(POLL_SECONDS))
             except queue.Empty:
                 continue
             answer = self._answer(message, expected_id)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, TypedDict
 if TYPE_CHECKING:
     import torch
 
-from ..kinds import FailureKind
+from ..outcomes import FailureKind
 
 
 @dataclass(frozen=True)

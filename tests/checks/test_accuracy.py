@@ -8,8 +8,8 @@ import pytest
 
 from grader.checks.accuracy import AccuracySettings, verdict
 from grader.checks.rubric import load_rubric
-from grader.kinds import FailureKind
 from grader.options import GradingSetup
+from grader.outcomes import FailureKind
 from grader.report.feedback import feedback as feedback_of
 from grader.report.results import CheckResult
 from grader.sandbox.reply import Failure

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from grader.checks import backprop
 from grader.checks.cases import net_cases, sgd_configs
 from grader.checks.search import GraderCheckError, _hypothesis_search, drawn_cases, find_failure
-from grader.kinds import FailureKind
+from grader.outcomes import FailureKind
 from grader.report.feedback import feedback
 from grader.report.results import Part
 from tests.support.grading import REFERENCE, grade, rubric_for

@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from grader.kinds import FailureKind, Status
+from grader.outcomes import FailureKind, Status
 from grader.report import classroom, gradescope, junit, markdown, terminal
 from grader.report.failure import failed_report
 from grader.report.feedback import feedback, short

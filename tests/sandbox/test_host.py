@@ -7,7 +7,7 @@ import os
 import pytest
 import torch
 
-from grader.kinds import FailureKind
+from grader.outcomes import FailureKind
 from grader.report.feedback import feedback as feedback_of
 from grader.sandbox.filesystem import landlock_abi
 from grader.sandbox.host import Host, SandboxOptions

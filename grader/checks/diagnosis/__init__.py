@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from ...kinds import FailureKind
+from ...outcomes import FailureKind
 from ...report.results import Part
 from .catalogue import CATALOGUE, Misconception, misconception, of
 

@@ -1,6 +1,6 @@
 """A batch grader process: grades the submissions the batch sends it, one at a time, reusing one fork server.
 
-    python -m grader.batch.worker        (started by the batch, never by hand)
+    python -m grader.batch.grader_process        (started by the batch, never by hand)
 
 Protocol, JSON lines: the first line on stdin holds the settings (see :mod:`grader.batch.runner`), each
 further line a task ``{"name", "path"}``; each answer is one line ``{"name", "status", "report", "seconds"}``

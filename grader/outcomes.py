@@ -1,4 +1,5 @@
-"""The grader's enumerations: how a check ended, and why a part of it failed. Values are plain strings in JSON."""
+"""Outcomes: how a check ended (:class:`Status`) and why a part of it failed (:class:`FailureKind`). Values are plain
+strings in JSON."""
 from __future__ import annotations
 
 from enum import Enum
@@ -28,9 +29,9 @@ class FailureKind(str, Enum):
     CRASH = "crash"
     MEMORY = "memory"
     PROTOCOL = "protocol"
+    """The worker wrote something that is not an answer to the grader's request."""
     FLOOD = "flood"
     """The call printed more than the flood limit: stopped there, the worker replaced."""
-    """The worker wrote something that is not an answer to the grader's request."""
     IMPORT = "import"
     BINDING = "binding"
     """The student's signature cannot take the call (a required parameter the assignment does not provide, or no
