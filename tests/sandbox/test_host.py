@@ -13,14 +13,14 @@ from grader.sandbox.filesystem import landlock_abi
 from grader.sandbox.host import Host, SandboxOptions
 from grader.sandbox.limits import is_root
 from tests.catalogue.hostile import ENDLESS_LOOP, LINGER, at_import, lingering_pids, running
-from tests.support.grading import REFERENCE, grade, rubric_for, write_submission
+from tests.support.grading import REFERENCE, fork_server, grade, rubric_for, write_submission
 
 IMAGES = {"x": torch.zeros(1, 3, 32, 32)}
 
 
 @pytest.mark.slow
 def test_protections_when_root_and_when_not_contained():
-    with Host(REFERENCE) as host:
+    with Host(REFERENCE, zygote=fork_server()) as host:
         reply = host.call("ping", {}, timeout=30)
         assert reply.ok and reply.value["pid"] != os.getpid()
         assert host.protections["separate_process"] and host.protections["own_session"]
@@ -28,7 +28,7 @@ def test_protections_when_root_and_when_not_contained():
         assert host.protections["network_namespace"] == is_root()
         assert host.protections["filesystem_allowlist"] == (landlock_abi() > 0)
         assert host.protections["solution_hidden"] == (landlock_abi() > 0 or is_root())
-    with Host(REFERENCE, SandboxOptions(contain=False)) as host:
+    with Host(REFERENCE, SandboxOptions(contain=False), zygote=fork_server()) as host:
         assert host.call("ping", {}, timeout=30).ok
         assert host.protections["unprivileged_user"] is False and host.protections["memory_limit"]
 
@@ -38,7 +38,7 @@ CRASHING_MLP = "import os\n\ndef MyMLP():\n    os._exit(9)\n"
 
 def test_worker_is_replaced_after_a_crash(tmp_path):
     folder = write_submission(tmp_path / "s", append={"gradient_descent": CRASHING_MLP})
-    with Host(folder) as host:
+    with Host(folder, zygote=fork_server()) as host:
         first = host.call("ping", {}, timeout=30).value["pid"]
         crashed = host.call("mlp", IMAGES, timeout=30)
         assert crashed.failure.kind is FailureKind.CRASH and "status 9" in crashed.failure.message
@@ -48,7 +48,7 @@ def test_worker_is_replaced_after_a_crash(tmp_path):
 
 def test_a_function_that_crashed_is_not_called_again(tmp_path):
     folder = write_submission(tmp_path / "s", append={"gradient_descent": CRASHING_MLP})
-    with Host(folder) as host:
+    with Host(folder, zygote=fork_server()) as host:
         assert host.call("mlp", IMAGES, timeout=30).failure.kind is FailureKind.CRASH
         again = host.call("mlp", IMAGES, timeout=30)
         assert again.failure.kind is FailureKind.NOT_RUN and host.restarts == 1
@@ -61,7 +61,8 @@ def test_a_function_that_ran_out_of_memory_is_neither_retried_nor_called_again(t
     allocator = "RuntimeError(\"DefaultCPUAllocator: can't allocate memory: you tried to allocate 536870912 bytes\")"
     for index, error in enumerate(("MemoryError()", allocator)):
         code = f"def MyMLP():\n    raise {error}\n"
-        with Host(write_submission(tmp_path / f"s{index}", append={"gradient_descent": code})) as host:
+        folder = write_submission(tmp_path / f"s{index}", append={"gradient_descent": code})
+        with Host(folder, zygote=fork_server()) as host:
             exhausted = host.call("mlp", IMAGES, timeout=30)
             assert exhausted.failure.kind is FailureKind.MEMORY, exhausted.failure
             again = host.call("mlp", IMAGES, timeout=30)
@@ -83,7 +84,7 @@ def test_an_endless_loop_costs_one_time_limit_for_the_whole_submission(tmp_path)
 
 def test_a_crash_at_import_is_remembered(tmp_path):
     folder = write_submission(tmp_path / "s", files={"gradient_descent.py": "import os\nos._exit(5)\n"})
-    with Host(folder) as host:
+    with Host(folder, zygote=fork_server()) as host:
         first = host.call("ping", {}, timeout=30)
         assert first.failure.kind is FailureKind.IMPORT and "status 5" in first.failure.message
         assert host.call("ping", {}, timeout=30).failure == first.failure and host.restarts == 1
@@ -91,7 +92,7 @@ def test_a_crash_at_import_is_remembered(tmp_path):
 
 def test_a_syntax_error_fails_only_its_module(tmp_path):
     folder = write_submission(tmp_path / "s", files={"gradient_descent.py": "def broken(:\n"})
-    with Host(folder) as host:
+    with Host(folder, zygote=fork_server()) as host:
         assert host.call("ping", {}, timeout=30).ok
         assert "SyntaxError" in host.description().value["modules"]["gradient_descent"]["error"]
         failed = host.call("mlp", IMAGES, timeout=30)
@@ -100,7 +101,7 @@ def test_a_syntax_error_fails_only_its_module(tmp_path):
 
 def test_uncontained_worker_leaves_no_orphans(tmp_path):
     folder = write_submission(tmp_path / "s", at_import(LINGER))
-    with Host(folder, SandboxOptions(contain=False)) as host:
+    with Host(folder, SandboxOptions(contain=False), zygote=fork_server()) as host:
         assert host.call("ping", {}, timeout=30).ok
         pids = lingering_pids(host.description().output)
         assert pids and running(pids[0]), "the submission started a background process"

@@ -41,14 +41,19 @@ def rubric_for(*names: str, examples: int | None = None, **limits: Any) -> Rubri
 _shared_fork_server: Zygote | None = None
 
 
-def grade(submission: Path, rubric: Rubric, *, options: GradingSetup | None = None) -> Report:
-    """grader.checks.run.grade through one fork server for the whole session. The fork server holds nothing of any
-    submission (each grading forks fresh workers, as a batch does), and sharing it saves the ~9 s that starting
-    one (a new interpreter importing torch) adds to every grading."""
+def fork_server() -> Zygote:
+    """One fork server for the whole session. It holds nothing of any submission (each grading forks fresh workers,
+    as a batch does), and sharing it saves the ~3-9 s that starting one (a new interpreter importing torch) adds to
+    every grading or Host."""
     global _shared_fork_server
     if _shared_fork_server is None:
         _shared_fork_server = Zygote()
-    return run.grade(submission, rubric, options=options or GradingSetup(), zygote=_shared_fork_server)
+    return _shared_fork_server
+
+
+def grade(submission: Path, rubric: Rubric, *, options: GradingSetup | None = None) -> Report:
+    """grader.checks.run.grade through the session's fork server (:func:`fork_server`)."""
+    return run.grade(submission, rubric, options=options or GradingSetup(), zygote=fork_server())
 
 
 def close_fork_server() -> None:
@@ -88,5 +93,5 @@ class Golden:
             GOLDEN_FILE.write_text(json.dumps(dict(sorted(self.recorded.items())), indent=1) + "\n")
 
 
-__all__ = ["REFERENCE", "ROOT", "SHARED_DATA", "TEMPLATE", "Golden", "close_fork_server", "grade", "rubric_for",
-           "scores_of", "shared_data", "write_submission"]
+__all__ = ["REFERENCE", "ROOT", "SHARED_DATA", "TEMPLATE", "Golden", "close_fork_server", "fork_server", "grade",
+           "rubric_for", "scores_of", "shared_data", "write_submission"]
