@@ -12,7 +12,7 @@ import os
 import pytest
 from hypothesis import HealthCheck, settings
 
-from tests.support.grading import SHARED_DATA, Golden, close_fork_server
+from tests.support.grading import SHARED_DATA, Borrowed, Golden, close_fork_server, fork_server
 
 settings.register_profile("ci", derandomize=True, database=None, deadline=None, max_examples=60,
                           suppress_health_check=[HealthCheck.too_slow])
@@ -57,3 +57,13 @@ def golden(request: pytest.FixtureRequest):
     keeper = Golden(request.config.getoption("--update-golden"))
     yield keeper
     keeper.save()
+
+
+@pytest.fixture(scope="module")
+def shared_fork_server():
+    """Commands graded in a module (grade_main, check_main: grader.pipeline.grade_one) borrow the session's fork
+    server instead of starting one each (a new interpreter importing torch: ~4 s a command). Not for tests of the
+    fork server itself (how it is made: tests/sandbox/test_memory.py)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("grader.pipeline._fork_server", lambda: Borrowed(fork_server()))
+        yield

@@ -19,6 +19,8 @@ from grader.report.formats import FORMATS
 from grader.submission.folder import SubmissionError, locate
 from tests.support.grading import REFERENCE, ROOT, TEMPLATE, grade, rubric_for, write_submission
 
+pytestmark = pytest.mark.usefixtures("shared_fork_server")
+
 SKIP_ACCURACY = GradingOptions(skip_accuracy=True)
 
 GRADESCOPE_TEST_KEYS = {"name", "number", "score", "max_score", "status", "output", "visibility", "tags"}
@@ -29,7 +31,7 @@ def outputs_in(folder) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def reference_reports(tmp_path_factory):
+def reference_reports(tmp_path_factory, shared_fork_server):
     out = tmp_path_factory.mktemp("reports")
     return grade_main(submission=str(REFERENCE), outputs=outputs_in(out), options=SKIP_ACCURACY), out
 

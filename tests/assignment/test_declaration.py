@@ -20,6 +20,8 @@ from grader.report.feedback import feedback as feedback_of
 from tests.catalogue.inf265_2023 import ASSIGNMENT, BY_NAME, CLASS, CPU_CHECKS, REFERENCE_2023
 from tests.support.grading import REFERENCE, grade, shared_data
 
+pytestmark = pytest.mark.usefixtures("shared_fork_server")
+
 
 @pytest.fixture(scope="module")
 def graded_class(tmp_path_factory) -> Path:

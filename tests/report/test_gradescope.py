@@ -14,6 +14,8 @@ from grader.report.leaderboard import entries, leaderboard_csv
 from grader.report.results import CheckResult, Part, Report
 from tests.support.grading import REFERENCE
 
+pytestmark = pytest.mark.usefixtures("shared_fork_server")
+
 SPEC_TOP_LEVEL = {"score", "execution_time", "output", "output_format", "visibility", "stdout_visibility", "tests",
                   "extra_data", "leaderboard"}
 SPEC_VISIBILITIES = {"visible", "hidden", "after_due_date", "after_published"}

@@ -51,6 +51,19 @@ def fork_server() -> Zygote:
     return _shared_fork_server
 
 
+class Borrowed:
+    """The session's fork server lent to code that closes what it made: everything but :meth:`close` is passed on."""
+
+    def __init__(self, server: Zygote):
+        self._server = server
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._server, name)
+
+    def close(self) -> None:
+        """Left open: the session closes it (:func:`close_fork_server`)."""
+
+
 def grade(submission: Path, rubric: Rubric, *, options: GradingSetup | None = None) -> Report:
     """grader.checks.run.grade through the session's fork server (:func:`fork_server`)."""
     return run.grade(submission, rubric, options=options or GradingSetup(), zygote=fork_server())
@@ -93,5 +106,5 @@ class Golden:
             GOLDEN_FILE.write_text(json.dumps(dict(sorted(self.recorded.items())), indent=1) + "\n")
 
 
-__all__ = ["REFERENCE", "ROOT", "SHARED_DATA", "TEMPLATE", "Golden", "close_fork_server", "fork_server", "grade",
-           "rubric_for", "scores_of", "shared_data", "write_submission"]
+__all__ = ["REFERENCE", "ROOT", "SHARED_DATA", "TEMPLATE", "Borrowed", "Golden", "close_fork_server", "fork_server",
+           "grade", "rubric_for", "scores_of", "shared_data", "write_submission"]
