@@ -43,7 +43,7 @@ class GradingOptions:
     assignment: str | None = None
     """A packaged assignment's name or the path of an assignment.toml; None: the default."""
     sandbox: str = "auto"
-    """Where student code runs: auto, linux or portable (see grader.sandbox.host.choose_sandbox)."""
+    """Where student code runs: auto, linux or portable (see grader.sandbox.workers.choose_sandbox)."""
     verbose: bool = False
     """Progress on stderr, and full feedback for every check."""
     timings: bool = False
@@ -96,6 +96,6 @@ class GradingSetup:
     assignment: Assignment = field(default_factory=lambda: load_assignment(None))
     """Which version of the assignment the submission is graded as."""
     sandbox: str = "linux"
-    """Which sandbox runs the student's code: "linux" or "portable" (see grader.sandbox.host.choose_sandbox)."""
+    """Which sandbox runs the student's code: "linux" or "portable" (see grader.sandbox.workers.choose_sandbox)."""
     time_budget: float | None = None
     """See GradingOptions.time_budget."""

@@ -75,7 +75,7 @@ def _steps(submission: str | Path, options: GradingOptions, assignment: Assignme
     server, owned = (zygote, False) if zygote is not None or options.sandbox != "linux" else (None, True)
     try:
         if owned:
-            server = _fork_server()
+            server = fork_server()
         return _graded(located, options, declared, server, [*located.notes, *notes], hidden, progress, checkpoint)
     except Exception:
         return _failed(str(located.folder), options, declared, traceback.format_exc())
@@ -94,8 +94,9 @@ def _located(submission: str | Path, assignment: Assignment) -> Located | Graded
                       str(error))
 
 
-def _fork_server() -> Zygote:
-    """Step 3: the workers' fork server (forked from this process where it can be: see grader.sandbox.zygote)."""
+def fork_server() -> Zygote:
+    """Step 3: the workers' fork server, forked from this process where it can be (see grader.sandbox.zygote). The
+    one place grading code makes one: each batch process, verify's gradings and new's probe take theirs here."""
     from .sandbox.zygote import Zygote
 
     return Zygote()

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from .data.locations import ENV_DATA_ROOT, download, resolve_data_root
 from .options import GradingOptions, GradingSetup
-from .sandbox.host import choose_sandbox
+from .sandbox.workers import choose_sandbox
 
 if TYPE_CHECKING:
     from .assignment.declaration import Assignment

@@ -61,9 +61,9 @@ def golden(request: pytest.FixtureRequest):
 
 @pytest.fixture(scope="module")
 def shared_fork_server():
-    """Commands graded in a module (grade_main, check_main: grader.pipeline.grade_one) borrow the session's fork
+    """What a module grades through grader.pipeline (grade_main, check_main, verify, new) borrows the session's fork
     server instead of starting one each (a new interpreter importing torch: ~4 s a command). Not for tests of the
     fork server itself (how it is made: tests/sandbox/test_memory.py)."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("grader.pipeline._fork_server", lambda: Borrowed(fork_server()))
+        patch.setattr("grader.pipeline.fork_server", lambda: Borrowed(fork_server()))
         yield

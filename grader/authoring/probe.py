@@ -10,11 +10,13 @@ from typing import Any
 
 import torch
 
+from .. import pipeline
 from ..assignment.declaration import Assignment
 from ..checks.cases import SGDConfig, reference_for
 from ..checks.rubric import load_rubric
-from ..sandbox.host import Host, choose_sandbox, start_host
+from ..sandbox.host import Host, start_host
 from ..sandbox.limits import Limits
+from ..sandbox.workers import choose_sandbox
 from ..submission.folder import prepared
 
 PROBE_CONFIG = SGDConfig(lr=0.05, momentum=0.9, weight_decay=0.01, n_epochs=2, n_samples=12, batch_size=4, seed=1)
@@ -40,11 +42,17 @@ def solution_host(solution: Path, assignment: Assignment, limits: Limits, *, dev
                   sandbox: str = "auto") -> Iterator[Host]:
     """The instructor's solution prepared as a submission (notebooks converted) in a started sandbox host, closed
     on exit: student code's rules apply to it too."""
-    with prepared(Path(solution), assignment) as (folder, _, files), \
-            start_host(folder, limits, device=device, assignment=assignment, sandbox=choose_sandbox(sandbox),
-                       files=files) as host:
-        host.start()
-        yield host
+    chosen = choose_sandbox(sandbox)
+    server = pipeline.fork_server() if chosen == "linux" else None
+    try:
+        with prepared(Path(solution), assignment) as (folder, _, files), \
+                start_host(folder, limits, device=device, zygote=server, assignment=assignment, sandbox=chosen,
+                           files=files) as host:
+            host.start()
+            yield host
+    finally:
+        if server is not None:
+            server.close()
 
 
 def probe(solution: Path, assignment: Assignment, *, sandbox: str = "auto") -> Probe:

@@ -16,13 +16,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .. import pipeline
 from ..assignment.declaration import Assignment
 from ..checks.rubric import load_rubric
 from ..options import GradingOptions
 from ..outcomes import FailureKind
 from ..pipeline import grade_one
 from ..report.results import Report, ids_in
-from ..sandbox.zygote import Zygote
 from ..selection import sandbox_for
 from .mutants import Mutant, mutants
 
@@ -76,7 +76,7 @@ class Grader:
         self.rubric = loaded.only(*(checks or [s.name for s in loaded.checks if not s.check.needs_data]))
         self.options = GradingOptions(rubric=str(rubric), sandbox=sandbox,
                                       checks=tuple(s.name for s in self.rubric.checks))
-        self.zygote = Zygote() if sandbox_for(self.options) == "linux" else None
+        self.zygote = pipeline.fork_server() if sandbox_for(self.options) == "linux" else None
 
     def __call__(self, folder: Path, *, seed: int | None = None, checks: tuple[str, ...] = ()) -> Report:
         """``folder`` graded (at ``seed``; only ``checks``, when given); a grading that failed is its report too."""

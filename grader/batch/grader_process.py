@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from ..assignment.declaration import Assignment, load_assignment
 from ..options import GradingOptions
-from ..pipeline import GRADED, GRADER_FAILED, UNUSABLE, grade_one
+from ..pipeline import GRADED, GRADER_FAILED, UNUSABLE, fork_server, grade_one
 from .entries import Entry, EntryError, unpack
 from .gradebook import PARTIAL, Answer
 
@@ -33,7 +33,7 @@ def main() -> None:
     settings = json.loads(sys.stdin.readline())
     options = GradingOptions.from_dict(settings["options"])
     assignment = load_assignment(options.assignment)
-    zygote = _fork_server() if options.sandbox == "linux" else None
+    zygote = fork_server() if options.sandbox == "linux" else None
     try:
         for line in sys.stdin:
             task = json.loads(line)
@@ -42,12 +42,6 @@ def main() -> None:
     finally:
         if zygote is not None:
             zygote.close()
-
-
-def _fork_server() -> Zygote:
-    from ..sandbox.zygote import Zygote
-
-    return Zygote()
 
 
 def grade_entry(entry: Entry, options: GradingOptions, assignment: Assignment, hidden: list[str],

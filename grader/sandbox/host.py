@@ -4,32 +4,27 @@ made to it (see :class:`Host`)."""
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
 import shutil
-import signal
-import socket
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from ..assignment.binding import Binding, BindingError, StudentParameter, bind, call_arguments
 from ..assignment.calls import callable_key, role_values
 from ..assignment.declaration import Assignment, load_assignment
 from ..outcomes import FailureKind
 from ..submission.folder import copy_submission
-from .channel import CappedOutput, Channel, CPUWatch, WorkerChannel
+from .channel import CappedOutput, CPUWatch, WorkerChannel
 from .cpu import CallBudget, CPUClock
-from .reply import Failure, PendingCall, Reply
+from .reply import Failure, PendingCall, Reply, attributed, not_run_again, over_budget, student_exception
+from .workers import LinuxWorkers, PortableWorkers, Workers
 from .zygote import GraderError, Zygote
 
 if TYPE_CHECKING:
     from .limits import Limits
-
-SANDBOXES = ("auto", "linux", "portable")
 
 WORKER_READY_SECONDS = 120.0
 """How long a forked worker may take to contain itself and say ready (CUDA initialisation included)."""
@@ -59,28 +54,6 @@ class SandboxOptions:
     """The file each module was handed in as (messages and tracebacks name it, not the graded copy)."""
 
 
-def choose_sandbox(requested: str = "auto") -> str:
-    """``requested`` when forced; for "auto", "linux" where the Linux sandbox can run, else "portable"."""
-    if requested != "auto":
-        return requested
-    return "linux" if linux_sandbox_available() else "portable"
-
-
-def linux_sandbox_available() -> bool:
-    """Linux with fork, SEQPACKET Unix sockets and resource limits (macOS and Windows lack some of them)."""
-    if not sys.platform.startswith("linux") or not hasattr(os, "fork") or not hasattr(socket, "AF_UNIX"):
-        return False
-    try:
-        import resource  # noqa: F401 - only whether it exists matters
-
-        first, second = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    except (ImportError, OSError, AttributeError):
-        return False
-    first.close()
-    second.close()
-    return True
-
-
 def start_host(submission: Path, limits: Limits, *, device: str = "cpu", contain: bool = True,
                zygote: Zygote | None = None, hidden: tuple[str, ...] = (), assignment: Assignment | None = None,
                sandbox: str = "linux", files: dict[str, str] | None = None) -> Host:
@@ -90,91 +63,6 @@ def start_host(submission: Path, limits: Limits, *, device: str = "cpu", contain
                              hidden=hidden, assignment=assignment or load_assignment(None), sandbox=sandbox,
                              files=dict(files or {}))
     return Host(submission, options, zygote=zygote)
-
-
-class Workers(Protocol):
-    """How a Host starts, cleans up after and ends its workers (Linux or portable)."""
-
-    uid: int | None
-
-    def launch(self, config: dict[str, Any]) -> WorkerChannel: ...
-
-    def end_check(self, channel: WorkerChannel) -> int: ...
-
-    def terminate(self, channel: WorkerChannel) -> None: ...
-
-    def close(self) -> None: ...
-
-
-class LinuxWorkers:
-    """Workers forked by the fork server, each switched to its own uid (as root) and contained (Landlock, network
-    namespace, resource limits)."""
-
-    def __init__(self, zygote: Zygote | None, contain: bool):
-        from . import limits
-
-        self.limits = limits
-        self.zygote, self.owns_zygote = zygote or Zygote(), zygote is None
-        self.uid = limits.next_worker_uid() if contain and limits.is_root() else None
-
-    def launch(self, config: dict[str, Any]) -> Channel:
-        request_r, request_w = os.pipe()
-        reply_r, reply_w = os.pipe()
-        output_r, output_w = os.pipe()
-        try:
-            pid = self.zygote.spawn(config, (request_r, reply_w, output_w))
-        finally:
-            for fd in (request_r, reply_w, output_w):
-                os.close(fd)
-        for fd in (request_w, reply_r, output_r):
-            os.set_blocking(fd, False)
-        return Channel(pid, request_w, reply_r, output_r, lambda timeout: self.zygote.exit_status(pid, timeout))
-
-    def end_check(self, channel: WorkerChannel) -> int:
-        return self.limits.kill_strays(self.uid, channel.pid, self.zygote.pid)
-
-    def terminate(self, channel: WorkerChannel) -> None:
-        if self.uid is not None:
-            self.limits.kill_uid(self.uid)
-        for kill in (os.killpg, os.kill):
-            try:
-                kill(channel.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
-        self.zygote.exit_status(channel.pid, 5.0)
-        self.limits.kill_strays(self.uid, channel.pid, self.zygote.pid)
-        channel.close()
-
-    def close(self) -> None:
-        if self.owns_zygote:
-            self.zygote.close()
-
-
-class PortableWorkers:
-    """Workers started as their own interpreters (see :mod:`grader.sandbox.portable`), as the current user."""
-
-    def __init__(self) -> None:
-        from .portable import PortableLauncher
-
-        self.uid: int | None = None
-        self.launcher = PortableLauncher()
-
-    def launch(self, config: dict[str, Any]) -> WorkerChannel:
-        from .cpu import available_cpus
-
-        threads = int(os.environ.get("OMP_NUM_THREADS") or max(1, math.ceil(available_cpus())))
-        return self.launcher.launch(config, threads)
-
-    def end_check(self, channel: WorkerChannel) -> int:
-        from .portable import PortableChannel
-
-        return channel.kill_children() if isinstance(channel, PortableChannel) else 0
-
-    def terminate(self, channel: WorkerChannel) -> None:
-        channel.close()
-
-    def close(self) -> None:
-        pass
 
 
 class Host:
@@ -242,10 +130,10 @@ class Host:
             return pending.early
         deadline = time.monotonic() + timeout
         reply = self._finish_once(pending, timeout, budget)
-        if budget is not None and _over_budget(reply) and pending.payload is not None:
+        if budget is not None and over_budget(reply) and pending.payload is not None:
             reply = self._retry(pending, pending.payload, deadline, budget, reply)
         if reply.failure is not None and reply.failure.kind.ends_worker and pending.function:
-            self._blocked[pending.function] = _not_run_again(pending.function, reply.failure)
+            self._blocked[pending.function] = not_run_again(pending.function, reply.failure)
         return reply
 
     def _finish_once(self, pending: PendingCall, timeout: float, budget: CallBudget | None) -> Reply:
@@ -438,10 +326,10 @@ class Host:
         if isinstance(answer, Failure):
             self._terminate()
             self.restarts += 1
-            return Reply(failure=_attributed(answer, function), output=output.text())
+            return Reply(failure=attributed(answer, function), output=output.text())
         if answer.get("ok") is True:
             return Reply(value=answer.get("value"), output=output.text())
-        return Reply(failure=_student_exception(answer.get("error"), function), output=output.text())
+        return Reply(failure=student_exception(answer.get("error"), function), output=output.text())
 
     def worker_cpu_seconds(self) -> float:
         """CPU seconds used by every worker of this submission so far (the ended ones' and the current one's)."""
@@ -477,41 +365,3 @@ def binding_of(assignment: Assignment, key: str, found: dict[str, Any] | None) -
     return bind(assignment.callable(key).parameters, described)
 
 
-def _attributed(failure: Failure, function: str | None) -> Failure:
-    return dataclasses.replace(failure, function=failure.function or function)
-
-
-def _over_budget(reply: Reply) -> bool:
-    """A call that used up its own budget (CPU or wall ceiling), not the check's time."""
-    return reply.failure is not None and reply.failure.kind is FailureKind.TIMEOUT and \
-        reply.failure.limit in ("cpu", "wall")
-
-
-OUT_OF_MEMORY = ("MemoryError", "OutOfMemoryError", "can't allocate memory", "CUDA out of memory")
-"""How Python and torch's allocators say that memory ran out: every further call would exhaust it again, so such
-a call is neither retried nor shrunk, and the function is not called again."""
-
-
-def _exception_kind(error: dict[str, Any]) -> FailureKind:
-    if error.get("type") == "NotImplementedError":
-        return FailureKind.NOT_IMPLEMENTED
-    text = f"{error.get('type', '')}: {error.get('message', '')}"
-    return FailureKind.MEMORY if any(sign in text for sign in OUT_OF_MEMORY) else FailureKind.EXCEPTION
-
-
-def _student_exception(reported: object, function: str | None) -> Failure:
-    error: dict[str, Any] = reported if isinstance(reported, dict) else {}
-    kind = _exception_kind(error)
-    message = f"{error.get('type', 'Exception')}: {error.get('message', '')}".rstrip(": ")
-    where = error.get("where") if isinstance(error.get("where"), str) else None
-    return Failure(kind, message, str(error.get("traceback", "")), where or function)
-
-
-WHAT_ENDED_IT = {FailureKind.TIMEOUT: "ran out of time", FailureKind.CRASH: "ended the grader's worker",
-                 FailureKind.MEMORY: "ran out of memory", FailureKind.PROTOCOL: "broke the grader's protocol",
-                 FailureKind.FLOOD: "printed too much"}
-
-
-def _not_run_again(function: str, failure: Failure) -> Failure:
-    return Failure(FailureKind.NOT_RUN, f"an earlier call of {function} {WHAT_ENDED_IT[failure.kind]} "
-                   f"({failure.message}), so it is not called again for this submission", function=function)

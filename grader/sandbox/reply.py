@@ -1,5 +1,6 @@
-"""What a call to student code gives back: a plain-data value or a failure, and the student's captured output; and
-the shape of each worker call's value (plain data: JSON with tensors), as the grader reads it.
+"""What a call to student code gives back: a plain-data value or a failure, and the student's captured output; what
+a failed call means (the exception it raised, memory run out, a function not called again); and the shape of each
+worker call's value (plain data: JSON with tensors), as the grader reads it.
 
 The worker's handlers build these values; the protocol carries them without pickle; the checks read them through
 these types. A student's process may still send anything (a forged reply), so the checks judge values, never trust
@@ -7,6 +8,7 @@ them.
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypedDict
 
@@ -69,6 +71,51 @@ class PendingCall:
     """The worker's CPU seconds when the request was sent (its CPU budget counts from there)."""
     payload: dict[str, Any] | None = None
     """The request's payload, kept to run the call once more on a fresh worker."""
+
+
+# ---------------------------------------------------------------- what a failed call means
+
+def attributed(failure: Failure, function: str | None) -> Failure:
+    """``failure`` blamed on ``function`` unless it already names one."""
+    return dataclasses.replace(failure, function=failure.function or function)
+
+
+def over_budget(reply: Reply) -> bool:
+    """A call that used up its own budget (CPU or wall ceiling), not the check's time."""
+    return reply.failure is not None and reply.failure.kind is FailureKind.TIMEOUT and \
+        reply.failure.limit in ("cpu", "wall")
+
+
+OUT_OF_MEMORY = ("MemoryError", "OutOfMemoryError", "can't allocate memory", "CUDA out of memory")
+"""How Python and torch's allocators say that memory ran out: every further call would exhaust it again, so such
+a call is neither retried nor shrunk, and the function is not called again."""
+
+
+def _exception_kind(error: dict[str, Any]) -> FailureKind:
+    if error.get("type") == "NotImplementedError":
+        return FailureKind.NOT_IMPLEMENTED
+    text = f"{error.get('type', '')}: {error.get('message', '')}"
+    return FailureKind.MEMORY if any(sign in text for sign in OUT_OF_MEMORY) else FailureKind.EXCEPTION
+
+
+def student_exception(reported: object, function: str | None) -> Failure:
+    """The Failure for the exception a worker reported (whatever shape it came in: a forged reply is read safely)."""
+    error: dict[str, Any] = reported if isinstance(reported, dict) else {}
+    kind = _exception_kind(error)
+    message = f"{error.get('type', 'Exception')}: {error.get('message', '')}".rstrip(": ")
+    where = error.get("where") if isinstance(error.get("where"), str) else None
+    return Failure(kind, message, str(error.get("traceback", "")), where or function)
+
+
+WHAT_ENDED_IT = {FailureKind.TIMEOUT: "ran out of time", FailureKind.CRASH: "ended the grader's worker",
+                 FailureKind.MEMORY: "ran out of memory", FailureKind.PROTOCOL: "broke the grader's protocol",
+                 FailureKind.FLOOD: "printed too much"}
+
+
+def not_run_again(function: str, failure: Failure) -> Failure:
+    """Why ``function`` is not called again after ``failure`` ended its worker."""
+    return Failure(FailureKind.NOT_RUN, f"an earlier call of {function} {WHAT_ENDED_IT[failure.kind]} "
+                   f"({failure.message}), so it is not called again for this submission", function=function)
 
 
 # ---------------------------------------------------------------- the shape of each call's value

@@ -24,6 +24,8 @@ if sys.version_info >= (3, 11):
 else:
     import tomli as tomllib
 
+pytestmark = pytest.mark.usefixtures("shared_fork_server")
+
 YEAR_2027 = Path(__file__).parents[1] / "catalogue" / "year_2027"
 GRADED_2023 = ("backpropagation", "load_cifar", "train", "train_manual_update", "compute_accuracy", "MyNet")
 GRADED_2027 = ("compute_gradients", "make_datasets", "fit_with_optimizer", "sgd_by_hand", "accuracy_of",
@@ -38,7 +40,7 @@ def template_2023(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def declared_2023(template_2023: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def declared_2023(template_2023: Path, tmp_path_factory: pytest.TempPathFactory, shared_fork_server: None) -> Path:
     out = tmp_path_factory.mktemp("declared") / "inf265-2023-new"
     assert run(["assignment", "new", "inf265-2023-new", "--solution", str(REFERENCE_2023), "--template",
                 str(template_2023), "--out", str(out)]) == 0
