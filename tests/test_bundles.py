@@ -39,16 +39,28 @@ def venv_with(wheel_folder: Path, where: Path) -> Path:
     return where / "bin"
 
 
-def assert_no_solution(root: Path) -> None:
-    """No file under ``root`` (wheels opened) is the reference package or holds a reference function."""
+def installed_files(venv: Path) -> list[Path]:
+    """Every file the grader wheel installed in ``venv`` (its RECORD), not the pip and setuptools a venv starts with."""
+    records = list(venv.glob("lib/python*/site-packages/*.dist-info/RECORD"))
+    ours = [record for record in records if "pip" not in record.parent.name and "setuptools" not in record.parent.name]
+    assert len(ours) == 1, records
+    site = ours[0].parents[1]
+    listed = [Path(os.path.normpath(site / line.split(",")[0])) for line in ours[0].read_text().splitlines() if line]
+    assert any(path.name == "autograde" for path in listed), "the console script is in the RECORD"
+    return [path for path in listed if path.is_file()]
+
+
+def assert_no_solution(root: Path, files: list[Path] | None = None) -> None:
+    """No file under ``root`` (or of ``files`` under it; wheels opened) is the reference package or holds a reference
+    function."""
     assert len(BODIES) >= 8, "the check knows the reference's functions"
-    files = [path for path in root.rglob("*") if path.is_file()]
+    files = files if files is not None else [path for path in root.rglob("*") if path.is_file()]
     for wheel in (path for path in files if path.suffix == ".whl"):
         assert not solution_in_wheel(wheel, BODIES), wheel
     texts = {str(path.relative_to(root)): path.read_text(errors="replace") for path in files if path.suffix != ".whl"}
     assert not solution_in(texts, BODIES)
     assert not list(root.rglob("reference")), "no reference package anywhere"
-    shared = shared_in(root)
+    shared = shared_in(root, only=files)
     assert not shared, [f"{s.file}: {s.what} {s.text}" for s in shared]
 
 
@@ -81,7 +93,7 @@ def test_the_student_kit_installs_holds_no_solution_and_checks_work(tmp_path):
     assert (kit / ".github" / "workflows" / "classroom.yml").is_file()
     assert_no_solution(kit)
     bin_folder = venv_with(kit / "wheels", tmp_path / "venv")
-    assert_no_solution(tmp_path / "venv" / "lib")
+    assert_no_solution(tmp_path / "venv", installed_files(tmp_path / "venv"))
     solution = tmp_path / "solution"
     solution.mkdir()
     for module in ("backpropagation.py", "gradient_descent.py"):

@@ -73,10 +73,11 @@ def wheel_texts(wheel: Path) -> dict[str, str]:
         return {name: archive.read(name).decode(errors="replace") for name in archive.namelist()}
 
 
-def shared_in(root: Path, sources: dict[str, str] | None = None) -> list[Shared]:
-    """What any file under ``root`` (a bundle; its wheels opened) shares with the reference solution."""
+def shared_in(root: Path, sources: dict[str, str] | None = None, only: list[Path] | None = None) -> list[Shared]:
+    """What any file under ``root`` (a bundle; its wheels opened), or each of ``only`` under it, shares with the
+    reference solution."""
     texts: dict[str, str] = {}
-    for path in (p for p in root.rglob("*") if p.is_file()):
+    for path in only if only is not None else (p for p in root.rglob("*") if p.is_file()):
         name = str(path.relative_to(root))
         if path.suffix == ".whl":
             texts.update({f"{name}!{inner}": text for inner, text in wheel_texts(path).items()})

@@ -35,23 +35,31 @@ class Shared:
     text: str
 
 
+_FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
+_UNNAMED = ("name", "returns", "decorator_list", "type_comment", "type_params")
+"""What a function's fingerprint leaves out: its name, annotations and decorators (its arguments become ``_``)."""
+
+
 def _normalised(node: ast.AST) -> str:
-    class Anonymise(ast.NodeTransformer):
-        def visit_Name(self, name: ast.Name) -> ast.AST:
-            return ast.copy_location(ast.Name("_", name.ctx), name)
+    """``node``'s syntax tree as text with every variable, argument and function name ``_`` and every constant ``0``
+    (attribute names kept), read without copying or changing the tree."""
+    if isinstance(node, ast.Name):
+        return f"Name(_,{type(node.ctx).__name__})"
+    if isinstance(node, ast.arg):
+        return "arg(_)"
+    if isinstance(node, ast.Constant):
+        return "Constant(0)"
+    skipped = _UNNAMED if isinstance(node, _FUNCTIONS) else ("type_comment",)
+    fields = [_field_text(value) for name, value in ast.iter_fields(node) if name not in skipped]
+    return f"{type(node).__name__}({','.join(fields)})"
 
-        def visit_arg(self, arg: ast.arg) -> ast.AST:
-            return ast.copy_location(ast.arg("_", None), arg)
 
-        def visit_Constant(self, constant: ast.Constant) -> ast.AST:
-            return ast.copy_location(ast.Constant(0), constant)
-
-        def visit_FunctionDef(self, function: ast.FunctionDef) -> ast.AST:
-            self.generic_visit(function)
-            function.name, function.returns, function.decorator_list = "_", None, []
-            return function
-
-    return ast.dump(Anonymise().visit(ast.parse(ast.unparse(node))), annotate_fields=False)
+def _field_text(value: object) -> str:
+    if isinstance(value, ast.AST):
+        return _normalised(value)
+    if isinstance(value, list):
+        return "[" + ",".join(_field_text(item) for item in value) + "]"
+    return repr(value)
 
 
 def _blocks(tree: ast.AST) -> Iterator[list[ast.stmt]]:
@@ -71,12 +79,17 @@ def statement_windows(source: str) -> dict[str, str]:
         return {}
     found: dict[str, str] = {}
     for block in _blocks(tree):
+        sizes = [sum(1 for _ in ast.walk(statement)) for statement in block]
+        forms: dict[int, str] = {}
         for start in range(len(block) - WINDOW + 1):
-            run = block[start:start + WINDOW]
-            if sum(1 for statement in run for _ in ast.walk(statement)) < MIN_WINDOW_NODES:
+            if sum(sizes[start:start + WINDOW]) < MIN_WINDOW_NODES:
                 continue
-            digest = hashlib.sha256("\n".join(_normalised(s) for s in run).encode()).hexdigest()
-            found.setdefault(digest, ast.unparse(run[0]).splitlines()[0][:100])
+            for index in range(start, start + WINDOW):
+                if index not in forms:
+                    forms[index] = _normalised(block[index])
+            digest = hashlib.sha256("\n".join(forms[i] for i in range(start, start + WINDOW)).encode()).hexdigest()
+            if digest not in found:
+                found[digest] = ast.unparse(block[start]).splitlines()[0][:100]
     return found
 
 
