@@ -4,6 +4,7 @@
 
     1. the assignment     what the submission is graded as (the declaration)
     2. the submission     located in what was handed in (a folder, nested one or two down, a module's file)
+                          then a --rubric file or data folder that is not there: bad input, before any work
     3. the fork server    forked from this process before the rubric or the data are read (one torch)
     4. the setup          the rubric, the checks to skip, the data folder, the sandbox: selection.prepare
     5. the checks         each check of the rubric on the prepared submission: grader.checks.run
@@ -25,7 +26,7 @@ from .checks.rubric import RubricError, outline
 from .options import GradingOptions
 from .report.failure import failed_report, not_graded_report
 from .report.results import CheckResult, Part, Report
-from .selection import InputError, prepare, sandbox_for
+from .selection import InputError, prepare, refuse_missing_paths, sandbox_for
 from .submission.folder import Located, SubmissionError, locate
 
 if TYPE_CHECKING:
@@ -72,6 +73,10 @@ def _steps(submission: str | Path, options: GradingOptions, assignment: Assignme
     located = _located(submission, declared)
     if isinstance(located, Graded):
         return located
+    try:
+        refuse_missing_paths(options)
+    except InputError as error:
+        return _bad_input(located, options, declared, str(error))
     server, owned = (zygote, False) if zygote is not None or options.sandbox != "linux" else (None, True)
     try:
         if owned:
@@ -109,13 +114,18 @@ def _graded(located: Located, options: GradingOptions, assignment: Assignment, s
     try:
         rubric, setup = prepare(options, assignment, hidden=list(hidden))
     except (InputError, RubricError) as error:
-        rubric_path = options.rubric or assignment.rubric_path
-        return Graded(not_graded_report(str(located.folder), outline(rubric_path), str(error)), BAD_INPUT, str(error))
+        return _bad_input(located, options, assignment, str(error))
     from .checks.run import grade  # imports torch: after the fork server was made
 
     report = grade(located.folder, rubric, options=setup, zygote=server, progress=progress, notes=notes,
                    checkpoint=checkpoint)
     return Graded(report)
+
+
+def _bad_input(located: Located, options: GradingOptions, assignment: Assignment, error: str) -> Graded:
+    """The grading was asked for wrongly: nothing graded, every check of the rubric listed, and what to do next."""
+    rubric_path = options.rubric or assignment.rubric_path
+    return Graded(not_graded_report(str(located.folder), outline(rubric_path), error), BAD_INPUT, error)
 
 
 def _failed(folder: str, options: GradingOptions, assignment: Assignment, details: str) -> Graded:

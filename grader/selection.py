@@ -45,6 +45,15 @@ def prepare(options: GradingOptions, assignment: Assignment, *,
     return rubric, setup
 
 
+def refuse_missing_paths(options: GradingOptions) -> None:
+    """InputError, before any work starts, for a ``--rubric`` file or a data folder that is not there or cannot be
+    read: told from the paths alone (neither is read, so the fork server made next knows nothing of them)."""
+    if options.rubric and not Path(options.rubric).is_file():
+        raise InputError(f"rubric file {str(Path(options.rubric))!r} does not exist (omit --rubric for the default)")
+    if not options.download:
+        data_folder(options)
+
+
 def sandbox_for(options: GradingOptions) -> str:
     """The sandbox the grading runs student code in: ``--sandbox``, or for "auto" the Linux one where it can run."""
     return choose_sandbox(options.sandbox)

@@ -66,7 +66,6 @@ def test_template_gets_zero_with_not_implemented_feedback(tmp_path):
     assert "Traceback (most recent call last)" not in json.dumps(results)
 
 
-@pytest.mark.slow
 def test_the_student_view_of_the_template_is_short_and_says_what_to_do(capsys):
     assert check_main(directory=str(TEMPLATE), options=SKIP_ACCURACY) == 0
     out = capsys.readouterr().out
@@ -181,7 +180,6 @@ def test_a_new_check_is_one_module_and_one_rubric_entry_and_appears_in_every_for
     (["grade", str(REFERENCE), "--data-root", "/no/data"], "--data-root points at"),
     (["grade", str(REFERENCE), "--only", "nonsense"], "no check named 'nonsense' in the rubric"),
 ])
-@pytest.mark.slow
 def test_bad_input_exits_2_with_what_to_do(argv, fragment, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert run(argv) == EXIT_BAD_INPUT

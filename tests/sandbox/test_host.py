@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 
-import pytest
 import torch
 
 from grader.outcomes import FailureKind
@@ -18,7 +17,6 @@ from tests.support.grading import REFERENCE, fork_server, grade, rubric_for, wri
 IMAGES = {"x": torch.zeros(1, 3, 32, 32)}
 
 
-@pytest.mark.slow
 def test_protections_when_root_and_when_not_contained():
     with Host(REFERENCE, zygote=fork_server()) as host:
         reply = host.call("ping", {}, timeout=30)
@@ -56,7 +54,6 @@ def test_a_function_that_crashed_is_not_called_again(tmp_path):
         assert host.call("ping", {}, timeout=30).ok, "other calls still run"
 
 
-@pytest.mark.slow
 def test_a_function_that_ran_out_of_memory_is_neither_retried_nor_called_again(tmp_path):
     allocator = "RuntimeError(\"DefaultCPUAllocator: can't allocate memory: you tried to allocate 536870912 bytes\")"
     for index, error in enumerate(("MemoryError()", allocator)):
