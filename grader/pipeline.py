@@ -73,12 +73,12 @@ def _steps(submission: str | Path, options: GradingOptions, assignment: Assignme
     located = _located(submission, declared)
     if isinstance(located, Graded):
         return located
-    try:
-        refuse_missing_paths(options)
-    except InputError as error:
-        return _bad_input(located, options, declared, str(error))
     server, owned = (zygote, False) if zygote is not None or options.sandbox != "linux" else (None, True)
     try:
+        try:
+            refuse_missing_paths(options)
+        except InputError as error:
+            return _bad_input(located, options, declared, str(error))
         if owned:
             server = fork_server()
         return _graded(located, options, declared, server, [*located.notes, *notes], hidden, progress, checkpoint)
