@@ -75,13 +75,12 @@ def _steps(submission: str | Path, options: GradingOptions, assignment: Assignme
         return located
     server, owned = (zygote, False) if zygote is not None or options.sandbox != "linux" else (None, True)
     try:
-        try:
-            refuse_missing_paths(options)
-        except InputError as error:
-            return _bad_input(located, options, declared, str(error))
+        refuse_missing_paths(options)
         if owned:
             server = fork_server()
         return _graded(located, options, declared, server, [*located.notes, *notes], hidden, progress, checkpoint)
+    except InputError as error:  # told from the paths alone, before the fork server
+        return _bad_input(located, options, declared, str(error))
     except Exception:
         return _failed(str(located.folder), options, declared, traceback.format_exc())
     finally:

@@ -73,8 +73,8 @@ class CallWatch:
     rss_limit: int | None
     rss_bytes: Callable[[], int]
     memory_every: float
-    deadline: float = 0.0
-    next_memory_check: float = 0.0
+    deadline: float = field(init=False, default=0.0)
+    next_memory_check: float = field(init=False, default=0.0)
 
     def __post_init__(self) -> None:
         self.deadline = time.monotonic() + max(self.timeout, 0.01)
